@@ -1,0 +1,56 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := webapp:create_app
+PORT ?= 5000
+
+.PHONY: run test venv translations db demo lint fmt bench services clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile -q -d webapp/translations 2>/dev/null || true
+
+db: venv translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask geo ensure
+
+demo: db
+	$(BIN)/flask demo seed
+
+## run: the whole system on SQLite and a serverless broker, with demo data.
+run: demo
+	@echo ""
+	@echo "  Phản ánh hiện trường is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  Back office logins: see 'Demo logins' above."
+	@echo ""
+	PORT=$(PORT) $(BIN)/honcho -f Procfile start $$(scripts/procs)
+
+## test: the whole suite against PostgreSQL and Redis on 127.0.0.1 (started if down).
+test: venv translations
+	scripts/ensure-services
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+fmt:
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+bench: venv
+	scripts/ensure-services
+	$(BIN)/python bench/intake_throughput.py
+
+clean:
+	rm -rf instance

@@ -1,0 +1,1 @@
+"""Settings per environment and the data a province edits (categories, agencies, rules)."""

@@ -1,0 +1,115 @@
+"""Settings classes per environment, read from environment variables.
+
+`APP_ENV` picks the class (development, testing, production). Every value can be
+overridden by the environment variable of the same name; see config/example.env.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _float(name: str, default: float) -> float:
+    return float(_env(name, str(default)))
+
+
+def _bool(name: str, default: bool) -> bool:
+    return (_env(name, "1" if default else "0") or "").lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    """Defaults shared by every environment: the embedded set-up (SQLite, no broker server)."""
+
+    APP_ENV = "development"
+    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'phananh.sqlite'}")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # Celery: kombu's SQLAlchemy transport needs no server; Redis in production and CI.
+    CELERY_BROKER_URL = _env("CELERY_BROKER_URL", f"sqla+sqlite:///{INSTANCE / 'broker.sqlite'}")
+    CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
+
+    PROVINCE_CODE = _env("PROVINCE_CODE", "48")
+    PUBLIC_CODE_PREFIX = _env("PUBLIC_CODE_PREFIX", "PA")
+    UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE / "uploads"))
+    MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(60 * 1024 * 1024)))
+    PHOTO_MAX_BYTES = int(_env("PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
+    PHOTO_MAX_PIXELS = int(_env("PHOTO_MAX_PIXELS", str(40_000_000)))
+    PHOTO_MAX_COUNT = int(_env("PHOTO_MAX_COUNT", "5"))
+    DESCRIPTION_MIN_LENGTH = int(_env("DESCRIPTION_MIN_LENGTH", "10"))
+    DESCRIPTION_MAX_LENGTH = int(_env("DESCRIPTION_MAX_LENGTH", "4000"))
+
+    # Geography
+    GEO_BOUNDARIES_FILE = _env("GEO_BOUNDARIES_FILE")
+    NOMINATIM_DOMAIN = _env("NOMINATIM_DOMAIN")  # off by default: offline gazetteer only
+    NOMINATIM_SCHEME = _env("NOMINATIM_SCHEME", "https")
+    NOMINATIM_USER_AGENT = _env("NOMINATIM_USER_AGENT", "phananh-hientruong")
+    MAP_TILE_URL = _env("MAP_TILE_URL", "")  # empty: boundaries only, no tiles
+    MAP_TILE_ATTRIBUTION = _env("MAP_TILE_ATTRIBUTION", "")
+
+    # NLU
+    RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
+    NLU_CONFIDENCE_THRESHOLD = _float("NLU_CONFIDENCE_THRESHOLD", 0.6)
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+
+
+class DevelopmentConfig(Config):
+    """`make run` on a laptop or a bare machine."""
+
+
+class TestingConfig(Config):
+    """The test suite: real PostgreSQL and Redis unless DATABASE_URL says otherwise."""
+
+    APP_ENV = "testing"
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    SQLALCHEMY_DATABASE_URI = _env(
+        "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    CELERY_BROKER_URL = _env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+
+
+class ProductionConfig(Config):
+    """A province's deployment: secrets must be given, cookies are secure."""
+
+    APP_ENV = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    @classmethod
+    def validate(cls) -> None:
+        """Fail fast on a missing secret."""
+        missing = [k for k in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL") if not _env(k)]
+        if missing:
+            raise RuntimeError(f"Missing required settings for production: {', '.join(missing)}")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[Config]:
+    """The settings class for APP_ENV (or the given name)."""
+    name = name or _env("APP_ENV", "development") or "development"
+    cls = CONFIGS[name]
+    if cls is ProductionConfig:
+        ProductionConfig.validate()
+    return cls

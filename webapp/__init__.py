@@ -1,0 +1,57 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+
+from config.settings import config_for
+from webapp.extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+
+
+def select_locale() -> str:
+    """Vietnamese unless the visitor chose English (?lang=en, then remembered)."""
+    lang = request.args.get("lang")
+    if lang in ("vi", "en"):
+        session["lang"] = lang
+        return lang
+    return session.get("lang") or "vi"
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app for an environment (APP_ENV), with optional overrides for tests."""
+    app = Flask(__name__, instance_path=os.environ.get("INSTANCE_PATH") or None)
+    app.config.from_object(config_for(config_name))
+    if overrides:
+        app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+
+    from workers.celery_app import celery_init_app
+
+    celery_init_app(app)
+
+    from webapp import auth, http_errors, models, templating  # noqa: F401  (registers)
+    from webapp.blueprints.api import bp as api_bp
+    from webapp.blueprints.public import bp as public_bp
+    from webapp.cli import register_cli
+
+    http_errors.register(app)
+    templating.register(app)
+    app.register_blueprint(public_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    csrf.exempt(api_bp)
+    register_cli(app)
+    return app

@@ -1,0 +1,81 @@
+"""Operations as Flask CLI commands wrapping the same services the app and workers use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import AdminUnit
+from webapp.services import geo, places, seed
+
+geo_cli = AppGroup("geo", help="Administrative boundaries.")
+demo_cli = AppGroup("demo", help="Demo province data.")
+
+SHARED_GEO = Path(__file__).resolve().parents[2] / "shared" / "geo" / "wards.geojson.gz"
+
+
+@geo_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--province", default=None, help="Only this province code (default: the app's).")
+@click.option("--all-provinces", is_flag=True, help="Import every province in the file.")
+def geo_import(file: str, province: str | None, all_provinces: bool) -> None:
+    """Import official commune/ward boundaries from a GeoJSON file (.geojson or .gz)."""
+    code = None if all_provinces else (province or current_app.config["PROVINCE_CODE"])
+    shapes = geo.read_units_geojson(file, province_code=code)
+    if not shapes:
+        raise click.ClickException(f"No communes/wards for province {code} in {file}.")
+    created, updated = places.import_units(shapes)
+    click.echo(f"Imported {len(shapes)} units from {file}: {created} new, {updated} updated.")
+
+
+@geo_cli.command("demo")
+@click.option("--province", default=None)
+def geo_demo(province: str | None) -> None:
+    """Build approximate demo cells from ward centre points (vietnamadminunits package)."""
+    code = province or current_app.config["PROVINCE_CODE"]
+    shapes = geo.approximate_units(code)
+    created, updated = places.import_units(shapes)
+    click.echo(f"Built {len(shapes)} APPROXIMATE demo cells: {created} new, {updated} updated.")
+
+
+@geo_cli.command("ensure")
+@click.pass_context
+def geo_ensure(ctx: click.Context) -> None:
+    """Load boundaries once: GEO_BOUNDARIES_FILE, else ../shared/geo, else approximate cells."""
+    code = current_app.config["PROVINCE_CODE"]
+    count = db.session.scalar(
+        select(func.count()).select_from(AdminUnit).where(AdminUnit.parent_code == code)
+    )
+    if count:
+        click.echo(f"Boundaries present: {count} communes/wards.")
+        return
+    source = current_app.config.get("GEO_BOUNDARIES_FILE") or (
+        str(SHARED_GEO) if SHARED_GEO.exists() else None
+    )
+    if source:
+        ctx.invoke(geo_import, file=source, province=code, all_provinces=False)
+    else:
+        ctx.invoke(geo_demo, province=code)
+
+
+@demo_cli.command("seed")
+def demo_seed() -> None:
+    """Load categories, agencies, routing rules and demo users for the demo province."""
+    province = current_app.config["PROVINCE_CODE"]
+    click.echo(f"Categories: {seed.load_categories()}")
+    click.echo(f"Agencies: {seed.load_agencies(province)}")
+    users = seed.load_demo_users()
+    click.echo(f"Demo logins (password: {seed.DEMO_PASSWORD}):")
+    for email, role in users:
+        click.echo(f"  {email:34} {role}")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups."""
+    app.cli.add_command(geo_cli)
+    app.cli.add_command(demo_cli)

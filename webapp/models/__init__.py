@@ -1,0 +1,38 @@
+"""Domain models, one module per aggregate."""
+
+from webapp.models.agency import Agency, agency_units
+from webapp.models.category import Category, RoutingRule, Urgency
+from webapp.models.geo import AdminUnit
+from webapp.models.outbox import OutboxMessage, OutboxStatus
+from webapp.models.report import (
+    OPEN_STATUSES,
+    LocationSource,
+    Photo,
+    Report,
+    ReportEvent,
+    ReportStatus,
+)
+from webapp.models.resident import Channel, Resident, ResidentIdentity
+from webapp.models.user import Role, User
+
+__all__ = [
+    "OPEN_STATUSES",
+    "AdminUnit",
+    "Agency",
+    "Category",
+    "Channel",
+    "LocationSource",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Photo",
+    "Report",
+    "ReportEvent",
+    "ReportStatus",
+    "Resident",
+    "ResidentIdentity",
+    "Role",
+    "RoutingRule",
+    "Urgency",
+    "User",
+    "agency_units",
+]

@@ -1,0 +1,58 @@
+"""Report categories with their SLA, and the routing rules category × unit → agency."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.agency import Agency
+from webapp.models.types import TimestampMixin
+
+
+class Urgency(StrEnum):
+    """The Vietnamese handling classes: urgent (hours), normal and complex (working days)."""
+
+    URGENT = "urgent"
+    NORMAL = "normal"
+    COMPLEX = "complex"
+
+
+class Category(TimestampMixin, db.Model):
+    """A stable category code used by the NLU, routing and statistics."""
+
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name_vi: Mapped[str] = mapped_column(String(120))
+    name_en: Mapped[str] = mapped_column(String(120))
+    description_vi: Mapped[str | None] = mapped_column(String(400))
+    icon: Mapped[str | None] = mapped_column(String(40))
+    sort_order: Mapped[int] = mapped_column(Integer, default=100)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_urgency: Mapped[str] = mapped_column(String(10), default=Urgency.NORMAL)
+    sla_urgent_hours: Mapped[int] = mapped_column(Integer, default=8)
+    sla_normal_days: Mapped[int] = mapped_column(Integer, default=5)
+    sla_complex_days: Mapped[int] = mapped_column(Integer, default=15)
+
+    def label(self, locale: str = "vi") -> str:
+        """The label in the requested locale."""
+        return self.name_en if locale.startswith("en") else self.name_vi
+
+
+class RoutingRule(TimestampMixin, db.Model):
+    """Category (or any) in a unit (or the province) → agency; lowest priority first."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"), index=True)
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    agency: Mapped[Agency] = relationship()
+    category: Mapped[Category | None] = relationship()

@@ -1,0 +1,204 @@
+"""Reports, their photos and their event history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.extensions import db
+from webapp.models.agency import Agency
+from webapp.models.category import Category
+from webapp.models.geo import AdminUnit
+from webapp.models.resident import Resident, ResidentIdentity
+from webapp.models.types import JSONType, TimestampMixin, UTCDateTime, utcnow
+from webapp.models.user import User
+
+
+class ReportStatus(StrEnum):
+    """The states of the one state machine (webapp.services.workflow)."""
+
+    RECEIVED = "received"
+    CLASSIFIED = "classified"
+    NEEDS_TRIAGE = "needs_triage"
+    ASSIGNED = "assigned"
+    IN_PROGRESS = "in_progress"
+    TRANSFERRED = "transferred"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+    REOPENED = "reopened"
+
+
+OPEN_STATUSES = frozenset(
+    {
+        ReportStatus.RECEIVED,
+        ReportStatus.CLASSIFIED,
+        ReportStatus.NEEDS_TRIAGE,
+        ReportStatus.ASSIGNED,
+        ReportStatus.IN_PROGRESS,
+        ReportStatus.TRANSFERRED,
+        ReportStatus.REOPENED,
+    }
+)
+
+
+class LocationSource(StrEnum):
+    """How the report's point was obtained."""
+
+    PIN = "pin"  # map pin or shared location
+    DEVICE = "device"  # browser geolocation
+    EXIF = "exif"  # GPS in a photo
+    ADDRESS = "address"  # typed address, geocoded
+    TEXT = "text"  # place names found in the description
+    NONE = "none"
+
+
+class Report(TimestampMixin, db.Model):
+    """One problem reported by a resident."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_status_due_at", "status", "due_at"),
+        Index("ix_reports_agency_status", "agency_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    channel: Mapped[str] = mapped_column(String(20), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    # Lower-case, diacritic-free copy of the text for search ("duong" finds "đường").
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    # Status is read-only outside the state machine; see the `status` property below.
+    _status: Mapped[str] = mapped_column("status", String(20), index=True)
+
+    category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"), index=True)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    nlu_ranking: Mapped[list[Any] | None] = mapped_column(JSONType)
+    nlu_entities: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    classify_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    category_hint: Mapped[str | None] = mapped_column(String(40))
+
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"), index=True)
+    province_code: Mapped[str | None] = mapped_column(String(4))
+
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str] = mapped_column(String(10), default=LocationSource.NONE)
+    address_text: Mapped[str | None] = mapped_column(String(500))
+    outside_area: Mapped[bool] = mapped_column(Boolean, default=False)
+    # H3 cells precomputed at intake: heatmaps aggregate on these, never on raw points.
+    h3_r6: Mapped[str | None] = mapped_column(String(16), index=True)
+    h3_r8: Mapped[str | None] = mapped_column(String(16), index=True)
+    h3_r10: Mapped[str | None] = mapped_column(String(16))
+
+    urgency: Mapped[str | None] = mapped_column(String(10))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    public_note: Mapped[str | None] = mapped_column(Text)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
+    rating: Mapped[int | None] = mapped_column(Integer)
+
+    # Personal data: only the IOC sees these (webapp.services.serializers keeps them out).
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    identity_id: Mapped[int | None] = mapped_column(ForeignKey("resident_identities.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    category: Mapped[Category | None] = relationship()
+    agency: Mapped[Agency | None] = relationship()
+    unit: Mapped[AdminUnit | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    resident: Mapped[Resident | None] = relationship()
+    identity: Mapped[ResidentIdentity | None] = relationship()
+    photos: Mapped[list[Photo]] = relationship(
+        back_populates="report", order_by="Photo.position", cascade="all, delete-orphan"
+    )
+    events: Mapped[list[ReportEvent]] = relationship(
+        back_populates="report", order_by="ReportEvent.id", cascade="all, delete-orphan"
+    )
+
+    @hybrid_property
+    def status(self) -> str:
+        """The current state; change it only with webapp.services.workflow.transition."""
+        return self._status
+
+    @status.inplace.expression
+    @classmethod
+    def _status_expression(cls):
+        return cls._status
+
+    @property
+    def status_enum(self) -> ReportStatus:
+        """The status as an enum."""
+        return ReportStatus(self._status)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the report still awaits handling."""
+        return self._status in OPEN_STATUSES
+
+    @property
+    def public_photos(self) -> list[Photo]:
+        """Photos that may be shown to staff and the public."""
+        return [p for p in self.photos if not p.hidden]
+
+    def __repr__(self) -> str:
+        return f"<Report {self.code} {self._status}>"
+
+
+class Photo(TimestampMixin, db.Model):
+    """A photo of a report (or of its result); files live in the photo store under `key`."""
+
+    __tablename__ = "photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="report")  # report | result
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    mime: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    gps_lat: Mapped[float | None] = mapped_column(Float)
+    gps_lon: Mapped[float | None] = mapped_column(Float)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    original_name: Mapped[str | None] = mapped_column(String(200))
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    blurred: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    report: Mapped[Report] = relationship(back_populates="photos")
+
+
+class ReportEvent(db.Model):
+    """One entry of a report's history: a status change, a reply, a note, a reminder."""
+
+    __tablename__ = "report_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), index=True)  # status, reply, note, ...
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str | None] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_label: Mapped[str] = mapped_column(String(40), default="system")
+    note: Mapped[str | None] = mapped_column(Text)
+    # Public events show on the tracking page; internal notes never do.
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    report: Mapped[Report] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()

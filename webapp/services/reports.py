@@ -1,0 +1,316 @@
+"""Intake: the one way a report enters the system, from any channel."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.errors import NotFound, ValidationError
+from webapp.extensions import db
+from webapp.models import (
+    Channel,
+    LocationSource,
+    Photo,
+    Report,
+    ReportStatus,
+    Resident,
+    ResidentIdentity,
+    User,
+)
+from webapp.models.types import utcnow
+from webapp.services import gazetteer, photos, places, queue, workflow
+
+log = logging.getLogger(__name__)
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+PHONE_RE = re.compile(r"^(\+84|84|0)(\d{9,10})$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class PhotoUpload:
+    """Bytes of one uploaded photo and the name the resident's device gave it."""
+
+    data: bytes
+    filename: str | None = None
+
+
+@dataclass
+class ChannelIdentity:
+    """Who sent the report on a messenger (Telegram or Zalo user id)."""
+
+    channel: str
+    external_id: str
+    display_name: str | None = None
+
+
+@dataclass
+class Contact:
+    """Optional contact details typed by the resident on the web form or to the hotline."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass
+class ReportDraft:
+    """A channel-neutral report as an adapter hands it to intake."""
+
+    channel: str
+    description: str
+    photos: list[PhotoUpload] = field(default_factory=list)
+    lat: float | None = None
+    lon: float | None = None
+    location_source: str | None = None  # pin | device; default pin when lat/lon given
+    address: str | None = None
+    contact: Contact | None = None
+    identity: ChannelIdentity | None = None
+    category_hint: str | None = None
+    created_by: User | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What the resident is told: the code and the status."""
+
+    report_id: int
+    code: str
+    status: str
+    queued: bool
+
+
+def photo_limits() -> photos.PhotoLimits:
+    """Photo limits from the app config."""
+    cfg = current_app.config
+    return photos.PhotoLimits(
+        max_bytes=cfg["PHOTO_MAX_BYTES"],
+        max_pixels=cfg["PHOTO_MAX_PIXELS"],
+        max_count=cfg["PHOTO_MAX_COUNT"],
+    )
+
+
+def photo_store() -> photos.PhotoStore:
+    """The photo store under the configured upload directory."""
+    return photos.PhotoStore(current_app.config["UPLOAD_DIR"])
+
+
+def _clean_description(text: str | None) -> str:
+    text = (text or "").strip()
+    cfg = current_app.config
+    if not text:
+        raise ValidationError(
+            "Vui lòng mô tả vấn đề bạn muốn phản ánh.",
+            "Please describe the problem.",
+            field="description",
+        )
+    if len(text) < cfg["DESCRIPTION_MIN_LENGTH"]:
+        raise ValidationError(
+            f"Mô tả quá ngắn: vui lòng viết ít nhất {cfg['DESCRIPTION_MIN_LENGTH']} ký tự.",
+            f"The description is too short (at least {cfg['DESCRIPTION_MIN_LENGTH']} characters).",
+            field="description",
+        )
+    if len(text) > cfg["DESCRIPTION_MAX_LENGTH"]:
+        raise ValidationError(
+            f"Mô tả quá dài: tối đa {cfg['DESCRIPTION_MAX_LENGTH']} ký tự.",
+            f"The description is too long (at most {cfg['DESCRIPTION_MAX_LENGTH']} characters).",
+            field="description",
+        )
+    return text
+
+
+def _check_point(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise ValidationError(
+            "Vị trí thiếu vĩ độ hoặc kinh độ.", "Latitude or longitude missing.", field="lat"
+        )
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationError("Vị trí không hợp lệ.", "Invalid location.", field="lat")
+    return float(lat), float(lon)
+
+
+def _check_contact(contact: Contact | None) -> Contact | None:
+    if contact is None:
+        return None
+    phone = re.sub(r"[\s.\-()]", "", contact.phone or "") or None
+    email = (contact.email or "").strip().lower() or None
+    if phone and not PHONE_RE.match(phone):
+        raise ValidationError(
+            "Số điện thoại không hợp lệ.", "Invalid phone number.", field="contact"
+        )
+    if email and not EMAIL_RE.match(email):
+        raise ValidationError("Địa chỉ e-mail không hợp lệ.", "Invalid e-mail.", field="contact")
+    name = (contact.name or "").strip() or None
+    if not (phone or email or name):
+        return None
+    return Contact(name=name, phone=phone, email=email)
+
+
+def _resident_for(draft: ReportDraft, contact: Contact | None):
+    """Find or create the resident and the identity the answers go back to."""
+    keys: list[tuple[str, str, str | None]] = []
+    if draft.identity:
+        keys.append(
+            (draft.identity.channel, draft.identity.external_id, draft.identity.display_name)
+        )
+    if contact and contact.phone:
+        keys.append(("phone", contact.phone, contact.name))
+    if contact and contact.email:
+        keys.append(("email", contact.email, contact.name))
+    if not keys:
+        return None, None
+    resident = None
+    identities = []
+    for channel, external_id, name in keys:
+        identity = db.session.scalar(
+            select(ResidentIdentity).filter_by(channel=channel, external_id=external_id)
+        )
+        if identity is not None:
+            resident = resident or identity.resident
+        identities.append((identity, channel, external_id, name))
+    if resident is None:
+        resident = Resident(display_name=(contact.name if contact else None))
+        db.session.add(resident)
+    if resident.locked:
+        raise ValidationError(
+            "Tài khoản của bạn đã bị tạm khóa do vi phạm quy định. Vui lòng gọi đường dây 1022.",
+            "Your account is locked. Please call the 1022 hotline.",
+        )
+    if contact:
+        resident.phone = contact.phone or resident.phone
+        resident.email = contact.email or resident.email
+        resident.display_name = contact.name or resident.display_name
+    first = None
+    for identity, channel, external_id, name in identities:
+        if identity is None:
+            identity = ResidentIdentity(
+                resident=resident, channel=channel, external_id=external_id, display_name=name
+            )
+            db.session.add(identity)
+        first = first or identity
+    return resident, first
+
+
+def _locate(report: Report, draft: ReportDraft, processed: list[photos.ProcessedPhoto]) -> None:
+    """Fill the point: pin, then photo GPS, then typed address, then names in the text."""
+    point = _check_point(draft.lat, draft.lon)
+    source = draft.location_source or LocationSource.PIN
+    if point is None:
+        gps = next((p.gps for p in processed if p.gps), None)
+        if gps:
+            point, source = gps, LocationSource.EXIF
+    if point is None and report.address_text:
+        match = places.geocode(report.address_text)
+        if match:
+            point, source = (match.lat, match.lon), LocationSource.ADDRESS
+    if point is None:
+        match = places.find_place_names(report.description)
+        if match:
+            point, source = (match.lat, match.lon), LocationSource.TEXT
+    if point is None:
+        report.location_source = LocationSource.NONE
+        return
+    report.lat, report.lon = point
+    report.location_source = source
+    placement = places.place(*point)
+    report.unit_code = placement.unit_code
+    report.province_code = placement.province_code
+    report.outside_area = not placement.inside
+    for name, cell in placement.cells.items():
+        setattr(report, name, cell)
+
+
+def public_code(report_id: int, created: datetime, prefix: str) -> str:
+    """The code residents quote, e.g. PA-2611-000123 (year, month, number)."""
+    return f"{prefix}-{created.astimezone(LOCAL_TZ):%y%m}-{report_id:06d}"
+
+
+def submit_report(draft: ReportDraft) -> IntakeResult:
+    """Validate and store a report with its photos in one transaction, then queue it."""
+    description = _clean_description(draft.description)
+    if draft.channel not in {c.value for c in Channel}:
+        raise ValidationError("Kênh gửi không hợp lệ.", "Unknown channel.", field="channel")
+    contact = _check_contact(draft.contact)
+    limits = photo_limits()
+    photos.check_count(len(draft.photos), limits)
+    # Decode and re-encode every photo before touching the database: a bad photo
+    # refuses the whole report and nothing is stored.
+    processed = [photos.process_photo(p.data, p.filename, limits) for p in draft.photos]
+    address = (draft.address or "").strip()[:500] or None
+
+    store = photo_store()
+    stored_keys: list[str] = []
+    try:
+        now = utcnow()
+        report = Report(
+            channel=draft.channel,
+            description=description,
+            address_text=address,
+            search_text=gazetteer.fold(f"{description} {address or ''}"),
+            category_hint=draft.category_hint,
+            created_by_id=draft.created_by.id if draft.created_by else None,
+            created_at=now,
+        )
+        _locate(report, draft, processed)
+        report.resident, report.identity = _resident_for(draft, contact)
+        db.session.add(report)
+        for position, (upload, item) in enumerate(zip(draft.photos, processed, strict=True)):
+            saved = store.store(item)
+            stored_keys.append(saved.key)
+            report.photos.append(
+                Photo(
+                    key=saved.key,
+                    position=position,
+                    mime=item.mime,
+                    width=item.width,
+                    height=item.height,
+                    size_bytes=len(item.original),
+                    sha256=item.sha256,
+                    gps_lat=item.gps[0] if item.gps else None,
+                    gps_lon=item.gps[1] if item.gps else None,
+                    taken_at=item.taken_at,
+                    original_name=(upload.filename or "")[:200] or None,
+                )
+            )
+        workflow.transition(
+            report,
+            ReportStatus.RECEIVED,
+            actor=draft.created_by,
+            actor_label=None if draft.created_by else "resident",
+            data={"channel": draft.channel, "photos": len(processed)},
+        )
+        if report.lat is not None and report.outside_area:
+            workflow.transition(
+                report,
+                ReportStatus.NEEDS_TRIAGE,
+                note="Vị trí nằm ngoài địa bàn tỉnh/thành phố.",
+                data={"reason": "outside_area"},
+            )
+        db.session.flush()
+        report.code = public_code(report.id, now, current_app.config["PUBLIC_CODE_PREFIX"])
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for key in stored_keys:
+            store.delete(key)
+        raise
+    queued = queue.enqueue("workers.tasks.classify_report", report.id)
+    log.info("report %s stored (%s), queued=%s", report.code, report.status, queued)
+    return IntakeResult(report.id, report.code, report.status, queued)
+
+
+def get_by_code(code: str) -> Report:
+    """A report by its public code, or NotFound."""
+    report = db.session.scalar(select(Report).where(Report.code == code.strip().upper()))
+    if report is None:
+        raise NotFound(
+            f"Không tìm thấy phản ánh có mã {code}.", f"No report with code {code}.", field="code"
+        )
+    return report

@@ -1,0 +1,1 @@
+"""Celery workers: classification and routing, deadline sweeps, outbox delivery."""
