@@ -9,6 +9,7 @@
   var sourceInput = document.getElementById("location_source");
   var status = document.getElementById("pin-status");
   var map = L.map(el, { zoomControl: true });
+  window.reportMap = map; // lets tests and kiosk pages centre the map
   var bounds = JSON.parse(el.dataset.bounds);
   map.fitBounds(bounds);
   if (el.dataset.tiles) {

@@ -1,0 +1,74 @@
+"""A resident files a report on a phone in a real browser and finds it on its tracking page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from tests.fixtures.images import make_jpeg
+from webapp.extensions import db
+from webapp.models import Report
+
+pytestmark = pytest.mark.browser
+
+HAI_CHAU = (16.0614, 108.2270)
+
+
+def test_resident_submits_form_with_photo_and_pin_then_tracks_it(app, live_server, phone, tmp_path):
+    photo = tmp_path / "o-ga.jpg"
+    photo.write_bytes(make_jpeg(width=1200, height=900))
+    page = phone
+    page.goto(live_server + "/")
+    assert page.locator("h1").inner_text() == "Gửi phản ánh"
+    # The ward boundaries are drawn from local data (no tile server here).
+    page.wait_for_function(
+        "document.querySelectorAll('#map path.leaflet-interactive').length >= 90", timeout=15000
+    )
+
+    page.fill("#description", "Ổ gà rất sâu giữa đường Bạch Đằng, xe máy sập bánh liên tục")
+    page.set_input_files("#photos", str(photo))
+    page.evaluate(f"window.reportMap.setView([{HAI_CHAU[0]}, {HAI_CHAU[1]}], 17)")
+    box = page.locator("#map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert page.locator("#pin-status").get_attribute("data-set") == "1"
+    lat = float(page.input_value("#lat"))
+    lon = float(page.input_value("#lon"))
+    assert abs(lat - HAI_CHAU[0]) < 0.001 and abs(lon - HAI_CHAU[1]) < 0.001
+
+    page.click("#submit")
+    page.wait_for_url(re.compile(r"/theo-doi/PA-\d{4}-\d{6}"))
+    code = page.locator("#report-code").inner_text()
+    assert page.locator("#submitted").is_visible()
+    assert page.locator("#report-unit").inner_text() == "Phường Hải Châu"
+    assert page.locator("#report-status").inner_text() == "Đã tiếp nhận"
+    assert page.locator(".photos img").count() == 1
+
+    # Later, the resident types the code into the lookup box and lands on the same page.
+    page.goto(live_server + "/")
+    page.fill("#lookup-code", code.lower())
+    page.click(".lookup button")
+    page.wait_for_url(re.compile(rf"/theo-doi/{code}"))
+    assert "Ổ gà rất sâu" in page.locator("#report-description").inner_text()
+
+    with app.app_context():
+        report = db.session.scalar(select(Report).where(Report.code == code))
+        assert report.channel == "web"
+        assert report.location_source == "pin"
+        assert len(report.photos) == 1
+
+
+def test_form_keeps_the_text_and_explains_a_refused_photo(app, live_server, phone, tmp_path):
+    bad = tmp_path / "anh.jpg"
+    bad.write_bytes(b"this is not a photo at all")
+    page = phone
+    page.goto(live_server + "/")
+    page.fill("#description", "Rác thải đổ trộm ở đầu kiệt 45 Hùng Vương")
+    page.set_input_files("#photos", str(bad))
+    page.click("#submit")
+    page.wait_for_selector("#form-error")
+    assert "không phải là ảnh hợp lệ" in page.locator("#form-error").inner_text()
+    assert page.input_value("#description") == "Rác thải đổ trộm ở đầu kiệt 45 Hùng Vương"
+    with app.app_context():
+        assert db.session.scalar(select(Report.id)) is None
