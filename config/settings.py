@@ -58,6 +58,10 @@ class Config:
     # NLU
     RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
     NLU_CONFIDENCE_THRESHOLD = _float("NLU_CONFIDENCE_THRESHOLD", 0.6)
+    NLU_TIMEOUT = _float("NLU_TIMEOUT", 3.0)
+    NLU_RETRIES = int(_env("NLU_RETRIES", "2"))
+    # After this long without an answer from the NLU, a report goes to triage.
+    NLU_TRIAGE_AFTER_MINUTES = _float("NLU_TRIAGE_AFTER_MINUTES", 30)
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"

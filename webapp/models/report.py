@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -66,6 +66,18 @@ class Report(TimestampMixin, db.Model):
     __table_args__ = (
         Index("ix_reports_status_due_at", "status", "due_at"),
         Index("ix_reports_agency_status", "agency_id", "status"),
+        Index(
+            "ix_reports_remind_pending",
+            "remind_at",
+            postgresql_where=text("reminded_at IS NULL AND remind_at IS NOT NULL"),
+            sqlite_where=text("reminded_at IS NULL AND remind_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_reports_escalate_pending",
+            "due_at",
+            postgresql_where=text("escalated_at IS NULL AND due_at IS NOT NULL"),
+            sqlite_where=text("escalated_at IS NULL AND due_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -105,7 +117,19 @@ class Report(TimestampMixin, db.Model):
     first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The sweep reminds at remind_at (e.g. 75 % of the working time) and escalates at due_at;
+    # the *_at stamps make each happen once. Partial indexes keep the sweep fast.
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Deadline extensions: due_at moves, original_due_at keeps the first deadline.
+    original_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    extension_status: Mapped[str | None] = mapped_column(String(10))  # requested|approved|refused
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    extension_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Waiting for the resident's information: the clock pauses from this moment.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     public_note: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     rating: Mapped[int | None] = mapped_column(Integer)

@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, cast, runtime_checkable
 
 from webapp.errors import ValidationError
+from webapp.services.geo import ascii_name, distance_m
 
 if TYPE_CHECKING:
     from webapp.services.geo import GeoIndex, UnitShape
@@ -62,9 +64,10 @@ _STREET_PREFIXES = (
     ("hem",),
     ("ngo",),
     ("ngach",),
-    ("so",),
     ("dai", "lo"),
 )
+# Numbered divisions ("tổ 12", "thôn 3") come before a unit name, not a house number.
+_DIVISIONS = frozenset({"to", "khu", "thon", "khoi", "ap", "doi", "xom", "phuong", "quan", "xa"})
 
 # Unit names that are ordinary words even when typed with diacritics; they count only
 # after "phường"/"xã" (many communes in other provinces bear them). Exact keys.
@@ -99,11 +102,6 @@ _COMMON_WORDS_VI = (
 # A folded name this short ("ba na", "la ee") or of one syllable turns up by chance in
 # text typed without diacritics; such names count only after a prefix.
 _MIN_LETTERS_UNPREFIXED = 5
-
-
-def _strip_marks(text: str) -> str:
-    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 _VOWELS = frozenset("aăâeêioôơuưy")
@@ -154,7 +152,7 @@ def _tokens(text: str) -> list[_Token]:
     out: list[_Token] = []
     for i, match in enumerate(words):
         word = match.group()
-        folded = _strip_marks(word).lower()
+        folded = ascii_name(word).lower()
         after = text[match.end() : match.end() + 1]
         expansion: tuple[str, ...] | None = None
         if after == "." and folded in _DOTTED:
@@ -189,6 +187,13 @@ class PlaceUnit:
     full_name: str
     lat: float
     lon: float
+    area_km2: float | None = None
+
+    @property
+    def reach_m(self) -> float:
+        """How far from its point a place can still be "in" the unit (2 × equal-area radius)."""
+        area = self.area_km2 if self.area_km2 and self.area_km2 > 0 else 10.0
+        return max(3000.0, 2000.0 * math.sqrt(area / math.pi))
 
 
 @dataclass(frozen=True)
@@ -277,7 +282,18 @@ def _prefix_length(tokens: list[_Token], at: int, prefixes: tuple[tuple[str, ...
 
 def _house_number_before(tokens: list[_Token], at: int) -> bool:
     # "12 Bạch Đằng", "K12/3 Lê Duẩn": a number in front says the name is a street.
-    return at >= 1 and any(c.isdigit() for c in tokens[at - 1].key)
+    if at < 1 or not any(c.isdigit() for c in tokens[at - 1].key):
+        return False
+    return not (at >= 2 and tokens[at - 2].key in _DIVISIONS)
+
+
+def _street_word_before(tokens: list[_Token], at: int) -> bool:
+    """Whether a street word or house number precedes the name ("đường Hoàng Sa")."""
+    n = _prefix_length(tokens, at, _STREET_PREFIXES)
+    # "đèn đường Hải Châu" is a street light in the ward, not a street.
+    if n and not (tokens[at - 1].key == "duong" and at >= 2 and tokens[at - 2].key == "den"):
+        return True
+    return _house_number_before(tokens, at)
 
 
 class Gazetteer:
@@ -315,7 +331,7 @@ class Gazetteer:
         places = []
         for unit in units:
             lat, lon = unit.representative_point
-            places.append(PlaceUnit(unit.code, unit.name, unit.full_name, lat, lon))
+            places.append(PlaceUnit(unit.code, unit.name, unit.full_name, lat, lon, unit.area_km2))
         if isinstance(streets, str | Path):
             streets = load_streets(streets)
         return cls(places, streets or ())
@@ -344,20 +360,34 @@ class Gazetteer:
                 prefix = _prefix_length(tokens, i, prefixes)
                 if not prefix and street and _house_number_before(tokens, i):
                     prefix = 1
-                if (
-                    not prefix
-                    and not street
-                    and (
-                        _prefix_length(tokens, i, _STREET_PREFIXES)
-                        or _house_number_before(tokens, i)
-                    )
-                ):
+                if not prefix and not street and _street_word_before(tokens, i):
                     # "đường Hoàng Sa", "12 Hải Phòng": a street named after a unit.
                     continue
                 if not prefix and (entry.needs_prefix or (typed_with_marks and not exact)):
                     continue
                 hits.append(_Hit(entry, i, i + n, prefix, exact))
         return hits
+
+    def _pick_row(self, hit: _Hit, ward: PlaceUnit | None, ward_prefixed: bool) -> Street | None:
+        """The row of a street name the text means, given the ward the text names."""
+        rows = self._street_rows[hit.entry.key]
+        if ward is None:
+            return rows[0]
+        # The ward restricts the street: a name found in several wards is the one in
+        # the ward the text gives.
+        inside = [r for r in rows if r.ward_code == ward.code]
+        if inside:
+            return inside[0]
+        if ward_prefixed:
+            # "phường X" is the resident's own statement of the 2025 ward; the street's
+            # one known point lies elsewhere, so only the ward is certain.
+            return None
+        # A bare name is often a pre-2025 district ("Ngô Quyền, Sơn Trà" is in today's
+        # phường An Hải): take the street's nearest point if it is close to that unit.
+        nearest = min(rows, key=lambda r: distance_m((r.lat, r.lon), (ward.lat, ward.lon)))
+        if distance_m((nearest.lat, nearest.lon), (ward.lat, ward.lon)) <= ward.reach_m:
+            return nearest
+        return None
 
     def find(self, text: str) -> GazetteerMatch | None:
         """The best place named in the text (street with its ward, or ward), or None."""
@@ -369,19 +399,14 @@ class Gazetteer:
         wards, streets = _resolve_overlaps(wards, streets)
 
         ward_hit = min(wards, key=_Hit.rank) if wards else None
-        ward = ward_hit.entry.payload if ward_hit else None
-        assert ward is None or isinstance(ward, PlaceUnit)
+        ward = cast(PlaceUnit, ward_hit.entry.payload) if ward_hit else None
 
         street_hit: _Hit | None = None
         row: Street | None = None
         for hit in sorted(streets, key=_Hit.rank):
-            rows = self._street_rows[hit.entry.key]
-            if ward is not None:
-                # The ward restricts the street: a name found in several wards is the
-                # one in the ward the text gives.
-                rows = [r for r in rows if r.ward_code == ward.code]
-            if rows:
-                street_hit, row = hit, rows[0]
+            row = self._pick_row(hit, ward, bool(ward_hit and ward_hit.prefix))
+            if row is not None:
+                street_hit = hit
                 break
         if row is not None and street_hit is not None:
             pieces = [street_hit] + ([ward_hit] if ward_hit else [])

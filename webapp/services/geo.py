@@ -79,18 +79,18 @@ def ascii_name(text: str) -> str:
 _CHUNK = 1 << 22
 _WS = b" \t\r\n"
 _STRUCT = re.compile(rb'[{}\[\]"]')
-_STRING_TAIL = re.compile(rb'(?:[^"\\]|\\.)*"', re.S)
+_STRING_TAIL = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*"', re.S)
 _PROVINCE_RE = re.compile(rb'"province_code"\s*:\s*"?\s*(\d+)')
 
 
 class _FeatureScanner:
     """Cuts the features of a FeatureCollection out of a byte stream, one at a time.
 
-    `json.load` of the national file takes ~13 s and >1 GB; a province needs 94 of its
+    `json.load` of the national file takes ~12 s and 1.5 GB; a province needs 94 of its
     3,321 features. The scanner only looks at braces and quotes (coordinates have
-    neither, so the regex skips them at C speed) and hands each feature's bytes on;
-    the caller parses only the features it keeps. UTF-8 continuation bytes are never
-    ASCII, so scanning bytes is safe.
+    neither, so memchr skips them) and hands each feature's bytes on; the caller parses
+    only the features it keeps: ~2 s and ~25 MB for one province. UTF-8 continuation
+    bytes are never ASCII, so scanning bytes is safe.
     """
 
     def __init__(self, stream: BinaryIO, source: str):
@@ -293,7 +293,15 @@ def _unit_from_feature(
             field="code",
         )
     label = f"#{index} (code {code}{', ' + name if name else ''})"
-    province_code = _normalise_code(props.get("province_code"), 2) or default_province
+    raw_province = props.get("province_code")
+    province_code = _normalise_code(raw_province, 2)
+    if province_code is None and raw_province not in (None, ""):
+        raise ValidationError(
+            f"Đơn vị {label} trong {source} có mã tỉnh không hợp lệ: {raw_province!r}.",
+            f"Feature {label} in {source} has an invalid province_code: {raw_province!r}.",
+            field="province_code",
+        )
+    province_code = province_code or default_province
     if province_code is None:
         raise ValidationError(
             f"Đơn vị {label} trong {source} thiếu mã tỉnh (province_code).",
@@ -391,8 +399,10 @@ def read_units_geojson(path: str | Path, province_code: str | None = None) -> li
                             f"Properties of feature #{index} in {source} cannot be read: {exc}.",
                         ) from exc
             if wanted is not None:
-                feature_province = _normalise_code(props.get("province_code"), 2)
-                if feature_province not in (None, wanted):
+                raw = props.get("province_code")
+                # A feature without a province code is taken as the wanted province's
+                # (a province's own file); an unreadable one is refused below.
+                if raw not in (None, "") and _normalise_code(raw, 2) not in (None, wanted):
                     continue
             geometry_json = None
             if b"geometry" in keys:
@@ -534,12 +544,12 @@ def _check_latlon(lat: float, lon: float) -> tuple[float, float]:
 class GeoIndex:
     """Point → ward code lookup over a set of ward polygons; read-only after construction.
 
-    A grid of `cell_deg` squares maps each square to the wards that touch it; a square
-    entirely inside one ward answers without any geometry test (most of a province), the
-    others test the few candidate polygons, prepared by GEOS. That is ~5 µs a point,
-    against ~35-50 µs for one STRtree query per point (measured on Đà Nẵng), because the
-    per-point cost is dominated by the Python→GEOS call overhead. The STRtree is kept
-    for the nearest-ward search of `locate(..., tolerance_m=...)`.
+    A grid of `cell_deg` squares (0.01° for a province) maps each square to the wards
+    that touch it; a square entirely inside one ward answers without any geometry test
+    (most of a province), the others test the few candidate polygons, prepared by GEOS.
+    That is ~5 µs a point, against ~35-50 µs for one STRtree query per point (measured
+    on Đà Nẵng), where the Python→GEOS call overhead dominates. The STRtree is kept for
+    the nearest-ward search of `locate(..., tolerance_m=...)`.
 
     Border rule: the test is "intersects" (interior or boundary), so a point exactly on
     the border of two wards is found in both instead of in neither ("within" excludes
@@ -560,7 +570,7 @@ class GeoIndex:
         self,
         units: Iterable[UnitShape | tuple[str, BaseGeometry]],
         *,
-        cell_deg: float = 0.01,
+        cell_deg: float | None = None,
     ):
         pairs: list[tuple[str, BaseGeometry]] = []
         for unit in units:
@@ -587,17 +597,22 @@ class GeoIndex:
         self._codes: tuple[str, ...] = tuple(c for c, _ in pairs)
         self._geoms = np.array([g for _, g in pairs], dtype=object)
         self._rank = {code: i for i, code in enumerate(self._codes)}
+        if cell_deg is None:
+            # 0.01° (~1 km) squares for a province; coarser for a whole country, so the
+            # grid stays around 100,000 squares (build time and memory) whatever the area.
+            bounds = shapely.bounds(self._geoms)
+            spread = float(np.sum((bounds[:, 2] - bounds[:, 0]) * (bounds[:, 3] - bounds[:, 1])))
+            cell_deg = max(0.01, math.sqrt(spread / 100_000))
         self._step = float(cell_deg)
         shapely.prepare(self._geoms)
         self._tree = shapely.STRtree(self._geoms)
-        self._points = {
-            code: (p.y, p.x)
-            for code, p in zip(self._codes, shapely.point_on_surface(self._geoms), strict=True)
-        }
+        inside = shapely.point_on_surface(self._geoms)
+        self._points = {code: (p.y, p.x) for code, p in zip(self._codes, inside, strict=True)}
         self._bounds = tuple(float(v) for v in shapely.total_bounds(self._geoms))
         self._grid = self._build_grid()
-        for geometry in self._geoms:
-            shapely.intersects_xy(geometry, 0.0, 0.0)
+        for geometry, point in zip(self._geoms, inside, strict=True):
+            # A point inside the envelope, or GEOS skips the locator it has to build.
+            shapely.intersects_xy(geometry, point.x, point.y)
 
     def _build_grid(self) -> dict[tuple[int, int], int | tuple[int, ...]]:
         step = self._step

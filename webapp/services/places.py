@@ -44,7 +44,13 @@ class _Places:
         self.approximate = any(u.approximate for u in wards)
         self.gazetteer = gz.Gazetteer(
             [
-                gz.PlaceUnit(u.code, u.name, u.full_name, *self.index.representative_point(u.code))
+                gz.PlaceUnit(
+                    u.code,
+                    u.name,
+                    u.full_name,
+                    *self.index.representative_point(u.code),
+                    area_km2=u.area_km2,
+                )
                 for u in wards
             ],
             gz.load_streets(streets_csv) if streets_csv and streets_csv.exists() else (),
