@@ -63,6 +63,21 @@ class Config:
     # After this long without an answer from the NLU, a report goes to triage.
     NLU_TRIAGE_AFTER_MINUTES = _float("NLU_TRIAGE_AFTER_MINUTES", 30)
 
+    # Deadlines and delivery
+    REMINDER_AT_FRACTION = _float("REMINDER_AT_FRACTION", 0.75)
+    OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "8"))
+    OUTBOX_BACKOFF_SECONDS = _float("OUTBOX_BACKOFF_SECONDS", 30)
+    SWEEP_BATCH = int(_env("SWEEP_BATCH", "500"))
+    SMTP_HOST = _env("SMTP_HOST", "")  # empty: e-mails stay in the outbox as failed
+    SMTP_PORT = int(_env("SMTP_PORT", "25"))
+    SMTP_USER = _env("SMTP_USER", "")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
+    MAIL_FROM = _env("MAIL_FROM", "phananh@localhost")
+    IOC_EMAIL = _env("IOC_EMAIL", "")
+    TELEGRAM_BOT_TOKEN = _env("TELEGRAM_BOT_TOKEN", "")
+    TELEGRAM_API_BASE_URL = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")

@@ -47,6 +47,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.blueprints.api import bp as api_bp
     from webapp.blueprints.public import bp as public_bp
     from webapp.cli import register_cli
+    from webapp.services import notifications  # noqa: F401  (outbox hooks)
 
     http_errors.register(app)
     templating.register(app)

@@ -15,6 +15,8 @@ from webapp.services import geo, places, seed
 
 geo_cli = AppGroup("geo", help="Administrative boundaries.")
 demo_cli = AppGroup("demo", help="Demo province data.")
+deadlines_cli = AppGroup("deadlines", help="Reminders and escalations.")
+sla_cli = AppGroup("sla", help="Service levels and the working calendar.")
 
 SHARED_GEO = Path(__file__).resolve().parents[2] / "shared" / "geo" / "wards.geojson.gz"
 
@@ -75,7 +77,42 @@ def demo_seed() -> None:
         click.echo(f"  {email:34} {role}")
 
 
+@deadlines_cli.command("scan")
+def deadlines_scan() -> None:
+    """Run the sweep once: reminders, escalations, unclassified reports, outbox retries."""
+    from webapp.services.sweep import run_sweep
+
+    result = run_sweep()
+    click.echo(
+        f"reminded={result.reminded} escalated={result.escalated} "
+        f"requeued={result.requeued} outbox_retried={result.retried}"
+    )
+
+
+@sla_cli.command("due")
+@click.option("--category", required=True, help="Category code, e.g. road_damage.")
+@click.option("--at", "at", required=True, help="Start time, ISO 8601 (local time if naive).")
+@click.option("--urgency", type=click.Choice(["urgent", "normal", "complex"]), default=None)
+def sla_due(category: str, at: str, urgency: str | None) -> None:
+    """Print the due time the system would set for a report assigned at --at."""
+    from datetime import datetime
+
+    from webapp.models import Category
+    from webapp.services import calendar, deadlines
+
+    cat = db.session.get(Category, category)
+    if cat is None:
+        raise click.ClickException(f"Unknown category {category}.")
+    start = datetime.fromisoformat(at)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=calendar.VN_TZ)
+    due = calendar.due_at(cat, urgency, start, deadlines.working_calendar())
+    local = due.astimezone(calendar.VN_TZ)
+    click.echo(f"{category} ({urgency or cat.default_urgency}) from {start.isoformat()}")
+    click.echo(f"due {local.isoformat()}  ({local:%A %d/%m/%Y %H:%M} giờ Việt Nam)")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups."""
-    app.cli.add_command(geo_cli)
-    app.cli.add_command(demo_cli)
+    for group in (geo_cli, demo_cli, deadlines_cli, sla_cli):
+        app.cli.add_command(group)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 BEAT_SCHEDULE: dict[str, dict] = {
-    "requeue-unclassified": {
-        "task": "workers.tasks.requeue_unclassified",
-        "schedule": 60.0,
-    },
+    # Reminders, escalations, re-enqueue of unclassified reports, outbox retries.
+    "sweep": {"task": "workers.tasks.sweep", "schedule": 60.0},
 }

@@ -4,16 +4,27 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from webapp.services import classification
-
 
 @shared_task(name="workers.tasks.classify_report", acks_late=True)
 def classify_report(report_id: int) -> str:
     """Classify a report with the NLU and route it to its agency (or to triage)."""
+    from webapp.services import classification
+
     return classification.classify_and_route(report_id)
 
 
-@shared_task(name="workers.tasks.requeue_unclassified")
-def requeue_unclassified() -> int:
-    """Re-enqueue reports still waiting for classification (broker or NLU was down)."""
-    return classification.requeue_unclassified()
+@shared_task(name="workers.tasks.deliver_message", acks_late=True)
+def deliver_message(message_id: int) -> str:
+    """Deliver one outbox message through its channel's sender."""
+    from webapp.services import outbox
+
+    return outbox.deliver(message_id)
+
+
+@shared_task(name="workers.tasks.sweep")
+def sweep() -> dict:
+    """Reminders, escalations, unclassified reports and outbox retries, once."""
+    from webapp.services.sweep import run_sweep
+
+    result = run_sweep()
+    return {"reminded": result.reminded, "escalated": result.escalated}

@@ -1,19 +1,18 @@
-"""Deadlines: the SLA hook that sets `due_at` in working time."""
+"""Deadlines: the SLA hook that sets `due_at` in working time, and the reminder moment."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import current_app
 
 from webapp.extensions import db
 from webapp.models import Category, Report
+from webapp.services import calendar
 
 
-def working_calendar():
+def working_calendar() -> calendar.WorkingCalendar:
     """The province's working calendar (holidays, office hours), loaded once per app."""
-    from webapp.services import calendar
-
     cal = current_app.extensions.get("working_calendar")
     if cal is None:
         cal = current_app.extensions["working_calendar"] = calendar.load_calendar()
@@ -27,8 +26,19 @@ def due_for(report: Report, start: datetime) -> datetime | None:
     )
     if category is None:
         return None
-    try:
-        from webapp.services import calendar
-    except ImportError:  # pragma: no cover - calendar arrives with the deadlines issue
-        return start + timedelta(days=category.sla_normal_days)
     return calendar.due_at(category, report.urgency, start, working_calendar())
+
+
+def set_deadline(report: Report, start: datetime) -> None:
+    """Set due_at and the reminder moment (a share of the working time, e.g. 75 %)."""
+    report.due_at = due_for(report, start)
+    report.original_due_at = report.original_due_at or report.due_at
+    report.reminded_at = report.escalated_at = None
+    report.overdue = False
+    if report.due_at is None:
+        report.remind_at = None
+        return
+    cal = working_calendar()
+    total = max(cal.working_seconds_between(start, report.due_at), 0.0)
+    share = current_app.config["REMINDER_AT_FRACTION"]
+    report.remind_at = cal.add_working_seconds(start, total * share)

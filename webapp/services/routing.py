@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import case, or_, select
 
 from webapp.extensions import db
-from webapp.models import Agency, RoutingRule
+from webapp.models import Agency, Category, Report, ReportEvent, ReportStatus, RoutingRule, User
+from webapp.models.types import utcnow
+from webapp.services import deadlines, workflow
 
 
 def route(category_code: str | None, unit_code: str | None) -> Agency | None:
@@ -29,3 +31,30 @@ def route(category_code: str | None, unit_code: str | None) -> Agency | None:
         .limit(1)
     )
     return rule.agency if rule else None
+
+
+def assign(
+    report: Report,
+    agency: Agency,
+    *,
+    actor: User | None = None,
+    actor_label: str | None = None,
+    note: str | None = None,
+) -> ReportEvent:
+    """Give the report to an agency, set its deadline, and move it to `assigned`."""
+    report.agency = agency
+    category = report.category or db.session.get(Category, report.category_code)
+    report.urgency = report.urgency or (category.default_urgency if category else None)
+    deadlines.set_deadline(report, utcnow())
+    return workflow.transition(
+        report,
+        ReportStatus.ASSIGNED,
+        actor=actor,
+        actor_label=actor_label,
+        note=note,
+        data={"agency": agency.code, "due_at": _iso(report.due_at)},
+    )
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value else None

@@ -30,13 +30,13 @@ ALLOWED: dict[ReportStatus | None, frozenset[ReportStatus]] = {
     S.DUPLICATE: frozenset({S.REOPENED}),
 }
 
-# Called after each transition inside the same transaction (e.g. to queue notifications).
+# Called with every new event inside the same transaction (e.g. to queue notifications).
 TransitionHook = Callable[[Report, ReportEvent], None]
 _hooks: list[TransitionHook] = []
 
 
 def on_transition(hook: TransitionHook) -> TransitionHook:
-    """Register a function called with (report, event) after every transition."""
+    """Register a function called with (report, event) for every event written."""
     if hook not in _hooks:
         _hooks.append(hook)
     return hook
@@ -116,4 +116,6 @@ def record_event(
         created_at=utcnow(),
     )
     db.session.add(event)
+    for hook in list(_hooks):
+        hook(report, event)
     return event

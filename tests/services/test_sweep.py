@@ -1,0 +1,123 @@
+"""The beat sweep: reminders and escalations fire once, even run twice or in parallel."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import OutboxMessage, Report, ReportEvent, ReportStatus
+from webapp.services import routing, workflow
+from webapp.services.reports import ReportDraft, submit_report
+from webapp.services.sweep import run_sweep
+
+# Monday 7 December 2026, 09:00 in Vietnam (02:00 UTC): an ordinary working morning.
+MONDAY_0900 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+
+
+def _assigned_report(category: str = "street_lighting") -> Report:
+    with time_machine.travel(MONDAY_0900, tick=False):
+        result = submit_report(
+            ReportDraft(channel="web", description="Đèn đường tắt cả tuần", lat=16.07, lon=108.2246)
+        )
+        report = db.session.get(Report, result.report_id)
+        report.category_code = category
+        workflow.transition(report, ReportStatus.CLASSIFIED)
+        routing.assign(report, routing.route(category, report.unit_code))
+        db.session.commit()
+    return report
+
+
+def _events(report_id: int, kind: str) -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(ReportEvent)
+        .where(ReportEvent.report_id == report_id, ReportEvent.kind == kind)
+    )
+
+
+def test_deadline_and_reminder_are_set_in_working_time(ctx):
+    report = _assigned_report()
+    # street_lighting: normal, 3 working days → Thursday 10 December 17:00 (10:00 UTC).
+    assert report.due_at == datetime(2026, 12, 10, 10, 0, tzinfo=UTC)
+    assert MONDAY_0900 < report.remind_at < report.due_at
+
+
+def test_reminder_then_escalation_each_fire_once(ctx):
+    report = _assigned_report()
+    before_reminder = report.remind_at - timedelta(minutes=1)
+    assert run_sweep(before_reminder, requeue=False).reminded == 0
+
+    after_reminder = report.remind_at + timedelta(minutes=1)
+    assert run_sweep(after_reminder, requeue=False).reminded == 1
+    assert run_sweep(after_reminder, requeue=False).reminded == 0
+    assert _events(report.id, "reminder") == 1
+
+    overdue = report.due_at + timedelta(minutes=1)
+    first = run_sweep(overdue, requeue=False)
+    second = run_sweep(overdue, requeue=False)
+    assert (first.escalated, second.escalated) == (1, 0)
+    assert _events(report.id, "escalation") == 1
+    db.session.refresh(report)
+    assert report.overdue and report.escalated_at is not None
+    reminders = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.dedupe_key.like(f"reminder:{report.id}:%"))
+    )
+    assert reminders == 1
+
+
+def test_resolved_reports_are_not_escalated(ctx):
+    report = _assigned_report()
+    workflow.transition(report, ReportStatus.RESOLVED)
+    db.session.commit()
+    assert run_sweep(report.due_at + timedelta(days=1), requeue=False).escalated == 0
+
+
+def test_two_sweeps_at_once_escalate_each_report_once(app, ctx):
+    ids = [_assigned_report().id for _ in range(20)]
+    db.session.remove()
+    overdue = datetime(2026, 12, 20, tzinfo=UTC)
+    results, errors = [], []
+    barrier = threading.Barrier(2)
+
+    def worker():
+        try:
+            with app.app_context():
+                barrier.wait()
+                results.append(run_sweep(overdue, requeue=False))
+                db.session.remove()
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert sum(r.escalated for r in results) == len(ids)
+    assert sum(r.reminded for r in results) == len(ids)
+    for report_id in ids:
+        assert _events(report_id, "escalation") == 1
+        assert _events(report_id, "reminder") == 1
+
+
+@pytest.mark.parametrize("status", [ReportStatus.IN_PROGRESS, ReportStatus.TRANSFERRED])
+def test_clock_runs_while_the_agency_holds_the_report(ctx, status):
+    report = _assigned_report()
+    workflow.transition(report, status)
+    db.session.commit()
+    assert run_sweep(report.due_at + timedelta(hours=1), requeue=False).escalated == 1
+
+
+def test_clock_pauses_while_waiting_for_the_resident(ctx):
+    report = _assigned_report()
+    report.waiting_since = report.due_at - timedelta(hours=1)
+    db.session.commit()
+    assert run_sweep(report.due_at + timedelta(hours=1), requeue=False).escalated == 0

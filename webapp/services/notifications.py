@@ -1,0 +1,139 @@
+"""What residents and agencies are told, and on which channel; written to the outbox.
+
+Events are collected as they are written and turned into outbox rows just before the
+transaction commits, when the report has its code and every id is known.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from webapp.models import Report, ReportEvent
+from webapp.services import outbox, workflow
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+RESIDENT_STATUSES = frozenset({"received", "assigned", "resolved", "rejected", "duplicate"})
+RESIDENT_KINDS = frozenset({"reply", "info_request"})
+
+
+def tracking_url(report: Report) -> str:
+    """The public tracking page of a report."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/theo-doi/{report.code}"
+
+
+def _when(value) -> str:
+    return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y") if value else ""
+
+
+def resident_route(report: Report) -> tuple[str, str | None]:
+    """The channel and address that reach the resident who sent the report."""
+    identity = report.identity
+    if identity is not None and identity.channel in ("telegram", "zalo", "email"):
+        return identity.channel, identity.external_id
+    if report.resident is not None and report.resident.email:
+        return "email", report.resident.email
+    return "tracking", None
+
+
+def resident_text(report: Report, event: ReportEvent) -> str | None:
+    """The message for the resident about this event, or None when there is nothing to say."""
+    code, url = report.code, tracking_url(report)
+    if event.kind == "status":
+        status = event.to_status
+        if status == "received":
+            return (
+                f"Phản ánh của bạn đã được tiếp nhận. Mã phản ánh: {code}.\n"
+                f"Theo dõi kết quả xử lý tại: {url}"
+            )
+        if status == "assigned" and report.agency is not None:
+            due = f", hạn xử lý {_when(report.due_at)}" if report.due_at else ""
+            return f"Phản ánh {code} đã được chuyển đến {report.agency.name}{due}.\n{url}"
+        if status == "resolved":
+            note = f"\nKết quả: {report.public_note}" if report.public_note else ""
+            return (
+                f"Phản ánh {code} đã được xử lý xong.{note}\n"
+                f"Bạn có hài lòng với kết quả không? Xem và đánh giá tại: {url}"
+            )
+        if status == "rejected":
+            return (
+                f"Phản ánh {code} không được tiếp nhận. Lý do: {event.note or 'không nêu'}.\n{url}"
+            )
+        if status == "duplicate":
+            return (
+                f"Phản ánh {code} trùng với một phản ánh đang được xử lý; "
+                f"bạn sẽ được thông báo theo phản ánh đó.\n{url}"
+            )
+        return None
+    if event.kind == "reply" and event.public:
+        agency = report.agency.name if report.agency else "Cơ quan xử lý"
+        return f"{agency} trả lời phản ánh {code}:\n{event.note}\n{url}"
+    if event.kind == "info_request":
+        return f"Cơ quan xử lý cần thêm thông tin về phản ánh {code}:\n{event.note}\n{url}"
+    return None
+
+
+def _agency_messages(report: Report, event: ReportEvent) -> None:
+    if event.kind == "status" and event.to_status == "assigned" and report.agency is not None:
+        agency = report.agency
+        category = report.category.name_vi if report.category else report.category_code
+        outbox.add_message(
+            dedupe_key=f"evt:{event.id}:agency",
+            recipient_kind="agency",
+            channel="email",
+            address=agency.email,
+            report_id=report.id,
+            subject=f"[{report.code}] Phản ánh mới: {category}",
+            body=(
+                f"{agency.name} nhận phản ánh {report.code} ({category}).\n"
+                f"Địa bàn: {report.unit.full_name if report.unit else 'chưa xác định'}\n"
+                f"Hạn xử lý: {_when(report.due_at)}\n\n{report.description}"
+            ),
+        )
+
+
+def build_messages(report: Report, event: ReportEvent) -> None:
+    """Write the outbox rows this event calls for."""
+    is_resident_event = (event.kind == "status" and event.to_status in RESIDENT_STATUSES) or (
+        event.kind in RESIDENT_KINDS
+    )
+    if is_resident_event:
+        text = resident_text(report, event)
+        if text:
+            channel, address = resident_route(report)
+            outbox.add_message(
+                dedupe_key=f"evt:{event.id}:resident",
+                recipient_kind="resident",
+                channel=channel,
+                address=address,
+                report_id=report.id,
+                subject=f"Phản ánh {report.code}",
+                body=text,
+                payload={"event_id": event.id, "kind": event.kind, "status": event.to_status},
+            )
+    _agency_messages(report, event)
+
+
+@workflow.on_transition
+def _collect(report: Report, event: ReportEvent) -> None:
+    from webapp.extensions import db
+
+    db.session.info.setdefault("notify", []).append((report, event))
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _write_messages(session: Session) -> None:
+    pending = session.info.pop("notify", None)
+    if not pending:
+        return
+    session.flush()  # event ids for the dedupe keys
+    for report, event in pending:
+        build_messages(report, event)
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop("notify", None)
