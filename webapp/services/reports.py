@@ -295,15 +295,17 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             )
         db.session.flush()
         report.code = public_code(report.id, now, current_app.config["PUBLIC_CODE_PREFIX"])
+        # Read what the caller needs before the commit expires the row (no reload after it).
+        report_id, code, status = report.id, report.code, report.status
         db.session.commit()
     except BaseException:
         db.session.rollback()
         for key in stored_keys:
             store.delete(key)
         raise
-    queued = queue.enqueue("workers.tasks.classify_report", report.id)
-    log.info("report %s stored (%s), queued=%s", report.code, report.status, queued)
-    return IntakeResult(report.id, report.code, report.status, queued)
+    queued = queue.enqueue("workers.tasks.classify_report", report_id)
+    log.info("report %s stored (%s), queued=%s", code, status, queued)
+    return IntakeResult(report_id, code, status, queued)
 
 
 def get_by_code(code: str) -> Report:
