@@ -38,6 +38,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
+    login_manager.login_view = "bo.login"
+    login_manager.login_message = "Vui lòng đăng nhập."
 
     from workers.celery_app import celery_init_app
 
@@ -45,6 +47,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 
     from webapp import auth, http_errors, models, templating  # noqa: F401  (registers)
     from webapp.blueprints.api import bp as api_bp
+    from webapp.blueprints.backoffice import bp as bo_bp
     from webapp.blueprints.public import bp as public_bp
     from webapp.cli import register_cli
     from webapp.services import notifications  # noqa: F401  (outbox hooks)
@@ -53,6 +56,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     templating.register(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(bo_bp, url_prefix="/bo")
     csrf.exempt(api_bp)
     register_cli(app)
     return app

@@ -1,0 +1,130 @@
+"""Authorization matrix: every role × every action × own/other agency, by service and by URL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.backoffice.conftest import PHONE, USERS, login, make_report, user
+from webapp.extensions import db
+from webapp.models import Report
+from webapp.permissions import Action, can, visible_reports
+
+A = Action
+AGENCY = {
+    A.VIEW, A.ACCEPT, A.REPLY, A.REQUEST_INFO, A.RESOLVE, A.TRANSFER, A.REJECT,
+    A.MARK_DUPLICATE, A.REQUEST_EXTENSION, A.NOTE,
+}  # fmt: skip
+LEAD = AGENCY | {A.ASSIGN_PERSON, A.CHANGE_URGENCY}
+OPERATOR = {
+    A.VIEW, A.TRIAGE, A.DECIDE_EXTENSION, A.CHANGE_URGENCY, A.MODERATE, A.VIEW_IDENTITY,
+    A.NOTE, A.REJECT, A.MARK_DUPLICATE, A.REPLY, A.CONFIRM_TRANSFER,
+}  # fmt: skip
+VIEWER = {A.VIEW, A.VIEW_IDENTITY}
+EVERYTHING = set(Action)
+
+# role → (allowed on the own agency's report, allowed on another agency's report)
+EXPECTED = {
+    "staff": (AGENCY, set()),
+    "lead": (LEAD, set()),
+    "parent_lead": (LEAD, set()),  # SXD's lead: CHIEUSANG is a sub-agency
+    "other_staff": (set(), AGENCY),  # MTDT staff: "own" is CHIEUSANG's, "other" is theirs
+    "operator": (OPERATOR, OPERATOR),
+    "viewer": (VIEWER, VIEWER),
+    "admin": (EVERYTHING, EVERYTHING),
+}
+
+
+@pytest.mark.parametrize("role", list(EXPECTED))
+@pytest.mark.parametrize("action", list(Action))
+def test_matrix(ctx, reports, role, action):
+    u = user(USERS[role])
+    own = db.session.scalar(select(Report).where(Report.code == reports["own"]))
+    other = db.session.scalar(select(Report).where(Report.code == reports["other"]))
+    want_own, want_other = EXPECTED[role]
+    # No transfer is pending, so nobody confirms one on these reports.
+    want_own, want_other = want_own - {A.CONFIRM_TRANSFER}, want_other - {A.CONFIRM_TRANSFER}
+    assert can(u, action, own) is (action in want_own), f"{role} {action} own"
+    assert can(u, action, other) is (action in want_other), f"{role} {action} other"
+
+
+@pytest.mark.parametrize("role", ["staff", "lead", "parent_lead"])
+def test_agency_lists_only_show_their_reports(ctx, reports, role):
+    codes = set(
+        db.session.scalars(visible_reports(user(USERS[role])).with_only_columns(Report.code))
+    )
+    assert reports["own"] in codes and reports["other"] not in codes
+
+
+def test_staff_see_no_report_of_another_agency_by_url_guessing(app, reports):
+    client = login(app.test_client(), "staff")
+    assert client.get(f"/bo/r/{reports['own']}").status_code == 200
+    assert client.get(f"/bo/r/{reports['other']}").status_code == 404
+    listing = client.get("/bo/?status=&q=").get_data(as_text=True)
+    assert reports["own"] in listing and reports["other"] not in listing
+
+
+ACTIONS = [
+    ("accept", {}),
+    ("reply", {"text": "Đã xử lý xong"}),
+    ("request_info", {"text": "Địa chỉ chính xác?"}),
+    ("resolve", {"note": "Đã thay bóng đèn"}),
+    ("transfer", {"agency": "1", "reason": "Không thuộc thẩm quyền"}),
+    ("reject", {"reason": "abusive"}),
+    ("duplicate", {"original": "PA-0000-000000"}),
+    ("note", {"text": "ghi chú"}),
+    ("assign_person", {"assignee": "1"}),
+    ("urgency", {"urgency": "urgent", "reason": "nguy hiểm"}),
+    ("extension", {"days": "3", "reason": "cần vật tư"}),
+    ("approve_extension", {}),
+    ("triage", {"category": "waste"}),
+    ("redact", {"text": "nội dung đã ẩn"}),
+    ("lock_resident", {}),
+    ("accept_transfer", {}),
+    ("refuse_transfer", {"note": "không phải của chúng tôi"}),
+]
+
+
+@pytest.mark.parametrize(("action", "form"), ACTIONS, ids=[a for a, _ in ACTIONS])
+@pytest.mark.parametrize("role", ["staff", "lead", "other_staff_reverse"])
+def test_no_action_changes_another_agencys_report(app, reports, role, action, form):
+    who, target = (
+        ("other_staff", reports["own"]) if role.endswith("reverse") else (role, reports["other"])
+    )
+    client = login(app.test_client(), who)
+    with app.app_context():
+        before = db.session.scalar(select(Report).where(Report.code == target))
+        state = (before.status, len(before.events), before.description, before.agency_id)
+    resp = client.post(f"/bo/r/{target}/{action}", data=form)
+    assert resp.status_code == 404
+    with app.app_context():
+        after = db.session.scalar(select(Report).where(Report.code == target))
+        assert (after.status, len(after.events), after.description, after.agency_id) == state
+
+
+@pytest.mark.parametrize("role", ["staff", "lead", "other_staff"])
+def test_agency_pages_never_show_the_residents_identity(app, ctx, role):
+    report = make_report("CHIEUSANG" if role != "other_staff" else "MTDT")
+    client = login(app.test_client(), role)
+    for url in (f"/bo/r/{report.code}", "/bo/?status=&q=", f"/bo/?q={report.code}"):
+        page = client.get(url).get_data(as_text=True)
+        assert PHONE not in page and "Trần Văn Bình" not in page, url
+
+
+@pytest.mark.parametrize("role", ["operator", "viewer", "admin"])
+def test_ioc_sees_the_residents_identity(app, ctx, role):
+    report = make_report("CHIEUSANG")
+    page = login(app.test_client(), role).get(f"/bo/r/{report.code}").get_data(as_text=True)
+    assert PHONE in page
+
+
+@pytest.mark.parametrize("role", ["staff", "lead", "viewer"])
+def test_desk_pages_are_for_operators(app, role):
+    client = login(app.test_client(), role)
+    assert client.get("/bo/ioc/dieu-phoi").status_code == 403
+    assert client.get("/bo/ioc/1022").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client):
+    resp = client.get("/bo/")
+    assert resp.status_code == 302 and "/bo/login" in resp.location

@@ -1,0 +1,7 @@
+"""The back office: agency queues, the report page and its actions, the IOC desk."""
+
+from flask import Blueprint
+
+bp = Blueprint("bo", __name__)
+
+from webapp.blueprints.backoffice import auth, desk, reports  # noqa: E402, F401
