@@ -36,6 +36,11 @@ class Config:
     # Celery: kombu's SQLAlchemy transport needs no server; Redis in production and CI.
     CELERY_BROKER_URL = _env("CELERY_BROKER_URL", f"sqla+sqlite:///{INSTANCE / 'broker.sqlite'}")
     CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
+    CELERY_QUEUE = _env("CELERY_QUEUE", "phananh")
+    # Redis redelivers a task whose worker died after this many seconds (acks_late).
+    CELERY_VISIBILITY_TIMEOUT = int(_env("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    # The sweep re-enqueues reports still unclassified after this long.
+    REQUEUE_AFTER_SECONDS = _float("REQUEUE_AFTER_SECONDS", 60)
 
     PROVINCE_CODE = _env("PROVINCE_CODE", "48")
     PUBLIC_CODE_PREFIX = _env("PUBLIC_CODE_PREFIX", "PA")
@@ -75,8 +80,27 @@ class Config:
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     MAIL_FROM = _env("MAIL_FROM", "phananh@localhost")
     IOC_EMAIL = _env("IOC_EMAIL", "")
+
+    # Messenger bots (bot/ and webapp/services/messengers.py).
     TELEGRAM_BOT_TOKEN = _env("TELEGRAM_BOT_TOKEN", "")
+    # python-telegram-bot's base_url (a local fake in tests).
     TELEGRAM_API_BASE_URL = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
+    # Its base_file_url; empty: the same host under /file/bot, as Telegram does.
+    TELEGRAM_FILE_BASE_URL = _env("TELEGRAM_FILE_BASE_URL", "")
+    # Webhook mode: Telegram sends it back in X-Telegram-Bot-Api-Secret-Token (empty: refuse all).
+    TELEGRAM_WEBHOOK_SECRET = _env("TELEGRAM_WEBHOOK_SECRET", "")
+    ZALO_APP_ID = _env("ZALO_APP_ID", "")
+    ZALO_APP_SECRET = _env("ZALO_APP_SECRET", "")  # the app's secret key, for token refresh
+    ZALO_OA_SECRET_KEY = _env("ZALO_OA_SECRET_KEY", "")  # signs webhook events (empty: refuse all)
+    ZALO_API_BASE_URL = _env("ZALO_API_BASE_URL", "https://openapi.zalo.me")
+    ZALO_OAUTH_BASE_URL = _env("ZALO_OAUTH_BASE_URL", "https://oauth.zaloapp.com")
+    # First tokens only: after the first refresh the database holds the current pair.
+    ZALO_ACCESS_TOKEN = _env("ZALO_ACCESS_TOKEN", "")
+    ZALO_REFRESH_TOKEN = _env("ZALO_REFRESH_TOKEN", "")
+    MESSENGER_TIMEOUT = _float("MESSENGER_TIMEOUT", 10.0)
+    BOT_NEARBY_METERS = _float("BOT_NEARBY_METERS", 150.0)
+    # A report left half-written this long is forgotten at the resident's next message.
+    BOT_DRAFT_TTL_HOURS = _float("BOT_DRAFT_TTL_HOURS", 24.0)
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -114,6 +138,8 @@ class ProductionConfig(Config):
     def validate(cls) -> None:
         """Fail fast on a missing secret."""
         missing = [k for k in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL") if not _env(k)]
+        if _env("ZALO_APP_ID"):  # a Zalo OA is connected: its webhook and refresh need both
+            missing += [k for k in ("ZALO_OA_SECRET_KEY", "ZALO_APP_SECRET") if not _env(k)]
         if missing:
             raise RuntimeError(f"Missing required settings for production: {', '.join(missing)}")
 

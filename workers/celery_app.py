@@ -8,10 +8,10 @@ from flask import Flask
 from workers.schedule import BEAT_SCHEDULE
 
 
-def _transport_options(url: str) -> dict:
+def _transport_options(url: str, visibility_timeout: int) -> dict:
     """Redis redelivers unacknowledged tasks after the visibility timeout; SQL needs nothing."""
     if url.startswith(("redis://", "rediss://")):
-        return {"visibility_timeout": 3600, "max_retries": 1}
+        return {"visibility_timeout": visibility_timeout, "max_retries": 1}
     return {}
 
 
@@ -35,7 +35,9 @@ def celery_init_app(app: Flask) -> Celery:
         task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=2,
-        broker_transport_options=_transport_options(app.config["CELERY_BROKER_URL"]),
+        broker_transport_options=_transport_options(
+            app.config["CELERY_BROKER_URL"], app.config["CELERY_VISIBILITY_TIMEOUT"]
+        ),
         task_default_queue=app.config.get("CELERY_QUEUE", "phananh"),
         beat_schedule=BEAT_SCHEDULE,
         timezone="Asia/Ho_Chi_Minh",

@@ -153,7 +153,8 @@ def run_sweep(now: datetime | None = None, *, requeue: bool = True) -> SweepResu
     if requeue:
         from webapp.services.classification import requeue_unclassified
 
-        result.requeued = requeue_unclassified(older_than=timedelta(minutes=1))
+        after = timedelta(seconds=current_app.config["REQUEUE_AFTER_SECONDS"])
+        result.requeued = requeue_unclassified(older_than=after)
         ids = outbox.due_for_retry(now, batch)
         result.retried = sum(queue.enqueue(outbox.DELIVER_TASK, mid) for mid in ids)
     log.info("sweep: %s", result)
