@@ -19,8 +19,8 @@ from webapp.services.sweep import run_sweep
 MONDAY_0900 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 
-def _assigned_report(category: str = "street_lighting") -> Report:
-    with time_machine.travel(MONDAY_0900, tick=False):
+def _assigned_report(category: str = "street_lighting", at: datetime | None = None) -> Report:
+    with time_machine.travel(at or MONDAY_0900, tick=False):
         result = submit_report(
             ReportDraft(channel="web", description="Đèn đường tắt cả tuần", lat=16.07, lon=108.2246)
         )
@@ -121,3 +121,22 @@ def test_clock_pauses_while_waiting_for_the_resident(ctx):
     report.waiting_since = report.due_at - timedelta(hours=1)
     db.session.commit()
     assert run_sweep(report.due_at + timedelta(hours=1), requeue=False).escalated == 0
+
+
+def test_report_assigned_on_the_last_working_day_before_tet_2027_is_due_after_it(ctx):
+    # Wednesday 3 February 2027, 10:00 in Vietnam; Tết holidays run 4–10 February.
+    report = _assigned_report("street_lighting", at=datetime(2027, 2, 3, 3, 0, tzinfo=UTC))
+    # Day 0 is 3 Feb; 11, 12 and 15 Feb are working days 1–3: due Monday 15 Feb 17:00.
+    assert report.due_at == datetime(2027, 2, 15, 10, 0, tzinfo=UTC)
+
+
+def test_cli_prints_due_time_and_runs_the_sweep(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["sla", "due", "--category", "electricity", "--at", "2026-12-04T15:00"]
+    )
+    assert result.exit_code == 0, result.output
+    # urgent, 4 working hours from Friday 15:00: 2 h Friday, then Monday 07:30–09:30.
+    assert "2026-12-07T09:30:00+07:00" in result.output
+    result = runner.invoke(args=["deadlines", "scan"])
+    assert result.exit_code == 0 and "reminded=" in result.output
