@@ -17,6 +17,10 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 # Rows made by tests; reference data (units, agencies, categories, users) stays.
 TRANSIENT_TABLES = (
+    "conversations",
+    "export_jobs",
+    "inbound_events",
+    "messenger_tokens",
     "outbox_messages",
     "report_events",
     "photos",

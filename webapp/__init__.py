@@ -49,6 +49,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.blueprints.api import bp as api_bp
     from webapp.blueprints.backoffice import bp as bo_bp
     from webapp.blueprints.public import bp as public_bp
+    from webapp.blueprints.webhooks import init_app as init_webhooks
     from webapp.cli import register_cli
     from webapp.services import notifications  # noqa: F401  (outbox hooks)
 
@@ -58,5 +59,6 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(bo_bp, url_prefix="/bo")
     csrf.exempt(api_bp)
+    init_webhooks(app)
     register_cli(app)
     return app

@@ -17,6 +17,7 @@ geo_cli = AppGroup("geo", help="Administrative boundaries.")
 demo_cli = AppGroup("demo", help="Demo province data.")
 deadlines_cli = AppGroup("deadlines", help="Reminders and escalations.")
 sla_cli = AppGroup("sla", help="Service levels and the working calendar.")
+nlu_cli = AppGroup("nlu", help="The Rasa NLU model: train, evaluate, ping, corrections.")
 
 SHARED_GEO = Path(__file__).resolve().parents[2] / "shared" / "geo" / "wards.geojson.gz"
 
@@ -112,7 +113,56 @@ def sla_due(category: str, at: str, urgency: str | None) -> None:
     click.echo(f"due {local.isoformat()}  ({local:%A %d/%m/%Y %H:%M} giờ Việt Nam)")
 
 
+@nlu_cli.command("train")
+@click.option("--force", is_flag=True, help="Train even if the data did not change.")
+def nlu_train(force: bool) -> None:
+    """Build the Rasa environment if needed and train when the data changed."""
+    from nlu import manage
+
+    manage.ensure_env()
+    click.echo(f"Model: {manage.train(force=force)}")
+
+
+@nlu_cli.command("evaluate")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--url", default=None, help="Rasa server (default: RASA_URL).")
+@click.option("--errors", is_flag=True, help="List the misclassified messages.")
+def nlu_evaluate(file: str, url: str | None, errors: bool) -> None:
+    """Accuracy, macro-F1, per-class F1, confusions and parse latency on a JSON Lines file."""
+    from nlu import manage
+    from nlu.evaluation import format_report
+
+    report = manage.evaluate(Path(file), url or current_app.config["RASA_URL"])
+    click.echo(format_report(report, show_errors=errors))
+
+
+@nlu_cli.command("ping")
+def nlu_ping() -> None:
+    """Check that the Rasa server answers with a model loaded."""
+    from webapp.services.classification import nlu_client
+
+    url = current_app.config["RASA_URL"]
+    if not nlu_client().ping():
+        raise click.ClickException(f"No NLU server with a model at {url}.")
+    click.echo(f"NLU server at {url}: ok")
+
+
+@nlu_cli.command("export-corrections")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default="-")
+def nlu_export_corrections(output: str) -> None:
+    """Write operators' category corrections as Rasa training data, for review."""
+    from webapp.services import nlu_feedback
+
+    items = nlu_feedback.corrections()
+    text = nlu_feedback.to_rasa_yaml(items)
+    if output == "-":
+        click.echo(text)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"{len(items)} corrections written to {output}")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups."""
-    for group in (geo_cli, demo_cli, deadlines_cli, sla_cli):
+    for group in (geo_cli, demo_cli, deadlines_cli, sla_cli, nlu_cli):
         app.cli.add_command(group)

@@ -1,7 +1,15 @@
 """Domain models, one module per aggregate."""
 
 from webapp.models.agency import Agency, agency_units
+from webapp.models.audit import AuditEntry, ExportJob
 from webapp.models.category import Category, RoutingRule, Urgency
+from webapp.models.conversation import (
+    Conversation,
+    ConversationPhoto,
+    InboundEvent,
+    MessengerToken,
+    ReportFollower,
+)
 from webapp.models.geo import AdminUnit
 from webapp.models.outbox import OutboxMessage, OutboxStatus
 from webapp.models.report import (
@@ -19,14 +27,21 @@ __all__ = [
     "OPEN_STATUSES",
     "AdminUnit",
     "Agency",
+    "AuditEntry",
     "Category",
     "Channel",
+    "Conversation",
+    "ConversationPhoto",
+    "ExportJob",
+    "InboundEvent",
     "LocationSource",
+    "MessengerToken",
     "OutboxMessage",
     "OutboxStatus",
     "Photo",
     "Report",
     "ReportEvent",
+    "ReportFollower",
     "ReportStatus",
     "Resident",
     "ResidentIdentity",

@@ -13,11 +13,15 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from webapp.models import Report, ReportEvent
-from webapp.services import outbox, workflow
+from webapp.services import followers, outbox, workflow
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RESIDENT_STATUSES = frozenset({"received", "assigned", "resolved", "rejected", "duplicate"})
 RESIDENT_KINDS = frozenset({"reply", "info_request"})
+MESSENGERS = frozenset({"telegram", "zalo"})
+RATING_PROMPT = (
+    "Bạn đánh giá kết quả xử lý thế nào? (1 sao: rất không hài lòng, 5 sao: rất hài lòng)"
+)
 
 
 def tracking_url(report: Report) -> str:
@@ -95,6 +99,19 @@ def _agency_messages(report: Report, event: ReportEvent) -> None:
         )
 
 
+def result_photo_key(report: Report) -> str | None:
+    """The latest public photo of the result, if the agency attached one."""
+    results = [p for p in report.public_photos if p.kind == "result"]
+    return results[-1].key if results else None
+
+
+def rating_buttons(report: Report) -> list[list[dict[str, str]]]:
+    """Buttons 1–5 under the "resolved" message; the bot's dialog handles the press."""
+    return [
+        [{"label": f"{n} ⭐", "payload": f"rate:{report.code}:{n}"} for n in range(1, 6)],
+    ]
+
+
 def build_messages(report: Report, event: ReportEvent) -> None:
     """Write the outbox rows this event calls for."""
     is_resident_event = (event.kind == "status" and event.to_status in RESIDENT_STATUSES) or (
@@ -104,6 +121,15 @@ def build_messages(report: Report, event: ReportEvent) -> None:
         text = resident_text(report, event)
         if text:
             channel, address = resident_route(report)
+            payload = {"event_id": event.id, "kind": event.kind, "status": event.to_status}
+            resolved = event.kind == "status" and event.to_status == "resolved"
+            photo_key = result_photo_key(report) if resolved else None
+            if photo_key:
+                payload["photo_key"] = photo_key
+            author_payload = dict(payload)
+            if resolved and channel in MESSENGERS:
+                author_payload["buttons"] = rating_buttons(report)
+                author_payload["buttons_prompt"] = RATING_PROMPT
             outbox.add_message(
                 dedupe_key=f"evt:{event.id}:resident",
                 recipient_kind="resident",
@@ -112,8 +138,20 @@ def build_messages(report: Report, event: ReportEvent) -> None:
                 report_id=report.id,
                 subject=f"Phản ánh {report.code}",
                 body=text,
-                payload={"event_id": event.id, "kind": event.kind, "status": event.to_status},
+                payload=author_payload,
             )
+            # Residents who follow the report get the same news (the rating is the author's).
+            for identity in followers.follower_identities(report):
+                outbox.add_message(
+                    dedupe_key=f"evt:{event.id}:follower:{identity.id}",
+                    recipient_kind="resident",
+                    channel=identity.channel,
+                    address=identity.external_id,
+                    report_id=report.id,
+                    subject=f"Phản ánh {report.code}",
+                    body=f"Cập nhật phản ánh bạn đang theo dõi:\n{text}",
+                    payload=payload,
+                )
     _agency_messages(report, event)
 
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("bo", __name__)
 
-from webapp.blueprints.backoffice import auth, desk, reports  # noqa: E402, F401
+from webapp.blueprints.backoffice import admin, auth, desk, reports  # noqa: E402, F401

@@ -1,0 +1,43 @@
+"""Celery tasks of the bots: messenger events stored by the webhooks, handled off the request.
+
+They take row ids, re-read the row, and return early when it was already handled.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from celery import shared_task
+
+ZALO_TASK = "bot.tasks.handle_zalo_event"
+TELEGRAM_TASK = "bot.tasks.handle_telegram_update"
+
+
+@shared_task(name=ZALO_TASK, acks_late=True)
+def handle_zalo_event(event_row_id: int) -> str:
+    """Run the dialog on one Zalo event and send the replies."""
+    from bot import zalo_adapter
+
+    return zalo_adapter.handle_event(event_row_id)
+
+
+@shared_task(name=TELEGRAM_TASK, acks_late=True)
+def handle_telegram_update(event_row_id: int) -> str:
+    """Run the Telegram handlers on one update received by the webhook."""
+    from flask import current_app
+
+    from bot import telegram_adapter
+
+    return telegram_adapter.handle_stored_update(current_app._get_current_object(), event_row_id)
+
+
+@shared_task(name="bot.tasks.sweep")
+def sweep() -> dict:
+    """Queue again webhook events never handled (the broker was down); prune old rows."""
+    from webapp.services import conversations, queue
+
+    tasks = {"zalo": ZALO_TASK, "telegram": TELEGRAM_TASK}
+    pending = conversations.pending_events(older_than=timedelta(minutes=2))
+    requeued = sum(queue.enqueue(tasks[channel], row_id) for row_id, channel in pending)
+    events, drafts = conversations.prune()
+    return {"requeued": requeued, "events_pruned": events, "drafts_pruned": drafts}

@@ -1,0 +1,109 @@
+"""Zalo OA adapter: webhook events in, `Incoming`; `Outgoing`, Zalo API v3 out (httpx).
+
+The web app's `POST /webhooks/zalo` verifies and stores each event and queues
+`bot.tasks.handle_zalo_event`, whose body is `handle_event` below. A pressed button comes
+back as a text message carrying the button's payload after ZALO_BUTTON_PREFIX.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.dialog import Dialog, Incoming, Outgoing
+from webapp.extensions import db
+from webapp.models import InboundEvent
+from webapp.services import conversations, messengers
+from webapp.services.senders import SendError
+
+log = logging.getLogger(__name__)
+CHANNEL = "zalo"
+IMAGE_FAILED = "Không tải được ảnh bạn gửi. Bạn vui lòng gửi lại giúp mình nhé."
+
+
+def _attachment(message: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for item in message.get("attachments") or []:
+        if isinstance(item, dict) and item.get("type") == kind:
+            return item.get("payload") or {}
+    return None
+
+
+def to_incoming(event: dict[str, Any]) -> Incoming | None:
+    """The dialog's view of a Zalo event; None for events the bot does not answer.
+
+    An image is downloaded here (httpx); a failed download raises SendError.
+    """
+    user_id = messengers.zalo_user_id(event)
+    if user_id is None:
+        return None
+    name = event.get("event_name")
+    message = event.get("message") if isinstance(event.get("message"), dict) else {}
+    base = {"channel": CHANNEL, "user_id": user_id}
+    if name == "user_send_text":
+        text = str(message.get("text") or "")
+        if text.startswith(messengers.ZALO_BUTTON_PREFIX):
+            return Incoming(**base, button=text[len(messengers.ZALO_BUTTON_PREFIX) :])
+        return Incoming(**base, text=text)
+    if name == "user_send_image":
+        image = _attachment(message, "image") or {}
+        url = image.get("url") or image.get("thumbnail")
+        if not url:
+            return None
+        text = str(message.get("text") or "") or None
+        return Incoming(**base, text=text, photo=messengers.download(url), photo_name="zalo.jpg")
+    if name == "user_send_location":
+        coordinates = (_attachment(message, "location") or {}).get("coordinates") or {}
+        try:
+            point = (float(coordinates["latitude"]), float(coordinates["longitude"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        return Incoming(**base, location=point)
+    if name == "follow":
+        return Incoming(**base, text="/start")
+    return None
+
+
+def send_reply(user_id: str, reply: Outgoing) -> None:
+    """One reply as Zalo consultation message(s); buttons as template buttons."""
+    image = messengers.public_photo_url(reply.photo_key) if reply.photo_key else None
+    messengers.ZaloApi().send(user_id, reply.text, reply.button_rows(), image)
+
+
+def _finish_unanswered(event: InboundEvent) -> None:
+    claimed = conversations.claim_by_id(event.id)
+    if claimed is not None:
+        conversations.mark_done(claimed)
+        db.session.commit()
+
+
+def handle_event(row_id: int, dialog: Dialog | None = None) -> str:
+    """Handle one stored Zalo event (the Celery task's body): dialog turn, then replies."""
+    event = db.session.get(InboundEvent, row_id)
+    if event is None or event.status == "done":
+        db.session.rollback()
+        return "skip"
+    payload, key = dict(event.payload or {}), event.event_id
+    user_id = messengers.zalo_user_id(payload)
+    db.session.rollback()  # no transaction open while downloading
+    try:
+        incoming = to_incoming(payload)
+    except SendError as error:
+        log.warning("Zalo image of event %s: %s", row_id, error)
+        _finish_unanswered(event)
+        if user_id:
+            _safe_send(user_id, Outgoing(IMAGE_FAILED))
+        return "image-failed"
+    if incoming is None:
+        _finish_unanswered(event)
+        return "ignored"
+    replies = (dialog or Dialog()).handle(incoming, event_key=key)
+    for reply in replies:
+        _safe_send(incoming.user_id, reply)
+    return "handled" if replies else "skip"
+
+
+def _safe_send(user_id: str, reply: Outgoing) -> None:
+    try:
+        send_reply(user_id, reply)
+    except SendError as error:  # the turn is committed; a reply lost is logged, not retried
+        log.warning("Zalo reply to %s failed: %s", user_id, error)

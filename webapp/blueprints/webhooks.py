@@ -1,0 +1,59 @@
+"""Messenger webhooks: verify the caller, record the event once, queue it, answer at once.
+
+Zalo expects an answer within 2 seconds and Telegram retries slow webhooks: the dialog
+runs later in a Celery task (bot.tasks). A call that cannot prove it comes from the
+messenger is refused with 403 and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Flask, jsonify, request
+
+from webapp.extensions import csrf
+from webapp.services import conversations, messengers
+
+bp = Blueprint("webhooks", __name__)
+ZALO_TASK = "bot.tasks.handle_zalo_event"
+TELEGRAM_TASK = "bot.tasks.handle_telegram_update"
+
+
+def _refused():
+    return jsonify(error="forbidden"), 403
+
+
+@bp.post("/zalo")
+def zalo():
+    """A Zalo OA event, signed with X-ZEvent-Signature."""
+    raw = request.get_data()
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        return _refused()
+    if not isinstance(event, dict):
+        return _refused()
+    signature = request.headers.get("X-ZEvent-Signature")
+    if not messengers.zalo_signature_ok(raw, event.get("timestamp"), signature):
+        return _refused()
+    new = conversations.accept_inbound("zalo", messengers.zalo_event_key(event), event, ZALO_TASK)
+    return jsonify(ok=True, duplicate=not new)
+
+
+@bp.post("/telegram")
+def telegram():
+    """A Telegram update, carrying our secret in X-Telegram-Bot-Api-Secret-Token."""
+    if not messengers.telegram_secret_ok(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
+        return _refused()
+    update = request.get_json(silent=True)
+    if not isinstance(update, dict) or "update_id" not in update:
+        return jsonify(error="bad_request"), 400
+    key = messengers.telegram_event_key(update)
+    new = conversations.accept_inbound("telegram", key, update, TELEGRAM_TASK)
+    return jsonify(ok=True, duplicate=not new)
+
+
+def init_app(app: Flask) -> None:
+    """Register the webhooks under /webhooks, without CSRF (callers prove themselves)."""
+    csrf.exempt(bp)
+    app.register_blueprint(bp, url_prefix="/webhooks")
