@@ -31,7 +31,9 @@ demo: db
 run: demo
 	@echo ""
 	@echo "  Phản ánh hiện trường is starting on http://127.0.0.1:$(PORT)/"
-	@echo "  Back office logins: see 'Demo logins' above."
+	@echo "  Back office: http://127.0.0.1:$(PORT)/bo/  (logins above)"
+	@echo "  The NLU server builds its Rasa environment once (~3 min, cached) and trains;"
+	@echo "  reports wait in 'received' until it answers, then the sweep classifies them."
 	@echo ""
 	PORT=$(PORT) $(BIN)/honcho -f Procfile start $$(scripts/procs)
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
 from tests.support.geo_data import province_geojson
+from tests.support.smtp import free_port
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 # Rows made by tests; reference data (units, agencies, categories, users) stays.
+SERVER_START_TIMEOUT = 300  # seconds for `rasa run` to load the model on a busy 2-core box
 TRANSIENT_TABLES = (
     "conversations",
     "export_jobs",
@@ -107,3 +112,61 @@ def ctx(app: Flask) -> Iterator[Flask]:
 def client(app: Flask):
     """A test client."""
     return app.test_client()
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen, log_path: str) -> None:
+    """Poll GET /status until the server reports a loaded model."""
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            with open(log_path, encoding="utf-8", errors="replace") as log:
+                tail = log.read()[-3000:]
+            pytest.fail(f"rasa run exited with {process.returncode}:\n{tail}")
+        try:
+            response = httpx.get(f"{url}/status", timeout=2.0)
+            if response.status_code == 200 and response.json().get("model_file"):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1.0)
+    pytest.fail(f"the Rasa server at {url} was not ready after {SERVER_START_TIMEOUT}s")
+
+
+@pytest.fixture(scope="session")
+def rasa_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real Rasa server with the current model (env built and model trained once).
+
+    Set NLU_TEST_URL to use a server that is already running instead.
+    """
+    if os.environ.get("NLU_TEST_URL"):
+        yield os.environ["NLU_TEST_URL"].rstrip("/")
+        return
+    from nlu import manage
+
+    try:
+        manage.find_python310()
+    except manage.NluSetupError as exc:
+        pytest.skip(str(exc))
+    manage.ensure_env()
+    model = manage.train()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = str(tmp_path_factory.mktemp("rasa") / "rasa-run.log")
+    with open(log_path, "w", encoding="utf-8") as log:
+        process = subprocess.Popen(
+            manage.serve_command(port, model, host="127.0.0.1"),
+            cwd=manage.NLU_DIR,
+            env=manage.rasa_environ(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_ready(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -21,6 +21,18 @@ def deliver_message(message_id: int) -> str:
     return outbox.deliver(message_id)
 
 
+@shared_task(name="workers.tasks.deliver_messages", acks_late=True)
+def deliver_messages(message_ids: list[int]) -> dict:
+    """Deliver a batch of outbox messages (one task for a burst, e.g. the sweep's)."""
+    from webapp.services import outbox
+
+    results: dict[str, int] = {}
+    for message_id in message_ids:
+        outcome = outbox.deliver(message_id)
+        results[outcome] = results.get(outcome, 0) + 1
+    return results
+
+
 @shared_task(name="workers.tasks.sweep")
 def sweep() -> dict:
     """Reminders, escalations, unclassified reports and outbox retries, once."""

@@ -48,6 +48,14 @@ OPEN_STATUSES = frozenset(
 )
 
 
+# The sweep's partial indexes hold only reports whose clock runs, so resolved history never
+# slows it down (must match webapp.services.sweep.CLOCK_RUNNING).
+_CLOCK = (
+    " AND waiting_since IS NULL"
+    " AND status IN ('assigned', 'in_progress', 'reopened', 'transferred')"
+)
+
+
 class LocationSource(StrEnum):
     """How the report's point was obtained."""
 
@@ -69,14 +77,14 @@ class Report(TimestampMixin, db.Model):
         Index(
             "ix_reports_remind_pending",
             "remind_at",
-            postgresql_where=text("reminded_at IS NULL AND remind_at IS NOT NULL"),
-            sqlite_where=text("reminded_at IS NULL AND remind_at IS NOT NULL"),
+            postgresql_where=text(f"reminded_at IS NULL AND remind_at IS NOT NULL{_CLOCK}"),
+            sqlite_where=text(f"reminded_at IS NULL AND remind_at IS NOT NULL{_CLOCK}"),
         ),
         Index(
             "ix_reports_escalate_pending",
             "due_at",
-            postgresql_where=text("escalated_at IS NULL AND due_at IS NOT NULL"),
-            sqlite_where=text("escalated_at IS NULL AND due_at IS NOT NULL"),
+            postgresql_where=text(f"escalated_at IS NULL AND due_at IS NOT NULL{_CLOCK}"),
+            sqlite_where=text(f"escalated_at IS NULL AND due_at IS NOT NULL{_CLOCK}"),
         ),
     )
 

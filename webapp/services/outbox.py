@@ -18,6 +18,8 @@ from webapp.services.senders import sender_for
 
 log = logging.getLogger(__name__)
 DELIVER_TASK = "workers.tasks.deliver_message"
+DELIVER_BATCH_TASK = "workers.tasks.deliver_messages"
+DELIVER_BATCH = 100
 
 
 def add_message(
@@ -36,7 +38,14 @@ def add_message(
     pending_keys = session.info.setdefault("outbox_keys", set())
     if dedupe_key in pending_keys:
         return None
-    exists = session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
+    checked = session.info.get("outbox_checked", {})
+    if dedupe_key in checked:
+        exists = checked[dedupe_key]
+    else:
+        with session.no_autoflush:  # a lookup must not flush the caller's pending rows one by one
+            exists = session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+            )
     if exists:
         return None
     message = OutboxMessage(
@@ -53,6 +62,19 @@ def add_message(
     session.add(message)
     pending_keys.add(dedupe_key)
     return message
+
+
+def preload_keys(keys: list[str]) -> None:
+    """Look up many dedupe keys in one query before adding a batch of messages."""
+    if not keys:
+        return
+    existing = set(
+        db.session.scalars(
+            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        )
+    )
+    checked = db.session.info.setdefault("outbox_checked", {})
+    checked.update({key: key in existing for key in keys})
 
 
 def backoff(attempts: int) -> timedelta:
@@ -131,11 +153,16 @@ def _collect_new_messages(session: Session, _ctx) -> None:
 def _enqueue_new_messages(session: Session) -> None:
     ids = session.info.pop("outbox_new_ids", [])
     session.info.pop("outbox_keys", None)
-    for message_id in ids:
-        queue.enqueue(DELIVER_TASK, message_id)
+    session.info.pop("outbox_checked", None)
+    if len(ids) == 1:
+        queue.enqueue(DELIVER_TASK, ids[0])
+    # Bursts (the sweep) go out as a few batch tasks rather than one task per message.
+    for start in range(0, len(ids) if len(ids) > 1 else 0, DELIVER_BATCH):
+        queue.enqueue(DELIVER_BATCH_TASK, ids[start : start + DELIVER_BATCH])
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_new_messages(session: Session) -> None:
     session.info.pop("outbox_new_ids", None)
     session.info.pop("outbox_keys", None)
+    session.info.pop("outbox_checked", None)

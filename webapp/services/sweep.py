@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from webapp.extensions import db
 from webapp.models import Agency, Report, ReportStatus, Role, User
@@ -42,7 +43,8 @@ class SweepResult:
 
 
 def _claim(stmt, limit: int) -> list[Report]:
-    return list(db.session.scalars(stmt.limit(limit).with_for_update(skip_locked=True)))
+    stmt = stmt.options(selectinload(Report.agency)).limit(limit)
+    return list(db.session.scalars(stmt.with_for_update(skip_locked=True, of=Report)))
 
 
 def _when(value: datetime | None) -> str:
@@ -51,15 +53,18 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(LOCAL_TZ).strftime(LOCAL_FMT) if value else ""
 
 
-def _agency_leads(agency: Agency | None) -> list[str]:
-    if agency is None:
-        return []
-    leads = db.session.scalars(
-        select(User.email).where(
-            User.agency_id == agency.id, User.role == Role.AGENCY_LEAD, User.active
-        )
+def _agency_leads() -> dict[int, list[str]]:
+    """E-mail addresses to escalate to, per agency: its active leads, then its own address."""
+    leads: dict[int, list[str]] = {}
+    rows = db.session.execute(
+        select(User.agency_id, User.email).where(User.role == Role.AGENCY_LEAD, User.active)
     )
-    return [*leads, *([agency.email] if agency.email else [])]
+    for agency_id, email in rows:
+        leads.setdefault(agency_id, []).append(email)
+    for agency_id, email in db.session.execute(select(Agency.id, Agency.email)):
+        if email:
+            leads.setdefault(agency_id, []).append(email)
+    return leads
 
 
 def _remind(now: datetime, batch: int) -> int:
@@ -74,6 +79,14 @@ def _remind(now: datetime, batch: int) -> int:
         .order_by(Report.remind_at),
         batch,
     )
+    outbox.preload_keys([f"reminder:{r.id}:{r.due_at.isoformat()}" for r in reports])
+    with db.session.no_autoflush:
+        _remind_each(reports, now)
+    db.session.commit()
+    return len(reports)
+
+
+def _remind_each(reports: list[Report], now: datetime) -> None:
     for report in reports:
         report.reminded_at = now
         workflow.record_event(
@@ -92,8 +105,6 @@ def _remind(now: datetime, batch: int) -> int:
                     f"{report.description}"
                 ),
             )
-    db.session.commit()
-    return len(reports)
 
 
 def _escalate(now: datetime, batch: int) -> int:
@@ -109,6 +120,26 @@ def _escalate(now: datetime, batch: int) -> int:
         batch,
     )
     ioc = current_app.config.get("IOC_EMAIL") or None
+    leads = _agency_leads() if reports else {}
+    recipients_of = {
+        r.id: sorted({*leads.get(r.agency_id, []), *([ioc] if ioc else [])}) for r in reports
+    }
+    outbox.preload_keys(
+        [
+            f"escalation:{r.id}:{r.due_at.isoformat()}:{address}"
+            for r in reports
+            for address in recipients_of[r.id]
+        ]
+    )
+    with db.session.no_autoflush:
+        _escalate_each(reports, now, recipients_of, ioc)
+    db.session.commit()
+    return len(reports)
+
+
+def _escalate_each(
+    reports: list[Report], now: datetime, recipients_of: dict[int, list[str]], ioc: str | None
+) -> None:
     for report in reports:
         report.escalated_at = now
         report.overdue = True
@@ -118,8 +149,7 @@ def _escalate(now: datetime, batch: int) -> int:
             note=f"Quá hạn xử lý (hạn {_when(report.due_at)}); đã báo lãnh đạo và IOC.",
             public=False,
         )
-        recipients = {*_agency_leads(report.agency), *([ioc] if ioc else [])}
-        for address in sorted(recipients):
+        for address in recipients_of[report.id]:
             outbox.add_message(
                 dedupe_key=f"escalation:{report.id}:{report.due_at.isoformat()}:{address}",
                 recipient_kind="agency" if address != ioc else "ioc",
@@ -133,8 +163,6 @@ def _escalate(now: datetime, batch: int) -> int:
                     f"đã quá hạn xử lý ({_when(report.due_at)}).\n{report.description}"
                 ),
             )
-    db.session.commit()
-    return len(reports)
 
 
 def run_sweep(now: datetime | None = None, *, requeue: bool = True) -> SweepResult:

@@ -1,0 +1,133 @@
+"""Classification metrics in plain Python (no scikit-learn in the app's environment)."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+NO_CATEGORY = "(none)"
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    """Precision, recall and F1 of one class, with its support (gold count)."""
+
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of comparing gold labels with predictions."""
+
+    total: int
+    accuracy: float
+    macro_f1: float
+    per_class: dict[str, ClassScore]
+    confusions: list[tuple[str, str, int]]
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation between closest ranks."""
+    if not values:
+        raise ValueError("percentile of an empty sequence")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100.0
+    low, high = math.floor(rank), math.ceil(rank)
+    if low == high:
+        return float(ordered[low])
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def evaluate(
+    gold: Sequence[str],
+    predicted: Sequence[str | None],
+    *,
+    labels: Iterable[str] | None = None,
+    latencies_ms: Sequence[float] | None = None,
+    texts: Sequence[str] | None = None,
+    top_confusions: int = 10,
+) -> Report:
+    """Compare predictions with gold labels.
+
+    Macro-F1 averages the F1 of ``labels`` (default: the labels present in ``gold``), so a
+    prediction outside them (a chat intent, or None, counted as "(none)") is a miss for its
+    gold class without adding a class of its own to the average.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError("gold and predicted must have the same length")
+    preds = [p if p is not None else NO_CATEGORY for p in predicted]
+    label_list = sorted(set(labels) if labels is not None else set(gold))
+
+    true_pos: Counter[str] = Counter()
+    gold_count: Counter[str] = Counter(gold)
+    pred_count: Counter[str] = Counter(preds)
+    confusion: Counter[tuple[str, str]] = Counter()
+    errors: list[tuple[str, str, str]] = []
+    for index, (g, p) in enumerate(zip(gold, preds, strict=True)):
+        if g == p:
+            true_pos[g] += 1
+        else:
+            confusion[(g, p)] += 1
+            errors.append((texts[index] if texts else str(index), g, p))
+
+    per_class: dict[str, ClassScore] = {}
+    for label in label_list:
+        precision = _ratio(true_pos[label], pred_count[label])
+        recall = _ratio(true_pos[label], gold_count[label])
+        f1 = _ratio(2 * true_pos[label], pred_count[label] + gold_count[label])
+        per_class[label] = ClassScore(label, precision, recall, f1, gold_count[label])
+
+    total = len(gold)
+    accuracy = _ratio(sum(true_pos.values()), total)
+    macro_f1 = sum(s.f1 for s in per_class.values()) / len(per_class) if per_class else 0.0
+    ranked = sorted(confusion.items(), key=lambda item: (-item[1], item[0]))
+    confusions = [(g, p, n) for (g, p), n in ranked[:top_confusions]]
+
+    p50 = p95 = None
+    if latencies_ms:
+        p50 = percentile(latencies_ms, 50)
+        p95 = percentile(latencies_ms, 95)
+    return Report(total, accuracy, macro_f1, per_class, confusions, p50, p95, errors)
+
+
+def format_report(report: Report, *, show_errors: bool = False) -> str:
+    """A human-readable summary of a report."""
+    lines = [
+        f"messages     {report.total}",
+        f"accuracy     {report.accuracy:.3f}",
+        f"macro-F1     {report.macro_f1:.3f}",
+    ]
+    if report.latency_p50_ms is not None and report.latency_p95_ms is not None:
+        lines.append(f"latency p50  {report.latency_p50_ms:.1f} ms")
+        lines.append(f"latency p95  {report.latency_p95_ms:.1f} ms")
+    lines.append("")
+    lines.append(f"{'class':22} {'prec':>6} {'recall':>6} {'F1':>6} {'n':>4}")
+    for score in report.per_class.values():
+        lines.append(
+            f"{score.label:22} {score.precision:6.3f} {score.recall:6.3f} "
+            f"{score.f1:6.3f} {score.support:4d}"
+        )
+    if report.confusions:
+        lines.append("")
+        lines.append("most frequent confusions (gold -> predicted):")
+        for g, p, n in report.confusions:
+            lines.append(f"  {n:3d}  {g} -> {p}")
+    if show_errors and report.errors:
+        lines.append("")
+        lines.append("errors:")
+        for text, g, p in report.errors:
+            lines.append(f"  [{g} -> {p}] {text}")
+    return "\n".join(lines)

@@ -1,0 +1,66 @@
+"""Metrics of nlu.evaluation on hand-made examples with known values."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.evaluation import NO_CATEGORY, evaluate, format_report, percentile
+
+
+def test_known_confusion():
+    # 3 classes. Gold: a a a b b c.  Predicted: a a b b b a.
+    # a: tp 2, predicted 3, gold 3 -> P 2/3 R 2/3 F1 2/3
+    # b: tp 2, predicted 3, gold 2 -> P 2/3 R 1   F1 0.8
+    # c: tp 0, predicted 0, gold 1 -> P 0   R 0   F1 0
+    gold = ["a", "a", "a", "b", "b", "c"]
+    predicted = ["a", "a", "b", "b", "b", "a"]
+    report = evaluate(gold, predicted)
+    assert report.total == 6
+    assert report.accuracy == pytest.approx(4 / 6)
+    assert report.per_class["a"].f1 == pytest.approx(2 / 3)
+    assert report.per_class["b"].precision == pytest.approx(2 / 3)
+    assert report.per_class["b"].recall == pytest.approx(1.0)
+    assert report.per_class["b"].f1 == pytest.approx(0.8)
+    assert report.per_class["c"].f1 == 0.0
+    assert report.per_class["c"].support == 1
+    assert report.macro_f1 == pytest.approx((2 / 3 + 0.8 + 0.0) / 3)
+    assert report.confusions == [("a", "b", 1), ("c", "a", 1)]
+
+
+def test_a_chat_intent_or_none_is_a_miss_but_not_a_class():
+    report = evaluate(["a", "b"], ["a", None])
+    assert set(report.per_class) == {"a", "b"}
+    assert report.per_class["b"].f1 == 0.0
+    assert report.macro_f1 == pytest.approx(0.5)
+    assert report.confusions == [("b", NO_CATEGORY, 1)]
+
+
+def test_explicit_labels_and_errors():
+    report = evaluate(["a", "a"], ["a", "b"], labels=["a", "b", "c"], texts=["x", "y"])
+    assert set(report.per_class) == {"a", "b", "c"}
+    assert report.errors == [("y", "a", "b")]
+
+
+def test_lengths_must_match():
+    with pytest.raises(ValueError):
+        evaluate(["a"], [])
+
+
+def test_percentiles():
+    values = [10.0, 20.0, 30.0, 40.0, 50.0]
+    assert percentile(values, 50) == 30.0
+    assert percentile(values, 0) == 10.0
+    assert percentile(values, 100) == 50.0
+    assert percentile(values, 95) == pytest.approx(48.0)
+    assert percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_latency_and_format():
+    report = evaluate(["a", "b"], ["a", "b"], latencies_ms=[10.0, 30.0])
+    assert report.latency_p50_ms == pytest.approx(20.0)
+    assert report.latency_p95_ms == pytest.approx(29.0)
+    text = format_report(report, show_errors=True)
+    assert "macro-F1     1.000" in text
+    assert "latency p95  29.0 ms" in text

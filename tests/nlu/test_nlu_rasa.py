@@ -1,0 +1,62 @@
+"""The real Rasa server with the current model (builds the env and trains on first use)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu.client import NluClient
+
+pytestmark = pytest.mark.rasa
+
+# Clear, new messages (not in the training data) and the category each must get.
+CLEAR_MESSAGES = {
+    "Đường trước nhà tôi có ổ gà rất to, xe máy sụp vào té liên tục": "road_damage",
+    "den giao thong o nga tu bi hu tu sang, xe cong chen lan loan xa": "traffic",
+    "Rác chất đống ở đầu kiệt cả tuần nay không ai thu gom, bốc mùi hôi": "waste",
+    "nha may xa khoi den va mui hoi suot dem, dan ho suot": "pollution",
+    "Hàng xóm hát karaoke đến 2 giờ sáng, không ai ngủ được": "noise",
+    "Đèn đường trong hẻm bị hư cả tháng nay, tối om": "street_lighting",
+    "nha em mat nuoc may 3 ngay roi ko co thong bao": "water_supply",
+    "Mưa một chút là đường ngập sâu, cống thoát nước bị nghẹt": "drainage_flooding",
+    "Cây xanh bật gốc đổ chắn ngang đường sau cơn giông": "trees",
+    "Nhà bên cạnh xây thêm tầng không có giấy phép xây dựng": "illegal_construction",
+    "Quán nhậu bày bàn ghế chiếm hết vỉa hè, người đi bộ phải xuống lòng đường": "encroachment",
+    "Khu trọ mất trộm xe máy liên tục, đề nghị công an tăng cường tuần tra": "public_security",
+    "Cả khu phố bị cúp điện từ sáng tới giờ, điện lực chưa khắc phục": "electricity",
+    "Ăn cơm ở quán đầu chợ xong cả nhà bị ngộ độc, đau bụng tiêu chảy": "food_health",
+    "Nộp hồ sơ làm sổ đỏ ở phường 3 tháng rồi vẫn chưa có kết quả": "public_service",
+    "Bờ sông sau xóm bị sạt lở nặng, xin địa phương làm kè": "other",
+}
+
+
+@pytest.mark.timeout(1800)
+def test_clear_messages_are_classified(rasa_server_url):
+    with NluClient(rasa_server_url, timeout=10.0) as client:
+        got = {text: client.parse(text).category for text in CLEAR_MESSAGES}
+    wrong = {text: (want, got[text]) for text, want in CLEAR_MESSAGES.items() if got[text] != want}
+    assert not wrong
+
+
+@pytest.mark.timeout(1800)
+def test_chat_messages_are_not_reports(rasa_server_url):
+    with NluClient(rasa_server_url, timeout=10.0) as client:
+        greeting = client.parse("xin chào")
+        thanks = client.parse("cảm ơn nhiều nha")
+        status = client.parse("phản ánh PA-2611-000123 xử lý tới đâu rồi")
+    assert greeting.intent == "greet"
+    assert greeting.category is None and not greeting.is_report
+    assert thanks.intent == "thanks" and thanks.category is None
+    assert status.intent == "ask_status" and status.category is None
+
+
+@pytest.mark.timeout(1800)
+def test_ward_and_street_entities(rasa_server_url):
+    with NluClient(rasa_server_url, timeout=10.0) as client:
+        accented = client.parse("Đường Nguyễn Văn Linh phường Hải Châu có ổ gà lớn")
+        bare = client.parse("mat dien o p.hoa khanh tu sang toi gio")
+    assert accented.entities.get("ward") == ["Hải Châu"]
+    assert accented.entities.get("street") == ["Nguyễn Văn Linh"]
+    assert accented.category == "road_damage"
+    assert bare.entities.get("ward") == ["Hòa Khánh"]
+    assert 0.0 < accented.confidence <= 1.0
+    assert accented.ranking[0] == (accented.intent, accented.confidence)
