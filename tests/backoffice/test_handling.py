@@ -183,3 +183,38 @@ def test_totp_second_factor(app, client):
             u = user(USERS["lead"])
             u.totp_secret = None
             db.session.commit()
+
+
+def test_info_received_resumes_the_clock_and_moves_the_deadline(ctx, client, app):
+    report = make_report("CHIEUSANG")
+    due = report.due_at
+    handling.request_info(user(USERS["staff"]), report, "Cột đèn số mấy?")
+    report.waiting_since = utcnow() - timedelta(days=3)
+    db.session.commit()
+    login(client, "staff")
+    resp = client.post(f"/bo/r/{report.code}/info_received", data={"text": "Cột số 12"})
+    assert resp.status_code == 302
+    db.session.refresh(report)
+    assert report.waiting_since is None and report.due_at > due
+    assert report.events[-1].kind == "info_received"
+
+
+def test_resident_of_a_duplicate_follows_the_original(ctx):
+    from webapp.services import followers
+    from webapp.services.reports import ChannelIdentity, ReportDraft, submit_report
+
+    original = make_report("CHIEUSANG")
+    result = submit_report(
+        ReportDraft(
+            channel="telegram",
+            description="Đèn đường hỏng đoạn này nữa",
+            lat=16.07,
+            lon=108.2246,
+            identity=ChannelIdentity("telegram", "555123", "Minh"),
+        )
+    )
+    copy = db.session.get(Report, result.report_id)
+    handling.triage(user(USERS["operator"]), copy, "street_lighting", agency("CHIEUSANG"))
+    handling.mark_duplicate(user(USERS["staff"]), copy, original)
+    ids = [i.external_id for i in followers.follower_identities(original)]
+    assert "555123" in ids

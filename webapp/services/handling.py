@@ -111,6 +111,15 @@ def resume_clock(report: Report, note: str | None = None) -> None:
     )
 
 
+def info_received(user: User, report: Report, note: str | None = None) -> None:
+    """The resident sent what was asked (by phone, messenger or at the office): clock resumes."""
+    require(user, Action.REQUEST_INFO, report)
+    if report.waiting_since is None:
+        raise ValidationError("Phản ánh không ở trạng thái chờ bổ sung.", "Not waiting for info.")
+    resume_clock(report, (note or "").strip() or None)
+    db.session.commit()
+
+
 def resolve(user: User, report: Report, note: str, photo: bytes | None = None) -> None:
     """Resolved with a public note and optionally a result photo (metadata stripped)."""
     require(user, Action.RESOLVE, report)
@@ -198,6 +207,16 @@ def mark_duplicate(user: User, report: Report, original: Report) -> None:
     if original.id == report.id:
         raise ValidationError("Không thể trùng với chính nó.", "A report cannot duplicate itself.")
     report.duplicate_of_id = original.id
+    # The resident follows the original from now on and hears its news.
+    if report.identity is not None:
+        from webapp.services import followers
+
+        followers.follow(
+            original,
+            report.identity.channel,
+            report.identity.external_id,
+            report.identity.display_name,
+        )
     workflow.transition(
         report,
         S.DUPLICATE,

@@ -121,6 +121,7 @@ ACTIONS = {
     "accept": lambda u, r, f, files: handling.accept(u, r),
     "reply": lambda u, r, f, files: handling.reply(u, r, f.get("text", "")),
     "request_info": lambda u, r, f, files: handling.request_info(u, r, f.get("text", "")),
+    "info_received": lambda u, r, f, files: handling.info_received(u, r, f.get("text")),
     "resolve": lambda u, r, f, files: handling.resolve(
         u, r, f.get("note", ""), (files.get("photo").read() or None) if files.get("photo") else None
     ),
