@@ -49,7 +49,9 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp import auth, http_errors, models, templating  # noqa: F401  (registers)
     from webapp.blueprints.api import bp as api_bp
     from webapp.blueprints.backoffice import bp as bo_bp
+    from webapp.blueprints.ioc import bp as ioc_bp
     from webapp.blueprints.public import bp as public_bp
+    from webapp.blueprints.transparency import bp as transparency_bp
     from webapp.blueprints.webhooks import init_app as init_webhooks
     from webapp.cli import register_cli
     from webapp.services import notifications  # noqa: F401  (outbox hooks)
@@ -59,6 +61,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(bo_bp, url_prefix="/bo")
+    app.register_blueprint(ioc_bp, url_prefix="/ioc")
+    app.register_blueprint(transparency_bp)
     csrf.exempt(api_bp)
     init_webhooks(app)
     register_cli(app)

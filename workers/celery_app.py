@@ -41,7 +41,7 @@ def celery_init_app(app: Flask) -> Celery:
         task_default_queue=app.config.get("CELERY_QUEUE", "phananh"),
         beat_schedule=BEAT_SCHEDULE,
         timezone="Asia/Ho_Chi_Minh",
-        imports=("workers.tasks", "bot.tasks"),
+        imports=("workers.tasks", "workers.export_tasks", "bot.tasks"),
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -21,15 +21,19 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def live_server(app) -> Iterator[str]:
-    """The test app served by a real HTTP server in a thread."""
-    app.config["WTF_CSRF_ENABLED"] = True
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+def live_server(app, app_config) -> Iterator[str]:
+    """A second app on the same database, with CSRF on as in production, served in a thread.
+
+    Its own instance, so that turning CSRF on never leaks into other tests' `app`.
+    """
+    from webapp import create_app
+
+    served = create_app("testing", overrides={**app_config, "WTF_CSRF_ENABLED": True})
+    server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    app.config["WTF_CSRF_ENABLED"] = False
 
 
 @pytest.fixture(scope="session")

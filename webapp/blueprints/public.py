@@ -31,15 +31,13 @@ def _categories():
 
 
 def _map_settings() -> dict:
-    from webapp.services import places
+    from webapp.services import heatmap, places
 
-    p = places.places()
-    west, south, east, north = p.index.bounds()
     return {
         "tile_url": current_app.config["MAP_TILE_URL"],
         "tile_attribution": current_app.config["MAP_TILE_ATTRIBUTION"],
-        "bounds": [[south, west], [north, east]],
-        "approximate": p.approximate,
+        "bounds": heatmap.initial_bounds(),
+        "approximate": places.places().approximate,
         "units_url": url_for("api.units_geojson"),
     }
 

@@ -6,15 +6,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, or_, select
+import h3
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 
 from webapp.extensions import db
 from webapp.models import OPEN_STATUSES, Report
 from webapp.models.types import utcnow
 from webapp.services.gazetteer import fold
+from webapp.services.geo import CELL_RESOLUTIONS
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DUE_SOON = timedelta(hours=24)
+# What became of a report, for the KPI figures and the lists behind them (see `outcome_clause`).
+OUTCOMES = ("resolved", "on_time", "late", "late_extension", "no_deadline")
 
 
 @dataclass
@@ -30,6 +34,8 @@ class ReportFilter:
     date_to: date | None = None
     q: str | None = None
     sort: str = "due"  # due | new | old
+    outcome: str | None = None  # one of OUTCOMES
+    cell: str | None = None  # an H3 cell of resolution 6, 8 or 10 (a heatmap cell)
 
     @classmethod
     def from_args(cls, args) -> ReportFilter:
@@ -42,6 +48,7 @@ class ReportFilter:
                 return None
 
         agency = args.get("agency", "")
+        cell = (args.get("cell") or "").strip().lower()
         return cls(
             status=args.get("status") or None,
             category=args.get("category") or None,
@@ -52,12 +59,91 @@ class ReportFilter:
             date_to=_date("to"),
             q=(args.get("q") or "").strip() or None,
             sort=args.get("sort") if args.get("sort") in ("due", "new", "old") else "due",
+            outcome=args.get("outcome") if args.get("outcome") in OUTCOMES else None,
+            cell=cell if _valid_cell(cell) else None,
         )
+
+    def to_args(self) -> dict[str, str]:
+        """The request arguments that give this filter back (for links to /bo/ and exports)."""
+        values = {
+            "status": self.status,
+            "category": self.category,
+            "unit": self.unit,
+            "agency": str(self.agency_id) if self.agency_id else None,
+            "due": self.due,
+            "from": self.date_from.isoformat() if self.date_from else None,
+            "to": self.date_to.isoformat() if self.date_to else None,
+            "q": self.q,
+            "outcome": self.outcome,
+            "cell": self.cell,
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+def _valid_cell(cell: str) -> bool:
+    try:
+        return bool(cell) and h3.is_valid_cell(cell) and h3.get_resolution(cell) in CELL_RESOLUTIONS
+    except (ValueError, TypeError):  # h3 raises on malformed strings
+        return False
+
+
+def deadline_expr() -> ColumnElement:
+    """The first deadline a report was given (an approved extension moves only due_at)."""
+    return func.coalesce(Report.original_due_at, Report.due_at)
+
+
+def outcome_clause(outcome: str) -> ColumnElement[bool]:
+    """Resolved reports by outcome, measured against the first deadline.
+
+    on_time: resolved_at <= original_due_at; late_extension: later than that, but by the
+    deadline of an approved extension (due_at); late: every other resolution after the first
+    deadline; no_deadline: resolved without ever having had one (not in the on-time rate).
+    """
+    resolved = Report.resolved_at.is_not(None)
+    deadline = deadline_expr()
+    if outcome == "resolved":
+        return resolved
+    if outcome == "no_deadline":
+        return and_(resolved, deadline.is_(None))
+    if outcome == "on_time":
+        return and_(resolved, deadline.is_not(None), Report.resolved_at <= deadline)
+    extended = and_(
+        func.coalesce(Report.extension_status, "") == "approved",
+        Report.resolved_at <= func.coalesce(Report.due_at, deadline),
+    )
+    after_first = and_(resolved, deadline.is_not(None), Report.resolved_at > deadline)
+    if outcome == "late_extension":
+        return and_(after_first, extended)
+    if outcome == "late":
+        return and_(after_first, not_(extended))
+    raise ValueError(f"unknown outcome {outcome!r}")
+
+
+def overdue_clause(now: datetime | None = None) -> ColumnElement[bool]:
+    """Still open and past its (possibly extended) deadline."""
+    return and_(Report.due_at < (now or utcnow()), Report.status.in_(OPEN_STATUSES))
+
+
+def cell_clause(cell: str) -> ColumnElement[bool]:
+    """Reports whose stored H3 cell of the cell's resolution is that cell."""
+    return getattr(Report, f"h3_r{h3.get_resolution(cell)}") == cell
 
 
 def apply(stmt: Select, f: ReportFilter) -> Select:
     """Apply the filter and the sort order to a report query."""
-    now = utcnow()
+    stmt = where(stmt, f)
+    if f.sort == "new":
+        stmt = stmt.order_by(Report.created_at.desc())
+    elif f.sort == "old":
+        stmt = stmt.order_by(Report.created_at)
+    else:
+        stmt = stmt.order_by(Report.due_at.is_(None), Report.due_at, Report.created_at)
+    return stmt
+
+
+def where(stmt: Select, f: ReportFilter, now: datetime | None = None) -> Select:
+    """Apply the filter only (no order): also for aggregates over the same reports."""
+    now = now or utcnow()
     if f.status == "open":
         stmt = stmt.where(Report.status.in_(OPEN_STATUSES))
     elif f.status:
@@ -69,7 +155,7 @@ def apply(stmt: Select, f: ReportFilter) -> Select:
     if f.agency_id:
         stmt = stmt.where(Report.agency_id == f.agency_id)
     if f.due == "overdue":
-        stmt = stmt.where(Report.due_at < now, Report.status.in_(OPEN_STATUSES))
+        stmt = stmt.where(overdue_clause(now))
     elif f.due == "soon":
         stmt = stmt.where(
             Report.due_at >= now, Report.due_at < now + DUE_SOON, Report.status.in_(OPEN_STATUSES)
@@ -85,12 +171,10 @@ def apply(stmt: Select, f: ReportFilter) -> Select:
         stmt = stmt.where(
             or_(Report.search_text.contains(needle), Report.code == f.q.upper().strip())
         )
-    if f.sort == "new":
-        stmt = stmt.order_by(Report.created_at.desc())
-    elif f.sort == "old":
-        stmt = stmt.order_by(Report.created_at)
-    else:
-        stmt = stmt.order_by(Report.due_at.is_(None), Report.due_at, Report.created_at)
+    if f.outcome:
+        stmt = stmt.where(outcome_clause(f.outcome))
+    if f.cell:
+        stmt = stmt.where(cell_clause(f.cell))
     return stmt
 
 

@@ -1,0 +1,186 @@
+"""IOC fixtures: reports inserted with chosen attributes, and random reports over the province."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+import shapely
+from sqlalchemy import select
+
+from tests.backoffice.conftest import USERS, agency, login, user  # noqa: F401  (re-exported)
+from webapp.extensions import db
+from webapp.models import AdminUnit, Agency, Category, Report
+from webapp.services import places
+
+
+@pytest.fixture(autouse=True)
+def _no_heat_cache(app, monkeypatch):
+    """Counts must follow each test's rows: the heatmap's short cache is off (tested apart)."""
+    monkeypatch.setitem(app.config, "HEATMAP_CACHE_SECONDS", 0)
+    app.extensions.pop("heatmap_cache", None)
+
+
+def at(text: str) -> datetime:
+    """An aware UTC datetime from "2026-03-02 08:00"."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def insert_report(**fields) -> Report:
+    """A report stored directly (not committed), placed and given its cells like intake does."""
+    lat, lon = fields.pop("lat", None), fields.pop("lon", None)
+    status = fields.pop("status", "assigned")
+    report = Report(
+        code=fields.pop("code", f"PA-T-{uuid.uuid4().hex[:10].upper()}"),
+        channel=fields.pop("channel", "web"),
+        description=fields.pop("description", "Ổ gà trên đường Trần Phú"),
+        search_text=fields.pop("search_text", "o ga tren duong tran phu"),
+        _status=status,
+        lat=lat,
+        lon=lon,
+        location_source="pin" if lat is not None else "none",
+        **fields,
+    )
+    if lat is not None:
+        placement = places.place(lat, lon)
+        report.unit_code = fields.get("unit_code", placement.unit_code)
+        report.province_code = placement.province_code
+        report.outside_area = not placement.inside
+        for name, cell in placement.cells.items():
+            setattr(report, name, cell)
+    db.session.add(report)
+    return report
+
+
+def ward_codes() -> list[str]:
+    """Codes of the province's wards that have a boundary."""
+    return sorted(places.places().parent)
+
+
+def random_point(rng: random.Random, code: str) -> tuple[float, float]:
+    """A uniformly random (lat, lon) inside a ward."""
+    geometry = places.places().index.geometry(code)
+    minx, miny, maxx, maxy = geometry.bounds
+    for _ in range(1000):
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if shapely.contains_xy(geometry, x, y):
+            return y, x
+    point = geometry.representative_point()
+    return point.y, point.x
+
+
+STATUSES = (
+    "received", "classified", "needs_triage", "assigned", "in_progress", "transferred",
+    "resolved", "closed", "rejected", "duplicate", "reopened",
+)  # fmt: skip
+
+
+SNAPSHOT = (
+    "code", "lat", "lon", "status", "category_code", "agency_id", "unit_code", "created_at",
+    "due_at", "resolved_at",
+)  # fmt: skip
+
+
+@pytest.fixture()
+def random_reports(app) -> list[SimpleNamespace]:
+    """~300 reports at random points (a third in 3 hot wards), as plain snapshots.
+
+    Stored in an app context of their own: test requests must not share one (Flask-Login
+    keeps the signed-in user in `g`).
+    """
+    with app.app_context():
+        snapshots = _random_reports()
+        db.session.remove()
+    return snapshots
+
+
+def _random_reports() -> list[SimpleNamespace]:
+    rng = random.Random(7)
+    wards = ward_codes()
+    hot = wards[:3]
+    categories = list(db.session.scalars(select(Category.code)))
+    agencies = list(db.session.scalars(select(Agency.id).where(Agency.kind != "group")))
+    now = datetime.now(UTC)
+    made = []
+    for n in range(300):
+        code = rng.choice(hot) if n % 3 == 0 else rng.choice(wards)
+        lat, lon = random_point(rng, code)
+        created = now - timedelta(days=rng.uniform(0, 90))
+        status = rng.choice(STATUSES)
+        made.append(
+            insert_report(
+                lat=lat,
+                lon=lon,
+                status=status,
+                category_code=rng.choice(categories),
+                agency_id=rng.choice(agencies) if rng.random() < 0.9 else None,
+                created_at=created,
+                due_at=created + timedelta(days=rng.uniform(1, 30)),
+                resolved_at=created + timedelta(days=1)
+                if status in ("resolved", "closed")
+                else None,
+            )
+        )
+    # A few reports without a location: they have no cell and are never on the map.
+    for _ in range(5):
+        made.append(insert_report(category_code=categories[0], created_at=now))
+    snapshots = [SimpleNamespace(**{k: getattr(r, k) for k in SNAPSHOT}) for r in made]
+    db.session.commit()
+    return snapshots
+
+
+def first_ward() -> AdminUnit:
+    """The first ward by code."""
+    return db.session.scalar(select(AdminUnit).where(AdminUnit.level == "ward").order_by("code"))
+
+
+@pytest.fixture(scope="module")
+def sqlite_app(app, tmp_path_factory):
+    """The same app on SQLite (the embedded default), migrated by Alembic."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.services import seed
+
+    path = tmp_path_factory.mktemp("sqlite") / "kpi.sqlite"
+    lite = create_app(
+        "testing",
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "CELERY_BROKER_URL": "memory://",
+            "SERVER_NAME": None,
+        },
+    )
+    app.extensions["celery"].set_default()  # the session app stays Celery's default
+    with lite.app_context():
+        upgrade()
+        seed.load_categories()
+        db.session.add_all(
+            [
+                AdminUnit(code="48", level="province", name="Đà Nẵng", full_name="TP Đà Nẵng"),
+                AdminUnit(code="20194", level="ward", name="Hải Châu", full_name="Phường Hải Châu",
+                          parent_code="48"),
+                AdminUnit(code="20197", level="ward", name="Hòa Cường",
+                          full_name="Phường Hòa Cường", parent_code="48"),
+                Agency(code="A", name="Cơ quan A"),
+                Agency(code="B", name="Cơ quan B"),
+            ]
+        )  # fmt: skip
+        db.session.commit()
+    yield lite
+    with lite.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def lite(sqlite_app):
+    """An app context on the SQLite app; its reports are deleted afterwards."""
+    with sqlite_app.app_context():
+        yield sqlite_app
+        db.session.rollback()
+        db.session.execute(db.delete(Report))
+        db.session.commit()
+        db.session.remove()

@@ -1,0 +1,263 @@
+"""CSV/Excel exports: filtered lists (at once or in the background), KPI tables, weekly summary."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+
+import openpyxl
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from tests.ioc.conftest import agency, at, insert_report, login, user
+from tests.ioc.test_stats import NOW, hand_made_set
+from webapp.extensions import db
+from webapp.models import AdminUnit, ExportJob, Resident
+from webapp.services import exports, stats
+from workers.export_tasks import run_export
+
+NAME, PHONE, EMAIL = "Lê Văn Danh Tính", "0912345678", "danh.tinh@example.vn"
+FORMULA = '=HYPERLINK("http://evil.example","bấm vào đây")'
+
+
+@pytest.fixture()
+def listed(app):
+    """Reports of two agencies, with a resident's identity and a formula-like description.
+
+    Stored in a context of their own: requests must not share one (Flask-Login keeps the
+    signed-in user in `g`, which would leak from one test client to the next).
+    """
+    with app.app_context():
+        resident = Resident(display_name=NAME, phone=PHONE, email=EMAIL)
+        db.session.add(resident)
+        db.session.flush()
+        light, waste = agency("CHIEUSANG"), agency("MTDT")
+        for n in range(6):
+            insert_report(
+                agency_id=light.id, category_code="street_lighting", resident_id=resident.id,
+                created_at=at(f"2026-03-0{n + 1} 08:00"), lat=16.07, lon=108.22,
+                description=f"Đèn đường hỏng số {n}",
+            )  # fmt: skip
+        for n in range(4):
+            insert_report(
+                agency_id=waste.id, category_code="waste", resident_id=resident.id,
+                created_at=at(f"2026-03-1{n} 08:00"), description=f"Rác thải chưa thu gom {n}",
+            )  # fmt: skip
+        insert_report(
+            agency_id=waste.id, category_code="waste", description=FORMULA,
+            created_at=at("2026-03-20 08:00"), resident_id=resident.id,
+        )  # fmt: skip
+        db.session.commit()
+        ids = {"light": light.id, "waste": waste.id}
+        db.session.remove()
+    return ids
+
+
+def _csv(resp) -> list[list[str]]:
+    text = resp.get_data().decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel needs the BOM to read Vietnamese
+    return list(csv.reader(io.StringIO(text[1:])))
+
+
+def _xlsx(data: bytes) -> dict[str, list[tuple]]:
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+
+
+def _no_identity(blob: str) -> None:
+    for secret in (NAME, PHONE, EMAIL):
+        assert secret not in blob
+
+
+def test_csv_of_a_filtered_list(app, listed):
+    client = login(app.test_client(), "viewer")
+    resp = client.post("/ioc/xuat", data={"fmt": "csv", "category": "waste"})
+    assert resp.status_code == 200
+    assert resp.headers["Content-Disposition"].startswith('attachment; filename="phan-anh-')
+    rows = _csv(resp)
+    assert rows[0][:4] == ["Mã phản ánh", "Thời điểm tiếp nhận", "Kênh", "Trạng thái"]
+    assert len(rows) == 1 + 5
+    assert {r[4] for r in rows[1:]} == {"Rác thải"}
+    assert {r[5] for r in rows[1:]} == {"Công ty Cổ phần Môi trường đô thị Đà Nẵng"}
+    assert rows[1][1] == "2026-03-10 15:00"  # local time
+    # A resident's text never runs as a formula in a spreadsheet.
+    assert "'" + FORMULA in [r[19] for r in rows[1:]]
+    _no_identity(resp.get_data().decode("utf-8"))
+
+
+def test_xlsx_of_a_filtered_list(app, listed):
+    client = login(app.test_client(), "viewer")
+    resp = client.post("/ioc/xuat", data={"fmt": "xlsx", "agency": str(listed["light"])})
+    assert resp.status_code == 200
+    assert resp.mimetype == exports.MIMETYPES["xlsx"]
+    sheets = _xlsx(resp.get_data())
+    rows = sheets["Phản ánh"]
+    assert rows[0][0] == "Mã phản ánh" and len(rows) == 1 + 6
+    assert sorted(r[19] for r in rows[1:]) == [f"Đèn đường hỏng số {n}" for n in range(6)]
+    assert all(r[6] for r in rows[1:])  # the ward the points lie in
+    _no_identity(repr(sheets))
+
+
+def test_xlsx_keeps_formula_like_text_as_text(app, listed):
+    client = login(app.test_client(), "viewer")
+    resp = client.post("/ioc/xuat", data={"fmt": "xlsx", "from": "2026-03-20", "to": "2026-03-20"})
+    wb = openpyxl.load_workbook(io.BytesIO(resp.get_data()))
+    cell = wb["Phản ánh"].cell(row=2, column=20)
+    assert cell.value == FORMULA and cell.data_type == "s"
+
+
+def test_agency_staff_export_only_their_reports_and_no_identity(app, listed):
+    client = login(app.test_client(), "other_staff")  # MTDT
+    form = client.get("/ioc/xuat").get_data(as_text=True)
+    assert "5 phản ánh" in form
+    rows = _csv(client.post("/ioc/xuat", data={"fmt": "csv"}))
+    assert len(rows) == 1 + 5
+    assert {r[5] for r in rows[1:]} == {"Công ty Cổ phần Môi trường đô thị Đà Nẵng"}
+    _no_identity(repr(rows))
+
+
+def test_large_lists_are_exported_in_the_background(app, listed, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "EXPORT_BACKGROUND_ROWS", 3)
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
+    queued = []
+    monkeypatch.setattr(
+        "webapp.services.queue.enqueue", lambda name, *args: queued.append((name, args)) or True
+    )
+    client = login(app.test_client(), "staff")  # CHIEUSANG: 6 reports, more than 3
+    assert "trong nền" in client.get("/ioc/xuat").get_data(as_text=True)
+    resp = client.post("/ioc/xuat", data={"fmt": "xlsx"})
+    assert resp.status_code == 302
+    job_id = int(re.search(r"/ioc/xuat/(\d+)$", resp.headers["Location"]).group(1))
+    assert queued == [("workers.export_tasks.run_export", (job_id,))]
+    page = client.get(f"/ioc/xuat/{job_id}").get_data(as_text=True)
+    assert 'data-status="pending"' in page and 'http-equiv="refresh"' in page
+    assert client.get(f"/ioc/xuat/{job_id}/tai-ve").status_code == 409
+
+    # The worker's task, run here directly (the Celery task function itself).
+    with app.app_context():
+        assert run_export.run(job_id) == "done"
+        assert run_export.run(job_id) == "done"  # safe to run twice
+        job = db.session.get(ExportJob, job_id)
+        assert (job.status, job.row_count, job.fmt) == ("done", 6, "xlsx")
+        assert exports.job_path(job).parent == tmp_path
+
+    status = client.get(f"/ioc/xuat/{job_id}?json=1").get_json()
+    assert status["status"] == "done" and status["download_url"].endswith("/tai-ve")
+    download = client.get(f"/ioc/xuat/{job_id}/tai-ve")
+    assert download.status_code == 200
+    rows = _xlsx(download.get_data())["Phản ánh"]
+    assert len(rows) == 1 + 6
+    _no_identity(repr(rows))
+
+    # Only the requester and the IOC may fetch it.
+    assert (
+        login(app.test_client(), "other_staff").get(f"/ioc/xuat/{job_id}/tai-ve").status_code == 404
+    )
+    assert login(app.test_client(), "viewer").get(f"/ioc/xuat/{job_id}/tai-ve").status_code == 200
+    assert app.test_client().get(f"/ioc/xuat/{job_id}/tai-ve").status_code == 302
+
+
+def test_background_csv_and_failure(app, listed, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
+    with app.app_context():
+        viewer = user("giamsat@demo.vn")
+        monkeypatch.setattr("webapp.services.queue.enqueue", lambda *a: True)
+        job = exports.start_job(viewer, "reports", "csv", {"filter": {"category": "waste"}})
+        assert run_export.run(job.id) == "done"
+        job = db.session.get(ExportJob, job.id)
+        text = exports.job_path(job).read_text("utf-8-sig")
+        assert job.row_count == 5 and len(list(csv.reader(io.StringIO(text)))) == 6
+        broken = exports.start_job(viewer, "kpi", "csv", {})
+        assert run_export.run(broken.id) == "failed"
+        assert db.session.get(ExportJob, broken.id).status == "failed"
+        monkeypatch.setattr("webapp.services.queue.enqueue", lambda *a: False)
+        refused = exports.start_job(viewer, "reports", "csv", {})
+        assert refused.status == "failed"  # the broker is down: say so instead of waiting
+
+
+def _march_set(app) -> str:
+    with app.app_context():
+        a, b = agency("CHIEUSANG"), agency("MTDT")
+        wards = db.session.scalars(
+            select(AdminUnit.code).where(AdminUnit.level == "ward").order_by(AdminUnit.code)
+        ).all()
+        hand_made_set(a.id, b.id, wards[0], wards[1])
+        name = a.name
+        db.session.remove()
+    return name
+
+
+def test_kpi_tables_as_csv_and_xlsx(app):
+    light_name = _march_set(app)
+    with time_machine.travel(NOW, tick=False):  # signed in then: the session cookie is dated
+        client = login(app.test_client(), "viewer")
+        rows = _csv(client.get("/ioc/chi-so/xuat?fmt=csv&by=agency&from=2026-03-01&to=2026-03-31"))
+        book = _xlsx(client.get("/ioc/chi-so/xuat?fmt=xlsx&from=2026-03-01&to=2026-03-31").data)
+    assert rows[0][:5] == ["Đơn vị", "Tiếp nhận", "Đã xử lý", "Đang xử lý", "Quá hạn"]
+    light = next(r for r in rows if r[0] == light_name)
+    # received, resolved, open, overdue, on time, late, late+ext, no deadline, rate, medians, rating
+    assert light[1:14] == [
+        "6",
+        "4",
+        "2",
+        "1",
+        "1",
+        "2",
+        "1",
+        "0",
+        "20.0",
+        "4.0",
+        "144.0",
+        "3.0",
+        "3",
+    ]
+    assert list(book) == [
+        "Toàn tỉnh",
+        "Theo cơ quan",
+        "Theo lĩnh vực",
+        "Theo xã, phường",
+        "Theo tuần",
+    ]
+    total = book["Toàn tỉnh"]
+    assert total[0][0] == "Phản ánh tiếp nhận từ 01/03/2026 – 31/03/2026"
+    assert total[3][:9] == ("Toàn tỉnh", 9, 5, 3, 1, 2, 2, 1, 0)
+    weeks = book["Theo tuần"]
+    assert [r[1] for r in weeks[3:]] == [0, 6, 2, 0, 0, 1]
+
+
+def test_weekly_summary_for_the_leadership(app):
+    _march_set(app)
+    with time_machine.travel(at("2026-03-11 02:00"), tick=False):  # Wednesday of the next week
+        client = login(app.test_client(), "viewer")
+        assert stats.Period.last_week() == stats.Period(date(2026, 3, 2), date(2026, 3, 8))
+        resp = client.get("/ioc/chi-so/tong-hop-tuan.xlsx")
+    assert resp.status_code == 200
+    assert "tong-hop-tuan-20260302-20260308.xlsx" in resp.headers["Content-Disposition"]
+    book = _xlsx(resp.get_data())
+    assert list(book) == ["Toàn tỉnh", "Theo cơ quan", "Theo lĩnh vực", "Đang quá hạn"]
+    assert book["Theo cơ quan"][0][0] == "Báo cáo tổng hợp xử lý phản ánh tuần"
+    agencies = {r[0]: r for r in book["Theo cơ quan"][5:]}
+    assert agencies["Công ty Chiếu sáng và Thiết bị đô thị"][1:8] == (6, 4, 2, 1, 1, 2, 1)
+    overdue = book["Đang quá hạn"]
+    assert overdue[4][:2] == ("Công ty Chiếu sáng và Thiết bị đô thị", 1)
+
+
+def test_csv_and_xlsx_on_sqlite(lite):
+    """Exports work on the embedded default too (no identity there either)."""
+    from webapp.models import Agency, User
+
+    a = db.session.scalar(select(Agency).where(Agency.code == "A"))
+    insert_report(agency_id=a.id, category_code="waste", created_at=at("2026-03-02 08:00"),
+                  due_at=at("2026-03-03 08:00"), resolved_at=at("2026-03-02 20:00"),
+                  status="resolved", description=FORMULA)  # fmt: skip
+    db.session.commit()
+    ioc = User(email="ioc@lite", name="IOC", role="ioc_viewer", password_hash="x", active=True)
+    rows = list(exports.report_rows(ioc, exports.ReportFilter()))
+    assert len(rows) == 1 and rows[0][16] == "Đúng hạn" and rows[0][19] == FORMULA
+    text = b"".join(exports.csv_chunks(["x"] * 21, rows)).decode("utf-8-sig")
+    assert list(csv.reader(io.StringIO(text)))[1][19] == "'" + FORMULA
+    book = exports.kpi_export(stats.Period(date(2026, 3, 1), date(2026, 3, 31)), None, "xlsx")
+    assert _xlsx(book.body)["Toàn tỉnh"][3][:3] == ("Toàn tỉnh", 1, 1)

@@ -1,0 +1,213 @@
+"""The IOC: full-screen heatmap, KPIs, exports (thin: parse, call one service, render)."""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from webapp.errors import PermissionDenied
+from webapp.extensions import db
+from webapp.models import AdminUnit, Agency, Category, ExportJob
+from webapp.models.types import utcnow
+from webapp.services import exports, heatmap, stats
+from webapp.services.queries import ReportFilter
+from webapp.services.serializers import STATUS_LABELS
+
+bp = Blueprint("ioc", __name__)
+
+REFRESH_SECONDS = 60
+
+
+def ioc_required(view):
+    """Signed in with an IOC role (operator, viewer) or as an administrator."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.role_enum.is_ioc:
+            raise PermissionDenied("Chỉ dành cho Trung tâm IOC.", "For the IOC only.")
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _locale() -> str:
+    return str(get_locale() or "vi")
+
+
+def map_settings() -> dict:
+    """Tiles (MAP_TILE_URL, none: boundaries only), the first view, the ward layer."""
+    return {
+        "tile_url": current_app.config.get("MAP_TILE_URL") or "",
+        "tile_attribution": current_app.config.get("MAP_TILE_ATTRIBUTION") or "",
+        "bounds": heatmap.initial_bounds(),
+        "units_url": url_for("api.units_geojson"),
+    }
+
+
+def _choices() -> dict:
+    return {
+        "categories": db.session.scalars(select(Category).order_by(Category.sort_order)).all(),
+        "agencies": db.session.scalars(
+            select(Agency).where(Agency.active, Agency.kind != "group").order_by(Agency.name)
+        ).all(),
+        "units": db.session.scalars(
+            select(AdminUnit).where(AdminUnit.level == "ward").order_by(AdminUnit.name)
+        ).all(),
+        "statuses": STATUS_LABELS,
+    }
+
+
+# --------------------------------------------------------------------------- heatmap
+
+
+@bp.get("/ban-do")
+@ioc_required
+def heatmap_page():
+    """The full-screen heatmap with its filters."""
+    return render_template(
+        "ioc/heatmap.html",
+        f=ReportFilter.from_args(request.args),
+        map=map_settings(),
+        refresh_seconds=REFRESH_SECONDS,
+        **_choices(),
+    )
+
+
+@bp.get("/ban-do/du-lieu")
+@ioc_required
+def heatmap_data():
+    """Cells (id, lat, lon, count) for ?zoom=&bbox=w,s,e,n and the list filters."""
+    f = ReportFilter.from_args(request.args)
+    zoom = request.args.get("zoom", type=int)
+    body = heatmap.view(f, zoom, heatmap.BBox.parse(request.args.get("bbox")))
+    body["list_url"] = url_for("bo.queue", **f.to_args())
+    body["updated_at"] = utcnow().isoformat(timespec="seconds")
+    return jsonify(body)
+
+
+# --------------------------------------------------------------------------- KPIs
+
+
+@bp.get("/chi-so")
+@ioc_required
+def kpi_page():
+    """KPIs of the reports received in a period: totals, per agency/category/ward, weeks."""
+    period = stats.Period.from_args(request.args)
+    locale = _locale()
+    return render_template(
+        "ioc/kpi.html",
+        period=period,
+        total=stats.totals(period, locale=locale),
+        tables={by: stats.table(period, by, locale=locale) for by in stats.DIMENSIONS},
+        weeks=stats.trend(period, locale=locale),
+        last_week=stats.Period.last_week(),
+    )
+
+
+def _download(export: exports.Export) -> Response:
+    body = export.body
+    if not isinstance(body, bytes):
+        body = stream_with_context(body)
+    return Response(
+        body,
+        mimetype=export.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{export.file_name}"'},
+    )
+
+
+@bp.get("/chi-so/xuat")
+@ioc_required
+def kpi_export():
+    """A KPI table as CSV or Excel (?by=agency|category|unit|week; none: every table)."""
+    period = stats.Period.from_args(request.args)
+    by = request.args.get("by") or None
+    return _download(exports.kpi_export(period, by, request.args.get("fmt", "xlsx"), _locale()))
+
+
+@bp.get("/chi-so/tong-hop-tuan.xlsx")
+@ioc_required
+def weekly_summary():
+    """The leadership's weekly summary (?week=any day of it; default: last full week)."""
+    try:
+        period = stats.Period.week_of(date.fromisoformat(request.args.get("week", "")))
+    except ValueError:
+        period = None
+    return _download(exports.weekly_summary(period, _locale()))
+
+
+# --------------------------------------------------------------------------- list exports
+
+
+@bp.get("/xuat")
+@login_required
+def export_form():
+    """Export the list for the filters in the URL (any back-office user, within their scope)."""
+    f = ReportFilter.from_args(request.args)
+    return render_template(
+        "ioc/export.html",
+        f=f,
+        count=exports.count_reports(current_user, f),
+        threshold=exports.background_threshold(),
+        list_url=url_for("bo.queue", **f.to_args()),
+    )
+
+
+@bp.post("/xuat")
+@login_required
+def export_list():
+    """The file at once for a small list, else a background job and its page."""
+    f = ReportFilter.from_args(request.form)
+    result = exports.list_export(current_user, f, request.form.get("fmt", "csv"), _locale())
+    if isinstance(result, ExportJob):
+        return redirect(url_for("ioc.export_job", job_id=result.id))
+    return _download(result)
+
+
+@bp.get("/xuat/<int:job_id>")
+@login_required
+def export_job(job_id: int):
+    """A background export: its state, and the download link when ready."""
+    job = exports.job_for(current_user, job_id)
+    if request.accept_mimetypes.best == "application/json" or request.args.get("json"):
+        return jsonify(
+            {
+                "id": job.id,
+                "status": job.status,
+                "row_count": job.row_count,
+                "error": job.error,
+                "download_url": url_for("ioc.export_download", job_id=job.id)
+                if job.status == "done"
+                else None,
+            }
+        )
+    return render_template("ioc/export_job.html", job=job)
+
+
+@bp.get("/xuat/<int:job_id>/tai-ve")
+@login_required
+def export_download(job_id: int):
+    """The finished file, for the user who asked or the IOC."""
+    job, path = exports.download_path(current_user, job_id)
+    return send_file(
+        path,
+        mimetype=exports.MIMETYPES[job.fmt],
+        as_attachment=True,
+        download_name=job.file_name,
+    )
