@@ -234,3 +234,15 @@ def test_healthz_reports_database_and_broker(client):
     assert resp.status_code == 200
     assert resp.get_json()["database"] == "ok"
     assert resp.get_json()["broker"] in ("ok", "down")
+
+
+def test_photo_with_camera_time_but_no_offset_is_stored(app, client):
+    # Most phones write DateTimeOriginal without OffsetTime: local time, no zone.
+    photo = make_jpeg(gps=HAI_CHAU, taken_at="2026:11:20 07:45:00")
+    resp = _post(client, {"description": "Cống thoát nước bị nghẹt"}, [(photo, "a.jpg")])
+    assert resp.status_code == 201, resp.get_json()
+    with app.app_context():
+        report = db.session.scalar(select(Report).where(Report.code == resp.get_json()["code"]))
+        taken = report.photos[0].taken_at
+        assert taken.tzinfo is not None
+        assert (taken.hour, taken.minute) == (0, 45)  # 07:45 in Vietnam is 00:45 UTC

@@ -120,25 +120,14 @@ def resolve_with_result_photo(report_id: int, note: str = "Đã thu gom toàn b�
     """Route a report to its agency and resolve it with a photo of the result (committed)."""
     from tests.fixtures.images import make_jpeg
     from webapp.extensions import db
-    from webapp.models import Photo, Report, ReportStatus
+    from webapp.models import Report, ReportStatus
     from webapp.services import photos, reports, routing, workflow
 
     report = db.session.get(Report, report_id)
     assert report is not None
     processed = photos.process_photo(make_jpeg(color=(30, 160, 60)), "ket-qua.jpg")
     saved = reports.photo_store().store(processed)
-    report.photos.append(
-        Photo(
-            key=saved.key,
-            kind="result",
-            position=len(report.photos),
-            mime=processed.mime,
-            width=processed.width,
-            height=processed.height,
-            size_bytes=len(processed.original),
-            sha256=processed.sha256,
-        )
-    )
+    report.photos.append(reports.photo_row(processed, saved.key, len(report.photos), kind="result"))
     if report.status == ReportStatus.RECEIVED:
         report.category_code = report.category_hint or "waste"
         workflow.transition(report, ReportStatus.CLASSIFIED)

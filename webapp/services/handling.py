@@ -13,7 +13,7 @@ from webapp.models import Agency, Category, Photo, Report, ReportStatus, Residen
 from webapp.models.types import utcnow
 from webapp.permissions import Action, require
 from webapp.services import deadlines, photos, routing, workflow
-from webapp.services.reports import photo_limits, photo_store
+from webapp.services.reports import photo_limits, photo_row, photo_store
 
 S = ReportStatus
 REJECT_REASONS = {
@@ -128,18 +128,7 @@ def resolve(user: User, report: Report, note: str, photo: bytes | None = None) -
     if photo:
         processed = photos.process_photo(photo, "ket-qua.jpg", photo_limits())
         stored = photo_store().store(processed)
-        report.photos.append(
-            Photo(
-                key=stored.key,
-                kind="result",
-                position=len(report.photos),
-                mime=processed.mime,
-                width=processed.width,
-                height=processed.height,
-                size_bytes=len(processed.original),
-                sha256=processed.sha256,
-            )
-        )
+        report.photos.append(photo_row(processed, stored.key, len(report.photos), kind="result"))
     try:
         report.public_note = note
         report.waiting_since = None

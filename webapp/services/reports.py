@@ -227,6 +227,35 @@ def _locate(report: Report, draft: ReportDraft, processed: list[photos.Processed
         setattr(report, name, cell)
 
 
+def photo_row(
+    item: photos.ProcessedPhoto,
+    key: str,
+    position: int,
+    *,
+    kind: str = "report",
+    filename: str | None = None,
+) -> Photo:
+    """The database row of a stored photo (a resident's, or an agency's result photo)."""
+    taken_at = item.taken_at
+    if taken_at is not None and taken_at.tzinfo is None:
+        # Cameras without an offset record local time; here that is Vietnam's.
+        taken_at = taken_at.replace(tzinfo=LOCAL_TZ)
+    return Photo(
+        key=key,
+        kind=kind,
+        position=position,
+        mime=item.mime,
+        width=item.width,
+        height=item.height,
+        size_bytes=len(item.original),
+        sha256=item.sha256,
+        gps_lat=item.gps[0] if item.gps else None,
+        gps_lon=item.gps[1] if item.gps else None,
+        taken_at=taken_at,
+        original_name=(filename or "")[:200] or None,
+    )
+
+
 def public_code(report_id: int, created: datetime, prefix: str) -> str:
     """The code residents quote, e.g. PA-2611-000123 (year, month, number)."""
     return f"{prefix}-{created.astimezone(LOCAL_TZ):%y%m}-{report_id:06d}"
@@ -264,21 +293,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         for position, (upload, item) in enumerate(zip(draft.photos, processed, strict=True)):
             saved = store.store(item)
             stored_keys.append(saved.key)
-            report.photos.append(
-                Photo(
-                    key=saved.key,
-                    position=position,
-                    mime=item.mime,
-                    width=item.width,
-                    height=item.height,
-                    size_bytes=len(item.original),
-                    sha256=item.sha256,
-                    gps_lat=item.gps[0] if item.gps else None,
-                    gps_lon=item.gps[1] if item.gps else None,
-                    taken_at=item.taken_at,
-                    original_name=(upload.filename or "")[:200] or None,
-                )
-            )
+            report.photos.append(photo_row(item, saved.key, position, filename=upload.filename))
         workflow.transition(
             report,
             ReportStatus.RECEIVED,
