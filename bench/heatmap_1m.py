@@ -22,7 +22,6 @@ import json
 import math
 import os
 import platform
-import signal
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ from intake_throughput import (  # noqa: E402  (the shared database and app set-
     build_app,
     git_commit,
     log,
+    measure_until_interrupted,
     percentile,
     server_settings,
     throwaway_database,
@@ -786,15 +786,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, write the JSON."""
     args = parse_args(argv)
 
-    def _terminate(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        results = measure(args)
-    except KeyboardInterrupt:
-        log("interrupted; the database was dropped")
+    results = measure_until_interrupted(measure, args)
+    if results is None:
         return 130
     ok = print_results(results)
     results["goals"]["met"] = ok

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -700,22 +700,32 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def measure_until_interrupted(measure: Callable[[Any], dict], args: Any) -> dict | None:
+    """Run `measure(args)`; on SIGTERM/SIGINT return None (its finally blocks drop the database).
+
+    Also when started in the background, where SIGINT arrives ignored: the database must go.
+    """
+
+    def _terminate(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return measure(args)
+    except KeyboardInterrupt:
+        log("interrupted; the database was dropped")
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table and the headline, write the JSON."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))  # tests.support.geo_data lives in the repository
     args = parse_args(argv)
 
-    def _terminate(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, _terminate)
-    # Also when started in the background, where SIGINT arrives ignored: the database must go.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        results = measure(args)
-    except KeyboardInterrupt:
-        log("interrupted; the database was dropped")
+    results = measure_until_interrupted(measure, args)
+    if results is None:
         return 130
     phases: list[Phase] = results.pop("_phases")
     intake, raw = phases[0], phases[1]

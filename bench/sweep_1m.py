@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import re
-import signal
 import statistics
 import sys
 import tempfile
@@ -994,15 +993,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, str(ROOT))
     args = parse_args(argv)
 
-    def _terminate(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        results = measure(args)
-    except KeyboardInterrupt:
-        log("interrupted; the database was dropped")
+    results = intake.measure_until_interrupted(measure, args)
+    if results is None:
         return 130
     print_report(results)
     args.output.parent.mkdir(parents=True, exist_ok=True)
