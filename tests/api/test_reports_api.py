@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.models import Photo, Report, ReportEvent
 from webapp.services.gazetteer import fold
 
-HAI_CHAU = (16.0614, 108.2270)  # Dragon Bridge / Bạch Đằng riverside, phường Hải Châu
+HAI_CHAU = (16.0700, 108.2246)  # Bạch Đằng riverside, well inside phường Hải Châu
 
 
 def _count(app, model) -> int:

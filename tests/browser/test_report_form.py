@@ -13,7 +13,7 @@ from webapp.models import Report
 
 pytestmark = pytest.mark.browser
 
-HAI_CHAU = (16.0614, 108.2270)
+HAI_CHAU = (16.0700, 108.2246)  # Bạch Đằng riverside, well inside phường Hải Châu
 
 
 def test_resident_submits_form_with_photo_and_pin_then_tracks_it(app, live_server, phone, tmp_path):
