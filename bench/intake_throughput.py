@@ -123,7 +123,10 @@ def summarise(name: str, timings: Timings, **extra: Any) -> Phase:
 
 @contextmanager
 def throwaway_database() -> Iterator[str]:
-    """Create bench_<random> and yield its SQLAlchemy URL; always dropped afterwards."""
+    """Create bench_<random> and yield its SQLAlchemy URL; dropped afterwards.
+
+    BENCH_KEEP_DB=1 keeps it (to look at the plans by hand); drop it yourself when done.
+    """
     import psycopg
 
     name = f"bench_{uuid.uuid4().hex[:10]}"
@@ -134,13 +137,23 @@ def throwaway_database() -> Iterator[str]:
         base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
         yield f"{base}/{name}"
     finally:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a 2nd Ctrl-C must not leak it
-        try:
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            log(f"dropped database {name}")
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        if os.environ.get("BENCH_KEEP_DB") == "1":
+            log(f"kept database {name} (BENCH_KEEP_DB=1): DROP DATABASE {name} when done")
+        else:
+            drop_database(name)
+
+
+def drop_database(name: str) -> None:
+    """DROP DATABASE … WITH (FORCE), ignoring a second Ctrl-C while it runs."""
+    import psycopg
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a 2nd Ctrl-C must not leak it
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        log(f"dropped database {name}")
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def server_settings(engine) -> dict[str, str]:

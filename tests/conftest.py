@@ -170,3 +170,58 @@ def rasa_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="module")
+def sqlite_app(app, tmp_path_factory):
+    """The same app on SQLite (the embedded default), migrated by Alembic."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.extensions import db
+    from webapp.models import AdminUnit, Agency
+    from webapp.services import seed
+
+    path = tmp_path_factory.mktemp("sqlite") / "kpi.sqlite"
+    lite = create_app(
+        "testing",
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+            "CELERY_BROKER_URL": "memory://",
+            "SERVER_NAME": None,
+        },
+    )
+    app.extensions["celery"].set_default()  # the session app stays Celery's default
+    with lite.app_context():
+        upgrade()
+        seed.load_categories()
+        db.session.add_all(
+            [
+                AdminUnit(code="48", level="province", name="Đà Nẵng", full_name="TP Đà Nẵng"),
+                AdminUnit(code="20194", level="ward", name="Hải Châu", full_name="Phường Hải Châu",
+                          parent_code="48"),
+                AdminUnit(code="20197", level="ward", name="Hòa Cường",
+                          full_name="Phường Hòa Cường", parent_code="48"),
+                Agency(code="A", name="Cơ quan A"),
+                Agency(code="B", name="Cơ quan B"),
+            ]
+        )  # fmt: skip
+        db.session.commit()
+    yield lite
+    with lite.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture()
+def lite(sqlite_app):
+    """An app context on the SQLite app; its reports, events and messages are deleted after."""
+    from webapp.extensions import db
+    from webapp.models import OutboxMessage, Report, ReportEvent
+
+    with sqlite_app.app_context():
+        yield sqlite_app
+        db.session.rollback()
+        for model in (OutboxMessage, ReportEvent, Report):
+            db.session.execute(db.delete(model))
+        db.session.commit()
+        db.session.remove()

@@ -10,7 +10,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import OutboxMessage, Report, ReportEvent, ReportStatus
+from webapp.models import Agency, OutboxMessage, Report, ReportEvent, ReportStatus, Role, User
 from webapp.services import routing, workflow
 from webapp.services.reports import ReportDraft, submit_report
 from webapp.services.sweep import run_sweep
@@ -140,3 +140,92 @@ def test_cli_prints_due_time_and_runs_the_sweep(app):
     assert "2026-12-07T09:30:00+07:00" in result.output
     result = runner.invoke(args=["deadlines", "scan"])
     assert result.exit_code == 0 and "reminded=" in result.output
+
+
+def _messages(report_id: int) -> dict[str, OutboxMessage]:
+    rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.report_id == report_id))
+    return {m.dedupe_key.split(":")[0] + ":" + (m.address or ""): m for m in rows}
+
+
+def test_escalation_mails_the_leads_the_agency_and_the_ioc_once(app, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "IOC_EMAIL", "ioc@danang.example.vn")
+    report = _assigned_report()
+    agency = report.agency
+    agency.email = "chieusang@danang.example.vn"
+    lead = User(email="lead.cs@danang.example.vn", name="Trưởng phòng", password_hash="!",
+                role=Role.AGENCY_LEAD, agency_id=agency.id, active=True)  # fmt: skip
+    gone = User(email="old.lead@danang.example.vn", name="Đã nghỉ", password_hash="!",
+                role=Role.AGENCY_LEAD, agency_id=agency.id, active=False)  # fmt: skip
+    db.session.add_all([lead, gone])
+    db.session.commit()
+    try:
+        assert run_sweep(report.due_at + timedelta(minutes=5), requeue=False).escalated == 1
+        assert run_sweep(report.due_at + timedelta(minutes=6), requeue=False).escalated == 0
+        sent = _messages(report.id)
+        escalations = {k.split(":", 1)[1]: m for k, m in sent.items() if k.startswith("escalation")}
+        active_leads = set(
+            db.session.scalars(
+                select(User.email).where(
+                    User.agency_id == agency.id, User.role == Role.AGENCY_LEAD, User.active
+                )
+            )
+        )
+        assert "lead.cs@danang.example.vn" in active_leads  # and the seeded lead, if any
+        assert set(escalations) == active_leads | {
+            "chieusang@danang.example.vn",
+            "ioc@danang.example.vn",
+        }
+        assert "old.lead@danang.example.vn" not in escalations
+        assert escalations["ioc@danang.example.vn"].recipient_kind == "ioc"
+        mail = escalations["lead.cs@danang.example.vn"]
+        assert mail.recipient_kind == "agency" and mail.status == "pending"
+        assert report.code in mail.subject and "QUÁ HẠN" in mail.subject
+        assert agency.name in mail.body and report.description in mail.body
+        # The reminder went to the agency's own address, stamped with the deadline.
+        assert sent["reminder:chieusang@danang.example.vn"].subject.startswith(f"[{report.code}]")
+        db.session.refresh(report)
+        assert report.overdue and report.reminded_at and report.escalated_at
+    finally:
+        db.session.delete(lead)
+        db.session.delete(gone)
+        agency.email = None
+        db.session.commit()
+
+
+def test_sweep_on_sqlite_reminds_and_escalates_once(lite):
+    """The embedded default runs the same set-based statements (no SKIP LOCKED there)."""
+    agency = db.session.scalar(select(Agency).where(Agency.code == "A"))
+    agency.email = "a@lite.example.vn"
+    due = datetime(2026, 12, 10, 10, 0, tzinfo=UTC)
+    states = [("assigned", None), ("in_progress", None), ("resolved", None), ("assigned", due)]
+    reports = [
+        Report(
+            code=f"PA-LITE-{n}",
+            channel="web",
+            description=f"Đèn tắt {n}",
+            search_text="",
+            _status=status,
+            agency_id=agency.id,
+            urgency="normal",
+            location_source="none",
+            remind_at=due - timedelta(hours=6),
+            due_at=due,
+            waiting_since=waiting,
+        )
+        for n, (status, waiting) in enumerate(states)
+    ]
+    db.session.add_all(reports)
+    db.session.commit()
+    running = {reports[0].id, reports[1].id}
+    after_reminder = run_sweep(due - timedelta(hours=1), requeue=False)
+    assert (after_reminder.reminded, after_reminder.escalated) == (2, 0)
+    overdue = due + timedelta(minutes=1)
+    assert (run_sweep(overdue, requeue=False).escalated, run_sweep(overdue).escalated) == (2, 0)
+    for report in reports:
+        expected = 1 if report.id in running else 0
+        assert _events(report.id, "reminder") == expected
+        assert _events(report.id, "escalation") == expected
+        mailed = {"reminder:a@lite.example.vn", "escalation:a@lite.example.vn"}
+        assert set(_messages(report.id)) == (mailed if expected else set())
+    db.session.expire_all()
+    assert {r.id for r in reports if r.overdue} == running

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import event, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
@@ -62,6 +63,33 @@ def add_message(
     session.add(message)
     pending_keys.add(dedupe_key)
     return message
+
+
+def add_messages(rows: list[dict[str, Any]]) -> list[int]:
+    """Insert many messages in one statement; keys already stored are skipped (exactly once).
+
+    Each row holds `add_message`'s arguments. The new ids are delivered after the commit, in
+    batch tasks, like the messages added one by one.
+    """
+    if not rows:
+        return []
+    session = db.session
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
+        .returning(OutboxMessage.id)
+    )
+    optional = {"subject": None, "report_id": None, "payload": None}
+    ids = list(
+        session.scalars(
+            stmt,
+            [{**optional, **row, "status": OutboxStatus.PENDING, "attempts": 0} for row in rows],
+        )
+    )
+    session.info.setdefault("outbox_new_ids", []).extend(ids)
+    return ids
 
 
 def preload_keys(keys: list[str]) -> None:

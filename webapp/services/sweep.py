@@ -2,7 +2,8 @@
 
 Idempotent and safe with several workers: rows are claimed with FOR UPDATE SKIP LOCKED
 (on PostgreSQL), and each reminder or escalation stamps the report and writes an event
-in the same transaction, so none is sent twice.
+in the same transaction, so none is sent twice. A batch is set-based: one claim, one
+UPDATE of the stamps, one INSERT of the events and one of the e-mails, whatever its size.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Row, select, update
 
 from webapp.extensions import db
 from webapp.models import Agency, Report, ReportStatus, Role, User
@@ -42,9 +42,20 @@ class SweepResult:
     details: list[str] = field(default_factory=list)
 
 
-def _claim(stmt, limit: int) -> list[Report]:
-    stmt = stmt.options(selectinload(Report.agency)).limit(limit)
-    return list(db.session.scalars(stmt.with_for_update(skip_locked=True, of=Report)))
+def _claim(*criteria, order, limit: int) -> list[Row]:
+    """Lock up to `limit` due reports (skipping rows another sweep holds): the columns needed."""
+    stmt = (
+        select(Report.id, Report.code, Report.due_at, Report.agency_id, Report.description)
+        .where(
+            *criteria,
+            Report.status.in_(CLOCK_RUNNING),
+            Report.waiting_since.is_(None),
+        )
+        .order_by(order)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=Report)
+    )
+    return list(db.session.execute(stmt))
 
 
 def _when(value: datetime | None) -> str:
@@ -67,102 +78,96 @@ def _agency_leads() -> dict[int, list[str]]:
     return leads
 
 
-def _remind(now: datetime, batch: int) -> int:
-    reports = _claim(
-        select(Report)
-        .where(
-            Report.remind_at <= now,
-            Report.reminded_at.is_(None),
-            Report.status.in_(CLOCK_RUNNING),
-            Report.waiting_since.is_(None),
-        )
-        .order_by(Report.remind_at),
-        batch,
+def _agencies(rows: list[Row]) -> dict[int, tuple[str, str | None]]:
+    """Name and e-mail of the agencies of the claimed reports, in one query."""
+    ids = {r.agency_id for r in rows if r.agency_id is not None}
+    if not ids:
+        return {}
+    found = db.session.execute(
+        select(Agency.id, Agency.name, Agency.email).where(Agency.id.in_(ids))
     )
-    outbox.preload_keys([f"reminder:{r.id}:{r.due_at.isoformat()}" for r in reports])
-    with db.session.no_autoflush:
-        _remind_each(reports, now)
-    db.session.commit()
-    return len(reports)
+    return {agency_id: (name, email) for agency_id, name, email in found}
 
 
-def _remind_each(reports: list[Report], now: datetime) -> None:
-    for report in reports:
-        report.reminded_at = now
-        workflow.record_event(
-            report, "reminder", note=f"Sắp đến hạn xử lý ({_when(report.due_at)}).", public=False
-        )
-        if report.agency and report.agency.email:
-            outbox.add_message(
-                dedupe_key=f"reminder:{report.id}:{report.due_at.isoformat()}",
-                recipient_kind="agency",
-                channel="email",
-                address=report.agency.email,
-                report_id=report.id,
-                subject=f"[{report.code}] Nhắc hạn xử lý: {_when(report.due_at)}",
-                body=(
-                    f"Phản ánh {report.code} sắp đến hạn xử lý ({_when(report.due_at)}).\n"
-                    f"{report.description}"
-                ),
+def _stamp(ids: list[int], **values) -> None:
+    """Stamp the claimed reports in one UPDATE."""
+    db.session.execute(
+        update(Report).where(Report.id.in_(ids)).values(updated_at=utcnow(), **values),
+        execution_options={"synchronize_session": "fetch"},
+    )
+
+
+def _remind(now: datetime, batch: int) -> int:
+    rows = _claim(
+        Report.remind_at <= now, Report.reminded_at.is_(None), order=Report.remind_at, limit=batch
+    )
+    if not rows:
+        db.session.commit()
+        return 0
+    _stamp([r.id for r in rows], reminded_at=now)
+    workflow.record_internal_events(
+        "reminder",
+        [(r.id, f"Sắp đến hạn xử lý ({_when(r.due_at)}).") for r in rows],
+    )
+    agencies = _agencies(rows)
+    messages = []
+    for r in rows:
+        _name, email = agencies.get(r.agency_id, (None, None))
+        if email:
+            messages.append(
+                {
+                    "dedupe_key": f"reminder:{r.id}:{r.due_at.isoformat()}",
+                    "recipient_kind": "agency",
+                    "channel": "email",
+                    "address": email,
+                    "report_id": r.id,
+                    "subject": f"[{r.code}] Nhắc hạn xử lý: {_when(r.due_at)}",
+                    "body": (
+                        f"Phản ánh {r.code} sắp đến hạn xử lý ({_when(r.due_at)}).\n{r.description}"
+                    ),
+                }
             )
+    outbox.add_messages(messages)
+    db.session.commit()
+    return len(rows)
 
 
 def _escalate(now: datetime, batch: int) -> int:
-    reports = _claim(
-        select(Report)
-        .where(
-            Report.due_at <= now,
-            Report.escalated_at.is_(None),
-            Report.status.in_(CLOCK_RUNNING),
-            Report.waiting_since.is_(None),
-        )
-        .order_by(Report.due_at),
-        batch,
+    rows = _claim(
+        Report.due_at <= now, Report.escalated_at.is_(None), order=Report.due_at, limit=batch
+    )
+    if not rows:
+        db.session.commit()
+        return 0
+    _stamp([r.id for r in rows], escalated_at=now, overdue=True)
+    workflow.record_internal_events(
+        "escalation",
+        [(r.id, f"Quá hạn xử lý (hạn {_when(r.due_at)}); đã báo lãnh đạo và IOC.") for r in rows],
     )
     ioc = current_app.config.get("IOC_EMAIL") or None
-    leads = _agency_leads() if reports else {}
-    recipients_of = {
-        r.id: sorted({*leads.get(r.agency_id, []), *([ioc] if ioc else [])}) for r in reports
-    }
-    outbox.preload_keys(
-        [
-            f"escalation:{r.id}:{r.due_at.isoformat()}:{address}"
-            for r in reports
-            for address in recipients_of[r.id]
-        ]
-    )
-    with db.session.no_autoflush:
-        _escalate_each(reports, now, recipients_of, ioc)
-    db.session.commit()
-    return len(reports)
-
-
-def _escalate_each(
-    reports: list[Report], now: datetime, recipients_of: dict[int, list[str]], ioc: str | None
-) -> None:
-    for report in reports:
-        report.escalated_at = now
-        report.overdue = True
-        workflow.record_event(
-            report,
-            "escalation",
-            note=f"Quá hạn xử lý (hạn {_when(report.due_at)}); đã báo lãnh đạo và IOC.",
-            public=False,
-        )
-        for address in recipients_of[report.id]:
-            outbox.add_message(
-                dedupe_key=f"escalation:{report.id}:{report.due_at.isoformat()}:{address}",
-                recipient_kind="agency" if address != ioc else "ioc",
-                channel="email",
-                address=address,
-                report_id=report.id,
-                subject=f"[{report.code}] QUÁ HẠN xử lý",
-                body=(
-                    f"Phản ánh {report.code} của "
-                    f"{report.agency.name if report.agency else 'chưa rõ cơ quan'} "
-                    f"đã quá hạn xử lý ({_when(report.due_at)}).\n{report.description}"
-                ),
+    leads = _agency_leads()
+    agencies = _agencies(rows)
+    messages = []
+    for r in rows:
+        name = agencies.get(r.agency_id, ("chưa rõ cơ quan", None))[0]
+        for address in sorted({*leads.get(r.agency_id, []), *([ioc] if ioc else [])}):
+            messages.append(
+                {
+                    "dedupe_key": f"escalation:{r.id}:{r.due_at.isoformat()}:{address}",
+                    "recipient_kind": "ioc" if address == ioc else "agency",
+                    "channel": "email",
+                    "address": address,
+                    "report_id": r.id,
+                    "subject": f"[{r.code}] QUÁ HẠN xử lý",
+                    "body": (
+                        f"Phản ánh {r.code} của {name} đã quá hạn xử lý "
+                        f"({_when(r.due_at)}).\n{r.description}"
+                    ),
+                }
             )
+    outbox.add_messages(messages)
+    db.session.commit()
+    return len(rows)
 
 
 def run_sweep(now: datetime | None = None, *, requeue: bool = True) -> SweepResult:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import insert
+
 from webapp.errors import IllegalTransition
 from webapp.extensions import db
 from webapp.models import Report, ReportEvent, ReportStatus, User
@@ -119,3 +121,31 @@ def record_event(
     for hook in list(_hooks):
         hook(report, event)
     return event
+
+
+# Internal bookkeeping events the sweep writes in bulk: nobody is notified through the hooks
+# (the sweep writes its own e-mails), so they can skip the ORM's one object per row.
+INTERNAL_KINDS = frozenset({"reminder", "escalation"})
+
+
+def record_internal_events(kind: str, entries: list[tuple[int, str]]) -> None:
+    """Write one internal (non-public) `kind` event per (report id, note) in one INSERT."""
+    if kind not in INTERNAL_KINDS:
+        raise ValueError(f"{kind!r} events go through record_event() and its hooks")
+    if not entries:
+        return
+    at = utcnow()
+    db.session.execute(
+        insert(ReportEvent),
+        [
+            {
+                "report_id": report_id,
+                "kind": kind,
+                "actor_label": "system",
+                "note": note,
+                "public": False,
+                "created_at": at,
+            }
+            for report_id, note in entries
+        ],
+    )
