@@ -138,12 +138,12 @@ class Report(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str | None] = mapped_column(String(20), unique=True)
-    channel: Mapped[str] = mapped_column(String(20), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text)
     # Lower-case, diacritic-free copy of the text for search ("duong" finds "đường").
     search_text: Mapped[str] = mapped_column(Text, default="")
     # Status is read-only outside the state machine; see the `status` property below.
-    _status: Mapped[str] = mapped_column("status", String(20), index=True)
+    _status: Mapped[str] = mapped_column("status", String(20))  # ix_reports_status_due_at
 
     category_code: Mapped[str | None] = mapped_column(ForeignKey("categories.code"), index=True)
     confidence: Mapped[float | None] = mapped_column(Float)
@@ -153,9 +153,9 @@ class Report(TimestampMixin, db.Model):
     classify_attempts: Mapped[int] = mapped_column(Integer, default=0)
     category_hint: Mapped[str | None] = mapped_column(String(40))
 
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))  # agency_status
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    unit_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"), index=True)
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("admin_units.code"))  # heat_unit
     province_code: Mapped[str | None] = mapped_column(String(4))
 
     lat: Mapped[float | None] = mapped_column(Float)
@@ -165,7 +165,7 @@ class Report(TimestampMixin, db.Model):
     outside_area: Mapped[bool] = mapped_column(Boolean, default=False)
     # H3 cells precomputed at intake: heatmaps aggregate on these, never on raw points.
     h3_r6: Mapped[str | None] = mapped_column(String(16), index=True)
-    h3_r8: Mapped[str | None] = mapped_column(String(16), index=True)
+    h3_r8: Mapped[str | None] = mapped_column(String(16))  # ix_reports_heat_r8
     h3_r10: Mapped[str | None] = mapped_column(String(16))
 
     urgency: Mapped[str | None] = mapped_column(String(10))

@@ -8,13 +8,12 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import event, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
 from webapp.models import OutboxMessage, OutboxStatus
 from webapp.models.types import utcnow
-from webapp.services import queue
+from webapp.services import bulk, queue
 from webapp.services.senders import sender_for
 
 log = logging.getLogger(__name__)
@@ -73,21 +72,14 @@ def add_messages(rows: list[dict[str, Any]]) -> list[int]:
     """
     if not rows:
         return []
-    session = db.session
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(OutboxMessage)
-        .on_conflict_do_nothing(index_elements=[OutboxMessage.dedupe_key])
-        .returning(OutboxMessage.id)
-    )
     optional = {"subject": None, "report_id": None, "payload": None}
-    ids = list(
-        session.scalars(
-            stmt,
-            [{**optional, **row, "status": OutboxStatus.PENDING, "attempts": 0} for row in rows],
-        )
+    ids = bulk.insert_rows(
+        OutboxMessage.__table__,
+        [{**optional, **row, "status": OutboxStatus.PENDING, "attempts": 0} for row in rows],
+        skip_conflicts_on="dedupe_key",
+        returning="id",
     )
+    session = db.session
     session.info.setdefault("outbox_new_ids", []).extend(ids)
     return ids
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert
-
 from webapp.errors import IllegalTransition
 from webapp.extensions import db
 from webapp.models import Report, ReportEvent, ReportStatus, User
 from webapp.models.types import utcnow
+from webapp.services import bulk
 
 S = ReportStatus
 
@@ -135,8 +134,8 @@ def record_internal_events(kind: str, entries: list[tuple[int, str]]) -> None:
     if not entries:
         return
     at = utcnow()
-    db.session.execute(
-        insert(ReportEvent),
+    bulk.insert_rows(
+        ReportEvent.__table__,
         [
             {
                 "report_id": report_id,
@@ -144,6 +143,7 @@ def record_internal_events(kind: str, entries: list[tuple[int, str]]) -> None:
                 "actor_label": "system",
                 "note": note,
                 "public": False,
+                "data": None,
                 "created_at": at,
             }
             for report_id, note in entries
