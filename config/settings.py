@@ -79,6 +79,10 @@ class Config:
     SMTP_PASSWORD = _env("SMTP_PASSWORD", "")
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", False)
     MAIL_FROM = _env("MAIL_FROM", "phananh@localhost")
+    # The weekly summary workbook goes to these addresses (comma-separated) every Monday 07:00.
+    LEADERSHIP_EMAILS = _env("LEADERSHIP_EMAILS", "")
+    # Background export files are deleted this many days after they were made.
+    EXPORT_KEEP_DAYS = int(_env("EXPORT_KEEP_DAYS", "7"))
     IOC_EMAIL = _env("IOC_EMAIL", "")
 
     # Messenger bots (bot/ and webapp/services/messengers.py).

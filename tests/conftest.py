@@ -191,7 +191,9 @@ def sqlite_app(app, tmp_path_factory):
             "SERVER_NAME": None,
         },
     )
-    app.extensions["celery"].set_default()  # the session app stays Celery's default
+    # The session app stays Celery's default and current app (tasks called directly use it).
+    app.extensions["celery"].set_default()
+    app.extensions["celery"].set_current()
     with lite.app_context():
         upgrade()
         seed.load_categories()
@@ -225,3 +227,15 @@ def lite(sqlite_app):
             db.session.execute(db.delete(model))
         db.session.commit()
         db.session.remove()
+
+
+@pytest.fixture()
+def smtp(app):
+    """A real SMTP server on 127.0.0.1 that the app's e-mails go to; `.messages` received."""
+    from tests.support.smtp import SmtpServer
+
+    with SmtpServer() as server:
+        old = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
+        app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", server.port
+        yield server
+        app.config["SMTP_HOST"], app.config["SMTP_PORT"] = old

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import openpyxl
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.ioc.conftest import agency, at, insert_report, login, user
 from tests.ioc.test_stats import NOW, hand_made_set
 from webapp.extensions import db
-from webapp.models import AdminUnit, ExportJob, Resident
-from webapp.services import exports, stats
+from webapp.models import AdminUnit, ExportJob, OutboxMessage, Report, Resident
+from webapp.services import exports, outbox, stats
+from workers.export_tasks import purge_exports as purge_exports_task
 from workers.export_tasks import run_export
+from workers.export_tasks import weekly_summary as weekly_summary_task
 
 NAME, PHONE, EMAIL = "Lê Văn Danh Tính", "0912345678", "danh.tinh@example.vn"
 FORMULA = '=HYPERLINK("http://evil.example","bấm vào đây")'
@@ -261,3 +264,100 @@ def test_csv_and_xlsx_on_sqlite(lite):
     assert list(csv.reader(io.StringIO(text)))[1][19] == "'" + FORMULA
     book = exports.kpi_export(stats.Period(date(2026, 3, 1), date(2026, 3, 31)), None, "xlsx")
     assert _xlsx(book.body)["Toàn tỉnh"][3][:3] == ("Toàn tỉnh", 1, 1)
+
+
+def _created_between(start: str, end: str) -> int:
+    """Reports created in [start, end) by a plain count, to check the mail's figure."""
+    return db.session.scalar(
+        select(func.count()).where(Report.created_at >= at(start), Report.created_at < at(end))
+    )
+
+
+def test_weekly_summary_is_mailed_to_the_leadership_once(app, smtp, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "LEADERSHIP_EMAILS", "chutich@dn.example.vn; vp@dn.example.vn")
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
+    light_name = _march_set(app)
+    # Wednesday 11 March 2026 (a late run: last week is still 2–8 March); one report overdue.
+    with app.app_context(), time_machine.travel(at("2026-03-11 02:00"), tick=False):
+        assert weekly_summary_task() == 2
+        assert weekly_summary_task() == 0, "a second run the same week sends nothing"
+        mails = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.recipient_kind == "leadership")
+        ).all()
+        assert [outbox.deliver(m.id) for m in mails] == ["sent", "sent"]
+        # Local 2 March 00:00 to 9 March 00:00 is UTC 1 March 17:00 to 8 March 17:00.
+        received = _created_between("2026-03-01 17:00", "2026-03-08 17:00")
+    assert received > 0
+    assert sorted(m["To"] for m in smtp.messages) == ["chutich@dn.example.vn", "vp@dn.example.vn"]
+    mail = smtp.messages[0]
+    assert "02/03 – 08/03/2026" in mail["Subject"]
+    body = mail.get_body(("plain",)).get_content()
+    assert f"- Tiếp nhận: {received}\n" in body
+    assert f"- {light_name}: 1 phản ánh" in body  # overdue at the moment of sending
+    [part] = list(mail.iter_attachments())
+    assert part.get_filename() == "tong-hop-tuan-20260302-20260308.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(part.get_content()), read_only=True)
+    assert book.sheetnames == ["Toàn tỉnh", "Theo cơ quan", "Theo lĩnh vực", "Đang quá hạn"]
+
+
+def test_weekly_summary_without_addresses_or_file_fails_softly(app, monkeypatch, tmp_path, smtp):
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
+    with app.app_context():
+        monkeypatch.setitem(app.config, "LEADERSHIP_EMAILS", "")
+        assert weekly_summary_task() == 0
+        monkeypatch.setitem(app.config, "LEADERSHIP_EMAILS", "chutich@dn.example.vn")
+        assert weekly_summary_task() == 1
+        [mail] = db.session.scalars(select(OutboxMessage)).all()
+        for path in tmp_path.glob("weekly/*"):
+            path.unlink()  # removed before the e-mail went out
+        assert outbox.deliver(mail.id) == "failed"
+        db.session.refresh(mail)
+        assert "missing" in mail.last_error and mail.status == "failed"
+        escape = {"file": "../../etc/passwd", "filename": "passwd", "mimetype": "text/plain"}
+        mail.payload = {"attachment": escape}
+        db.session.commit()
+        assert outbox.deliver(mail.id) == "failed"
+        db.session.refresh(mail)
+        assert "outside the exports directory" in mail.last_error
+    assert smtp.messages == []
+
+
+def test_old_export_files_are_purged_and_their_jobs_expire(app, monkeypatch, tmp_path):
+    monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
+    monkeypatch.setitem(app.config, "EXPORT_KEEP_DAYS", 7)
+    with app.app_context():
+        viewer = user("giamsat@demo.vn")
+        jobs = {}
+        for name, age in (("old", 8), ("recent", 2)):
+            job = ExportJob(user_id=viewer.id, kind="reports", fmt="csv", status="done",
+                            file_name=f"{name}.csv", row_count=1,
+                            finished_at=at("2026-03-20 00:00") - timedelta(days=age))  # fmt: skip
+            db.session.add(job)
+            db.session.flush()
+            exports.job_path(job).write_text("x")
+            jobs[name] = job.id
+        weekly = tmp_path / "weekly"
+        weekly.mkdir()
+        (weekly / "old.xlsx").write_bytes(b"x")
+        old = at("2026-03-10 00:00").timestamp()
+        os.utime(weekly / "old.xlsx", (old, old))
+        db.session.commit()
+        with time_machine.travel(at("2026-03-20 00:00"), tick=False):
+            assert purge_exports_task() == 2
+        old_job, recent_job = (db.session.get(ExportJob, jobs[k]) for k in ("old", "recent"))
+        assert (old_job.status, recent_job.status) == ("expired", "done")
+        assert not exports.job_path(old_job).exists() and exports.job_path(recent_job).exists()
+        assert not (weekly / "old.xlsx").exists()
+    client = login(app.test_client(), "viewer")
+    page = client.get(f"/ioc/xuat/{jobs['old']}").get_data(as_text=True)
+    assert "Tệp đã được xoá sau 7 ngày" in page
+    assert client.get(f"/ioc/xuat/{jobs['old']}/tai-ve").status_code in (404, 409)
+
+
+def test_beat_schedules_the_weekly_summary_and_the_cleanup(app):
+    celery = app.extensions["celery"]
+    schedule = celery.conf.beat_schedule
+    assert schedule["weekly-summary"]["task"] in celery.tasks
+    assert schedule["export-cleanup"]["task"] in celery.tasks
+    weekly = schedule["weekly-summary"]["schedule"]
+    assert (weekly.day_of_week, weekly.hour, weekly.minute) == ({1}, {7}, {0})

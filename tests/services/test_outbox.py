@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from tests.support.smtp import SmtpServer
 from webapp.extensions import db
 from webapp.models import OutboxMessage, OutboxStatus, Report, ReportStatus
 from webapp.services import outbox, routing, workflow
 from webapp.services.reports import ChannelIdentity, Contact, ReportDraft, submit_report
-
-
-@pytest.fixture()
-def smtp(app):
-    with SmtpServer() as server:
-        old = app.config["SMTP_HOST"], app.config["SMTP_PORT"]
-        app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", server.port
-        yield server
-        app.config["SMTP_HOST"], app.config["SMTP_PORT"] = old
 
 
 def _messages(report_id: int) -> list[OutboxMessage]:

@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from flask import current_app
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from sqlalchemy import Select, case, func
+from sqlalchemy import Select, case, func, select
 
 from webapp.errors import DomainError, NotFound, ValidationError
 from webapp.extensions import db
@@ -470,6 +470,115 @@ def weekly_summary(
     ]
     name = f"tong-hop-tuan-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
     return Export(name, MIMETYPES["xlsx"], xlsx_bytes(sheets))
+
+
+def leadership_addresses() -> list[str]:
+    """LEADERSHIP_EMAILS as a list."""
+    raw = current_app.config.get("LEADERSHIP_EMAILS") or ""
+    return [a.strip() for a in raw.replace(";", ",").split(",") if a.strip()]
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f} %"
+
+
+def weekly_mail_text(period: stats.Period, now: datetime) -> str:
+    """The e-mail around the workbook: the week's headline figures and who is late now."""
+    total = stats.totals(period, now=now)
+    late_units = stats.overdue_agencies(now=now)
+    lines = [
+        "Kính gửi lãnh đạo,",
+        "",
+        f"Tổng hợp xử lý phản ánh hiện trường tuần {period.start:%d/%m} – {period.end:%d/%m/%Y}:",
+        f"- Tiếp nhận: {total.received}",
+        f"- Đã giải quyết: {total.resolved}; còn đang xử lý: {total.open}",
+        f"- Đúng hạn: {total.on_time}; trễ hạn: {total.late}; trễ hạn có gia hạn: "
+        f"{total.late_extension}; đang quá hạn: {total.overdue} "
+        f"(tỷ lệ đúng hạn {_percent(total.on_time_rate)})",
+    ]
+    if late_units:
+        lines += ["", f"Đơn vị đang có phản ánh quá hạn (lúc {_local(now):%H:%M %d/%m/%Y}):"]
+        lines += [f"- {u.name}: {u.overdue} phản ánh" for u in late_units[:10]]
+        if len(late_units) > 10:
+            lines.append(f"- … và {len(late_units) - 10} đơn vị khác (xem tệp đính kèm)")
+    else:
+        lines += ["", "Không đơn vị nào có phản ánh quá hạn."]
+    lines += ["", "Chi tiết theo cơ quan và lĩnh vực trong tệp Excel đính kèm."]
+    return "\n".join(lines)
+
+
+def mail_weekly_summary(now: datetime | None = None) -> int:
+    """Write last week's workbook and queue it to each leadership address, once per week."""
+    from webapp.services import outbox
+
+    now = now or utcnow()
+    recipients = leadership_addresses()
+    if not recipients:
+        log.info("weekly summary: LEADERSHIP_EMAILS is empty, nothing sent")
+        return 0
+    period = stats.Period.last_week(now)
+    export = weekly_summary(period, now=now)
+    relative = Path("weekly") / export.file_name
+    target = exports_dir() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_bytes(export.body)
+    os.replace(partial, target)
+    body = weekly_mail_text(period, now)
+    subject = f"Báo cáo tổng hợp xử lý phản ánh tuần {period.start:%d/%m} – {period.end:%d/%m/%Y}"
+    attachment = {
+        "file": relative.as_posix(),
+        "filename": export.file_name,
+        "mimetype": export.mimetype,
+    }
+    added = [
+        outbox.add_message(
+            dedupe_key=f"weekly:{period.start.isoformat()}:{address}",
+            recipient_kind="leadership",
+            channel="email",
+            address=address,
+            subject=subject,
+            body=body,
+            payload={"attachment": attachment},
+        )
+        for address in recipients
+    ]
+    db.session.commit()
+    return sum(1 for m in added if m is not None)
+
+
+def attachment_path(relative: str) -> Path:
+    """A file under the exports directory named by an outbox message; never outside it."""
+    root = exports_dir().resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root):
+        raise ValueError(f"attachment outside the exports directory: {relative}")
+    return path
+
+
+def purge_old_files(now: datetime | None = None) -> int:
+    """Delete export files older than EXPORT_KEEP_DAYS; their jobs become `expired`."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["EXPORT_KEEP_DAYS"])
+    removed = 0
+    jobs = db.session.scalars(
+        select(ExportJob).where(
+            ExportJob.status.in_(("done", "failed")), ExportJob.finished_at < cutoff
+        )
+    )
+    for job in jobs:
+        if job.file_name and job_path(job).exists():
+            job_path(job).unlink()
+            removed += 1
+        if job.status == "done":
+            job.status = "expired"
+    db.session.commit()
+    # Weekly workbooks and files of interrupted jobs are not tracked by a job row: by age.
+    for path in [*exports_dir().glob("weekly/*"), *exports_dir().glob("*.part")]:
+        if datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 # --------------------------------------------------------------------------- background jobs

@@ -74,6 +74,16 @@ class EmailSender(Sender):
         mail["Subject"] = message.subject or "Phản ánh hiện trường"
         mail["Message-ID"] = f"<outbox-{message.id}-{message.dedupe_key[:40]}@phananh>"
         mail.set_content(message.body)
+        attachment = (message.payload or {}).get("attachment")
+        if attachment:
+            from webapp.services.exports import attachment_path
+
+            path = attachment_path(attachment["file"])
+            if not path.exists():
+                raise SendError(f"attachment {attachment['file']} is missing")
+            main, _, sub = attachment["mimetype"].partition("/")
+            name = attachment["filename"]
+            mail.add_attachment(path.read_bytes(), maintype=main, subtype=sub, filename=name)
         with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:
             if cfg["SMTP_STARTTLS"]:
                 smtp.starttls()
