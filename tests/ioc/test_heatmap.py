@@ -11,7 +11,7 @@ import pytest
 from tests.ioc.conftest import insert_report, login, ward_codes
 from webapp.extensions import db
 from webapp.models import OPEN_STATUSES
-from webapp.services import heatmap
+from webapp.services import heatmap, places
 from webapp.services.queries import LOCAL_TZ
 
 
@@ -108,6 +108,22 @@ def test_street_cells_of_a_ward(app, random_reports):
     assert body["resolution"] == 10
     assert as_counter(body) == brute(random_reports, 10, lambda r: r.unit_code == hot)
     assert body["total"] >= 20  # a third of the reports went to 3 hot wards
+
+
+def test_ward_in_its_viewport_and_cut_by_a_smaller_one(app, random_reports):
+    client = login(app.test_client(), "viewer")
+    with app.app_context():
+        hot = ward_codes()[0]
+        west, south, east, north = places.places().index.geometry(hot).bounds
+    ward = brute(random_reports, 10, lambda r: r.unit_code == hot)
+    around = f"{west - 0.01},{south - 0.01},{east + 0.01},{north + 0.01}"
+    assert as_counter(served(client, zoom=14, unit=hot, bbox=around)) == ward
+    # A viewport on the ward's western half: the eastern reports (and cells) are left out.
+    mid = (west + east) / 2
+    western = f"{west - 0.01},{south},{mid},{north}"
+    half = as_counter(served(client, zoom=14, unit=hot, bbox=western))
+    assert half and set(half) <= set(ward) and sum(half.values()) < sum(ward.values())
+    assert all(half[cell] == ward[cell] for cell in half)
 
 
 def test_street_cells_need_a_viewport_or_a_ward(app, random_reports):

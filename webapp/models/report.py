@@ -122,6 +122,8 @@ class Report(TimestampMixin, db.Model):
                 "due_at",
             ],
         ),
+        # A ward's street cells, unfiltered: key-only, so the count reads a small index.
+        Index("ix_reports_unit_cells", "unit_code", "h3_r10", "h3_r8"),
         Index(
             "ix_reports_remind_pending",
             "remind_at",

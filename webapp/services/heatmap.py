@@ -196,6 +196,17 @@ def _restrict(stmt, limit: tuple[int, tuple[str, ...]] | None):
     return stmt.where(cell_column(parent).in_(cells))
 
 
+def _unit_inside(unit: str | None, bbox: BBox | None) -> bool:
+    """Whether the filtered ward lies wholly in the viewport: then the ward is the limit."""
+    if not unit or bbox is None:
+        return False
+    try:
+        west, south, east, north = places.places().index.geometry(unit).bounds
+    except NotFound:
+        return False
+    return bbox.contains(south, west) and bbox.contains(north, east)
+
+
 def _public(stmt):
     return stmt.where(Report.status.not_in(PUBLIC_HIDDEN_STATUSES))
 
@@ -311,7 +322,7 @@ def view(
         resolution = min(resolution, PUBLIC_MAX_RESOLUTION)
     elif resolution == 10 and bbox is None and not f.unit:
         resolution = 8  # street cells only for a viewport or a ward, never the whole province
-    limit = viewport_cells(bbox, resolution)
+    limit = None if _unit_inside(f.unit, bbox) else viewport_cells(bbox, resolution)
     key = (public, resolution, tuple(sorted(f.to_args().items())), limit)
     result = _cached(key, lambda: _heat(f, resolution, limit, public, now))
     body: dict[str, Any] = {
