@@ -151,7 +151,7 @@ def test_escalation_mails_the_leads_the_agency_and_the_ioc_once(app, ctx, monkey
     monkeypatch.setitem(app.config, "IOC_EMAIL", "ioc@danang.example.vn")
     report = _assigned_report()
     agency = report.agency
-    agency.email = "chieusang@danang.example.vn"
+    seeded_email, agency.email = agency.email, "chieusang@danang.example.vn"
     lead = User(email="lead.cs@danang.example.vn", name="Trưởng phòng", password_hash="!",
                 role=Role.AGENCY_LEAD, agency_id=agency.id, active=True)  # fmt: skip
     gone = User(email="old.lead@danang.example.vn", name="Đã nghỉ", password_hash="!",
@@ -188,7 +188,7 @@ def test_escalation_mails_the_leads_the_agency_and_the_ioc_once(app, ctx, monkey
     finally:
         db.session.delete(lead)
         db.session.delete(gone)
-        agency.email = None
+        agency.email = seeded_email
         db.session.commit()
 
 

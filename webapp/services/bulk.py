@@ -18,18 +18,17 @@ from webapp.extensions import db
 
 def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[str], list[dict]]:
     """The rows completed with the columns' Python-side defaults, and their column names."""
-    names = list(rows[0])
+    given = set(rows[0])
     defaults = {}
     for column in table.columns:
-        if column.name in names or column.default is None or column.primary_key:
-            continue
         default = column.default
+        if column.name in given or default is None or column.primary_key:
+            continue
         if default.is_scalar:
-            defaults[column.name] = lambda _row, value=default.arg: value
+            defaults[column.name] = default.arg
         elif default.is_callable:
-            defaults[column.name] = lambda _row, fn=default.arg: fn(None)
-    names += list(defaults)
-    return names, [{**row, **{k: make(row) for k, make in defaults.items()}} for row in rows]
+            defaults[column.name] = default.arg(None)  # one moment for the whole statement
+    return [*rows[0], *defaults], [{**row, **defaults} for row in rows]
 
 
 def insert_rows(

@@ -38,14 +38,10 @@ def add_message(
     pending_keys = session.info.setdefault("outbox_keys", set())
     if dedupe_key in pending_keys:
         return None
-    checked = session.info.get("outbox_checked", {})
-    if dedupe_key in checked:
-        exists = checked[dedupe_key]
-    else:
-        with session.no_autoflush:  # a lookup must not flush the caller's pending rows one by one
-            exists = session.scalar(
-                select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-            )
+    with session.no_autoflush:  # a lookup must not flush the caller's pending rows one by one
+        exists = session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+        )
     if exists:
         return None
     message = OutboxMessage(
@@ -82,19 +78,6 @@ def add_messages(rows: list[dict[str, Any]]) -> list[int]:
     session = db.session
     session.info.setdefault("outbox_new_ids", []).extend(ids)
     return ids
-
-
-def preload_keys(keys: list[str]) -> None:
-    """Look up many dedupe keys in one query before adding a batch of messages."""
-    if not keys:
-        return
-    existing = set(
-        db.session.scalars(
-            select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
-        )
-    )
-    checked = db.session.info.setdefault("outbox_checked", {})
-    checked.update({key: key in existing for key in keys})
 
 
 def backoff(attempts: int) -> timedelta:
@@ -173,7 +156,6 @@ def _collect_new_messages(session: Session, _ctx) -> None:
 def _enqueue_new_messages(session: Session) -> None:
     ids = session.info.pop("outbox_new_ids", [])
     session.info.pop("outbox_keys", None)
-    session.info.pop("outbox_checked", None)
     if len(ids) == 1:
         queue.enqueue(DELIVER_TASK, ids[0])
     # Bursts (the sweep) go out as a few batch tasks rather than one task per message.
@@ -185,4 +167,3 @@ def _enqueue_new_messages(session: Session) -> None:
 def _forget_new_messages(session: Session) -> None:
     session.info.pop("outbox_new_ids", None)
     session.info.pop("outbox_keys", None)
-    session.info.pop("outbox_checked", None)

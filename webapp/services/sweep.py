@@ -64,18 +64,20 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(LOCAL_TZ).strftime(LOCAL_FMT) if value else ""
 
 
-def _agency_leads() -> dict[int, list[str]]:
-    """E-mail addresses to escalate to, per agency: its active leads, then its own address."""
-    leads: dict[int, list[str]] = {}
+def _escalation_addresses(agencies: dict[int, tuple[str, str | None]]) -> dict[int, list[str]]:
+    """Whom to escalate to, per agency of the batch: its active leads, then its own address."""
+    addresses: dict[int, list[str]] = {}
     rows = db.session.execute(
-        select(User.agency_id, User.email).where(User.role == Role.AGENCY_LEAD, User.active)
+        select(User.agency_id, User.email).where(
+            User.role == Role.AGENCY_LEAD, User.active, User.agency_id.in_(agencies)
+        )
     )
     for agency_id, email in rows:
-        leads.setdefault(agency_id, []).append(email)
-    for agency_id, email in db.session.execute(select(Agency.id, Agency.email)):
+        addresses.setdefault(agency_id, []).append(email)
+    for agency_id, (_name, email) in agencies.items():
         if email:
-            leads.setdefault(agency_id, []).append(email)
-    return leads
+            addresses.setdefault(agency_id, []).append(email)
+    return addresses
 
 
 def _agencies(rows: list[Row]) -> dict[int, tuple[str, str | None]]:
@@ -145,8 +147,8 @@ def _escalate(now: datetime, batch: int) -> int:
         [(r.id, f"Quá hạn xử lý (hạn {_when(r.due_at)}); đã báo lãnh đạo và IOC.") for r in rows],
     )
     ioc = current_app.config.get("IOC_EMAIL") or None
-    leads = _agency_leads()
     agencies = _agencies(rows)
+    leads = _escalation_addresses(agencies)
     messages = []
     for r in rows:
         name = agencies.get(r.agency_id, ("chưa rõ cơ quan", None))[0]
