@@ -35,7 +35,7 @@ from webapp.services import (
 )
 from webapp.services.gazetteer import fold
 from webapp.services.notifications import result_photo_key, tracking_url
-from webapp.services.serializers import status_label
+from webapp.services.serializers import public_url, status_label
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -765,7 +765,7 @@ class _Turn:
             self.state = IDLE
             self.say(
                 f"🔔 Bạn đang theo dõi phản ánh {report.code}. Bạn sẽ nhận được thông báo "
-                f"khi phản ánh có cập nhật. Cảm ơn bạn!\n{tracking_url(report)}"
+                f"khi phản ánh có cập nhật. Cảm ơn bạn!\n{public_url(report)}"
             )
             return
         if payload == "file_new" or self.key in YES | {"van gui", "gui moi", "gui phan anh moi"}:
@@ -898,6 +898,14 @@ class _Turn:
         self.say("Mã phản ánh có dạng PA-2611-000123 (có trong tin nhắn xác nhận).")
         self._prompt_lookup()
 
+    def _link_for(self, report: Report) -> str:
+        """The secret link for the resident who sent the report; the public page for others."""
+        identity = report.identity
+        channel, user_id = self._who()
+        if identity is not None and (identity.channel, identity.external_id) == (channel, user_id):
+            return tracking_url(report)
+        return public_url(report)
+
     def _show_status(self, code: str) -> None:
         report = reports.get_by_code(code)
         lines = [f"📋 Phản ánh {report.code}: {status_label(report.status)}"]
@@ -914,7 +922,7 @@ class _Turn:
             lines.append(f"Kết quả: {report.public_note}")
         elif latest:
             lines.append(f"Cập nhật mới nhất: {latest}")
-        lines.append(f"Chi tiết: {tracking_url(report)}")
+        lines.append(f"Chi tiết: {self._link_for(report)}")
         key = result_photo_key(report) if not report.is_open else None
         photo = None
         if key:

@@ -47,8 +47,18 @@ class Config:
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE / "uploads"))
     MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(60 * 1024 * 1024)))
     PHOTO_MAX_BYTES = int(_env("PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
-    PHOTO_MAX_PIXELS = int(_env("PHOTO_MAX_PIXELS", str(40_000_000)))
+    # Per file, from the header: 65 MP takes 48/50/64 MP phone photos (JPEGs are decoded at
+    # about the web copy's size, so their pixels cost little). PNG, WebP and progressive JPEG
+    # can only be decoded whole: 20 MP each. A submission's photos may cost 35 M in all
+    # (pixels decoded, 1¼ for PNG/WebP, + bytes): under a second of CPU (photos.py).
+    PHOTO_MAX_PIXELS = int(_env("PHOTO_MAX_PIXELS", str(65_000_000)))
+    PHOTO_MAX_FULL_DECODE_PIXELS = int(_env("PHOTO_MAX_FULL_DECODE_PIXELS", str(20_000_000)))
+    PHOTO_MAX_REQUEST_PIXELS = int(_env("PHOTO_MAX_REQUEST_PIXELS", str(35_000_000)))
     PHOTO_MAX_COUNT = int(_env("PHOTO_MAX_COUNT", "5"))
+    # Submissions decoding photos at once per process, and how long another one waits for its
+    # turn before it is told the service is busy (503).
+    PHOTO_DECODE_CONCURRENCY = int(_env("PHOTO_DECODE_CONCURRENCY", "2"))
+    PHOTO_DECODE_WAIT_SECONDS = _float("PHOTO_DECODE_WAIT_SECONDS", 10.0)
     DESCRIPTION_MIN_LENGTH = int(_env("DESCRIPTION_MIN_LENGTH", "10"))
     DESCRIPTION_MAX_LENGTH = int(_env("DESCRIPTION_MAX_LENGTH", "4000"))
 
@@ -106,6 +116,36 @@ class Config:
     # A report left half-written this long is forgotten at the resident's next message.
     BOT_DRAFT_TTL_HOURS = _float("BOT_DRAFT_TTL_HOURS", 24.0)
 
+    # Limits on what one client can cost (Flask-Limiter syntax, ";" between limits). A
+    # resident rarely files more than a few reports an hour; a carrier's address is shared.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    # memory:// in the embedded default; redis://… to share counts between processes.
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_INTAKE_ADDRESS = _env(
+        "RATELIMIT_INTAKE_ADDRESS", "5 per minute;30 per hour;100 per day"
+    )
+    RATELIMIT_INTAKE_IDENTITY = _env(
+        "RATELIMIT_INTAKE_IDENTITY", "3 per minute;6 per hour;20 per day"
+    )
+    RATELIMIT_LOOKUP = _env("RATELIMIT_LOOKUP", "30 per minute;300 per hour")
+    RATELIMIT_PUBLIC_JSON = _env("RATELIMIT_PUBLIC_JSON", "60 per minute;1000 per hour")
+    RATELIMIT_PHOTOS = _env("RATELIMIT_PHOTOS", "300 per minute")
+    RATELIMIT_LOGIN_ADDRESS = _env("RATELIMIT_LOGIN_ADDRESS", "10 per minute;100 per hour")
+    RATELIMIT_CONFIRM_EMAIL = _env("RATELIMIT_CONFIRM_EMAIL", "3 per day")
+    # Failed sign-ins per typed e-mail: from one address (growing windows), from all devices
+    # that never signed in on it, and from one device that did (webapp/services/accounts.py).
+    LOGIN_FAILURES_PER_ADDRESS = _env(
+        "LOGIN_FAILURES_PER_ADDRESS", "3 per minute;10 per hour;30 per day"
+    )
+    LOGIN_FAILURES_NEW_DEVICES = _env("LOGIN_FAILURES_NEW_DEVICES", "20 per hour;100 per day")
+    LOGIN_FAILURES_PER_DEVICE = _env("LOGIN_FAILURES_PER_DEVICE", "5 per minute;20 per hour")
+    # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is read.
+    TRUSTED_PROXIES = _env("TRUSTED_PROXIES", "")
+    # A moderator's lock on the address an abusive report came from lasts this long.
+    LOCK_ADDRESS_HOURS = _float("LOCK_ADDRESS_HOURS", 24)
+    # Days a resident has to follow the link that confirms their e-mail.
+    CONFIRM_EMAIL_DAYS = _float("CONFIRM_EMAIL_DAYS", 7)
+
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
     LANGUAGES = ("vi", "en")
@@ -129,6 +169,8 @@ class TestingConfig(Config):
         "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     CELERY_BROKER_URL = _env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+    # Tests of limits switch them on (tests/support/limits.py); the rest post freely.
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", False)
 
 
 class ProductionConfig(Config):

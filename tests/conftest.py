@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import time
@@ -92,9 +93,29 @@ def _clean_rows(request: pytest.FixtureRequest) -> Iterator[None]:
     app = request.getfixturevalue("app")
     from webapp.extensions import db
 
+    # A streamed response the test never read still holds its generator and, with it, an
+    # open read transaction that TRUNCATE would wait for: collecting it ends both.
+    # A failed test's traceback can keep such a response alive: then the transaction is ended
+    # from the database side after a while, rather than the suite waiting forever.
+    gc.collect()
+    from sqlalchemy.exc import OperationalError
+
+    truncate = text(f"TRUNCATE {', '.join(TRANSIENT_TABLES)} RESTART IDENTITY CASCADE")
     with app.app_context():
         db.session.remove()
-        db.session.execute(text(f"TRUNCATE {', '.join(TRANSIENT_TABLES)} RESTART IDENTITY CASCADE"))
+        try:
+            db.session.execute(text("SET LOCAL lock_timeout = '10s'"))
+            db.session.execute(truncate)
+        except OperationalError:
+            db.session.rollback()
+            db.session.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND state = 'idle in transaction'"
+                )
+            )
+            db.session.execute(truncate)
         db.session.commit()
 
 
@@ -239,3 +260,16 @@ def smtp(app):
         app.config["SMTP_HOST"], app.config["SMTP_PORT"] = "127.0.0.1", server.port
         yield server
         app.config["SMTP_HOST"], app.config["SMTP_PORT"] = old
+
+
+@pytest.fixture()
+def limits_on(app):
+    """Every limit switched on, with empty counters (the suite runs with limits off)."""
+    from webapp.ratelimit import limiter
+
+    before = limiter.enabled, app.config["RATELIMIT_ENABLED"]
+    limiter.enabled, app.config["RATELIMIT_ENABLED"] = True, True
+    limiter.reset()
+    yield app
+    limiter.reset()
+    limiter.enabled, app.config["RATELIMIT_ENABLED"] = before

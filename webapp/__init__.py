@@ -46,8 +46,8 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 
     celery_init_app(app)
 
-    from webapp import auth, http_errors, models, templating  # noqa: F401  (registers)
-    from webapp.blueprints.api import bp as api_bp
+    from webapp import auth, http_errors, models, ratelimit, templating  # noqa: F401
+    from webapp.blueprints.api import init_app as init_api
     from webapp.blueprints.backoffice import bp as bo_bp
     from webapp.blueprints.ioc import bp as ioc_bp
     from webapp.blueprints.public import bp as public_bp
@@ -58,12 +58,12 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
 
     http_errors.register(app)
     templating.register(app)
+    ratelimit.init_app(app)
     app.register_blueprint(public_bp)
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    init_api(app)
     app.register_blueprint(bo_bp, url_prefix="/bo")
     app.register_blueprint(ioc_bp, url_prefix="/ioc")
     app.register_blueprint(transparency_bp)
-    csrf.exempt(api_bp)
     init_webhooks(app)
     register_cli(app)
     return app

@@ -66,3 +66,12 @@ class PermissionDenied(DomainError):
 
     status_code = 403
     code = "forbidden"
+
+
+class ServiceBusy(DomainError):
+    """The server is at capacity for this kind of work; the client should retry later."""
+
+    status_code = 503
+    code = "busy"
+    # Seconds the client is told to wait (Retry-After).
+    retry_after = 30

@@ -201,6 +201,18 @@ def test_status_lookup_and_my_reports(chat):
     assert "Không tìm thấy" in chat.text
 
 
+def test_only_the_sender_gets_the_secret_link_on_lookup(chat, dialog):
+    from tests.bot.chat import Chat
+
+    mine = _submit("1001")
+    chat.send(f"tra cuu {mine.code}")
+    assert f"/t/{mine.tracking_token}" in chat.text
+    stranger = Chat(dialog, user_id="9009")
+    stranger.send(f"tra cuu {mine.code}")
+    assert f"/theo-doi/{mine.code}" in stranger.text
+    assert mine.tracking_token not in stranger.text
+
+
 def test_nearby_report_is_offered_and_followed_instead_of_a_duplicate(chat):
     other = _submit("2002")
     chat.send("Rác thải ngập lối đi đầu kiệt")

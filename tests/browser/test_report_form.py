@@ -38,19 +38,22 @@ def test_resident_submits_form_with_photo_and_pin_then_tracks_it(app, live_serve
     assert abs(lat - HAI_CHAU[0]) < 0.001 and abs(lon - HAI_CHAU[1]) < 0.001
 
     page.click("#submit")
-    page.wait_for_url(re.compile(r"/theo-doi/PA-\d{4}-\d{6}"))
+    # The resident lands on their own page, by the secret link.
+    page.wait_for_url(re.compile(r"/t/[A-Za-z0-9_-]{43}\?new=1"))
     code = page.locator("#report-code").inner_text()
+    assert page.locator("#private-link").is_visible()
     assert page.locator("#submitted").is_visible()
     assert page.locator("#report-unit").inner_text() == "Phường Hải Châu"
     assert page.locator("#report-status").inner_text() == "Đã tiếp nhận"
     assert page.locator(".photos img").count() == 1
 
-    # Later, the resident types the code into the lookup box and lands on the same page.
+    # Later, anyone typing the code into the lookup box gets the public view.
     page.goto(live_server + "/")
     page.fill("#lookup-code", code.lower())
     page.click(".lookup button")
     page.wait_for_url(re.compile(rf"/theo-doi/{code}"))
     assert "Ổ gà rất sâu" in page.locator("#report-description").inner_text()
+    assert page.locator("#private-link").count() == 0
 
     with app.app_context():
         report = db.session.scalar(select(Report).where(Report.code == code))

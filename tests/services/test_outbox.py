@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import OutboxMessage, OutboxStatus, Report, ReportStatus
-from webapp.services import outbox, routing, workflow
+from webapp.services import contacts, outbox, routing, workflow
 from webapp.services.reports import ChannelIdentity, Contact, ReportDraft, submit_report
 
 
@@ -25,19 +27,27 @@ def _submit(**kwargs) -> Report:
     return db.session.get(Report, submit_report(draft).report_id)
 
 
-def test_resident_with_email_is_told_on_receipt_through_real_smtp(ctx, smtp):
+def test_resident_with_email_is_told_through_real_smtp_once_the_email_is_confirmed(ctx, smtp):
     report = _submit(contact=Contact(email="lan@example.vn"))
-    [message] = _messages(report.id)
-    assert message.channel == "email" and message.address == "lan@example.vn"
-    assert report.code in message.body
-    assert outbox.deliver(message.id) == "sent"
-    assert outbox.deliver(message.id) == "skip", "a message is delivered once"
+    [received] = [m for m in _messages(report.id) if m.dedupe_key.endswith(":resident")]
+    [confirm] = [m for m in _messages(report.id) if m.dedupe_key.startswith("confirm:")]
+    # Until its owner confirms it, a typed e-mail gets only the confirmation mail.
+    assert received.channel == "tracking"
+    assert (confirm.channel, confirm.address) == ("email", "lan@example.vn")
+    assert outbox.deliver(confirm.id) == "sent"
+    assert outbox.deliver(confirm.id) == "skip", "a message is delivered once"
     [mail] = smtp.messages
-    assert mail["To"] == "lan@example.vn"
-    assert report.code in mail.get_content()
-    assert "/theo-doi/" in mail.get_content()
-    db.session.refresh(message)
-    assert message.status == OutboxStatus.SENT and message.attempts == 1
+    assert mail["To"] == "lan@example.vn" and report.code in mail.get_content()
+    token = re.search(r"/xac-nhan-email/(\S+)", mail.get_content()).group(1)
+    contacts.confirm(token)
+    workflow.record_event(report, "reply", note="Đã thay bóng đèn.", public=True)
+    db.session.commit()
+    [reply] = [m for m in _messages(report.id) if m.id not in (received.id, confirm.id)]
+    assert (reply.channel, reply.address) == ("email", "lan@example.vn")
+    assert outbox.deliver(reply.id) == "sent"
+    assert f"/t/{report.tracking_token}" in smtp.messages[-1].get_content()
+    db.session.refresh(reply)
+    assert reply.status == OutboxStatus.SENT and reply.attempts == 1
 
 
 def test_agency_gets_an_email_when_a_report_is_assigned(ctx, smtp):
@@ -72,7 +82,7 @@ def test_failure_is_recorded_with_backoff_then_given_up(app, ctx):
     app.config["SMTP_PORT"] = 9  # nothing listens there
     try:
         report = _submit(contact=Contact(email="lan@example.vn"))
-        [message] = _messages(report.id)
+        [message] = [m for m in _messages(report.id) if m.channel == "email"]
         assert outbox.deliver(message.id) == "failed"
         db.session.refresh(message)
         assert message.status == OutboxStatus.FAILED
@@ -90,9 +100,10 @@ def test_failure_is_recorded_with_backoff_then_given_up(app, ctx):
 
 def test_same_event_never_produces_two_messages(ctx):
     report = _submit(contact=Contact(email="lan@example.vn"))
+    before = len(_messages(report.id))
     event = report.events[0]
     from webapp.services.notifications import build_messages
 
     build_messages(report, event)
     db.session.commit()
-    assert len(_messages(report.id)) == 1
+    assert len(_messages(report.id)) == before == 2

@@ -1,35 +1,77 @@
-"""JSON API: submit a report and read its public view."""
+"""JSON API: submit a report, read its public view, read one's own by the secret token.
+
+Documented by the OpenAPI 3.1 document at `/api/v1/openapi.json` (webapp.blueprints.openapi)
+and the docs page `/api/v1/docs/`.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 from flask_babel import get_locale
 
+from webapp.blueprints import openapi
 from webapp.blueprints.forms import draft_from_request
 from webapp.models import Channel
+from webapp.ratelimit import limit
 from webapp.services import reports, serializers
+from webapp.services.contacts import public_url
 
 bp = Blueprint("api", __name__)
+PREFIX = "/api/v1"
 
 
 @bp.post("/reports")
+@limit("RATELIMIT_INTAKE_ADDRESS")
 def create_report():
     """Multipart or JSON: description, lat/lon or address, photos, optional contact → 201."""
     draft = draft_from_request(request, Channel.API)
     result = reports.submit_report(draft)
-    body = serializers.public_view(reports.get_by_code(result.code), str(get_locale()))
-    return jsonify(body), 201, {"Location": body["tracking_url"]}
+    body = serializers.private_view(reports.get_by_code(result.code), str(get_locale()))
+    return jsonify(body), 201, {"Location": public_url(f"{PREFIX}/reports/{result.code}")}
 
 
 @bp.get("/reports/<code>")
+@limit("RATELIMIT_LOOKUP")
 def get_report(code: str):
     """The public view of one report."""
     return jsonify(serializers.public_view(reports.get_by_code(code), str(get_locale())))
 
 
+@bp.get("/track/<token>")
+@limit("RATELIMIT_LOOKUP")
+def track(token: str):
+    """The whole report, for the holder of its tracking link."""
+    view = serializers.private_view(reports.get_by_token(token), str(get_locale()))
+    return jsonify(view), 200, {"Cache-Control": "private, no-store"}
+
+
 @bp.get("/units.geojson")
+@limit("RATELIMIT_PUBLIC_JSON")
 def units_geojson():
     """Ward boundaries of the province, simplified for drawing."""
     from webapp.services import boundaries
 
     return jsonify(boundaries.display_geojson())
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3.1 document of this API."""
+    return jsonify(openapi.document(public_url(PREFIX)))
+
+
+def init_app(app: Flask) -> None:
+    """Register the API and its docs page (swagger-ui from the package, no CDN)."""
+    from flask_swagger_ui import get_swaggerui_blueprint
+
+    from webapp.extensions import csrf
+
+    app.register_blueprint(bp, url_prefix=PREFIX)
+    csrf.exempt(bp)
+    docs = get_swaggerui_blueprint(
+        f"{PREFIX}/docs",
+        f"{PREFIX}/openapi.json",
+        config={"app_name": "Phản ánh hiện trường API"},
+        blueprint_name="api_docs",
+    )
+    app.register_blueprint(docs)

@@ -1,56 +1,188 @@
-"""Turning an HTTP request (form, multipart or JSON) into a channel-neutral ReportDraft."""
+"""Turning an HTTP request (form, multipart or JSON) into a channel-neutral ReportDraft.
+
+The fields are typed by a pydantic model (`ReportIn`), the project's one schema library:
+the same model validates the web form and `/api/v1`, and its JSON Schema (2020-12, the
+dialect of OpenAPI 3.1) is what `webapp.blueprints.openapi` publishes. Every refusal is the
+usual ValidationError (Vietnamese first), never a 500.
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from typing import Annotated, Any, Literal
+
 from flask import Request
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import ValidationError as PydanticError
+from werkzeug.exceptions import BadRequest
 
 from webapp.errors import ValidationError
+from webapp.ratelimit import client_address
 from webapp.services.reports import Contact, PhotoUpload, ReportDraft
 
+# C0 control characters other than tab and newlines: never part of a resident's text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-def _float(value, field: str) -> float | None:
-    if value in (None, ""):
+FIELD_LABELS = {
+    "description": ("nội dung phản ánh", "description"),
+    "lat": ("tọa độ vị trí (vĩ độ)", "latitude"),
+    "lon": ("tọa độ vị trí (kinh độ)", "longitude"),
+    "address": ("địa chỉ", "address"),
+    "location_source": ("nguồn vị trí", "location source"),
+    "contact": ("thông tin liên hệ", "contact"),
+    "contact_name": ("họ tên", "name"),
+    "contact_phone": ("số điện thoại", "phone"),
+    "contact_email": ("e-mail", "e-mail"),
+}
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _coordinate(value: Any) -> Any:
+    """A number or a numeric string; never a boolean, NaN or infinity."""
+    if value is None or value == "":
         return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+    if isinstance(value, bool):
+        raise ValueError("a number is required")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise ValueError("a number is required") from None
+    if isinstance(value, int | float) and not math.isfinite(value):
+        raise ValueError("a finite number is required")
+    return value
+
+
+def _blank_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+Latitude = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, BeforeValidator(_coordinate)]
+Longitude = Annotated[Annotated[float, Field(ge=-180, le=180)] | None, BeforeValidator(_coordinate)]
+
+
+def _optional(max_length: int, description: str):
+    return Annotated[
+        Annotated[Text, Field(max_length=max_length)] | None,
+        BeforeValidator(_blank_none),
+        Field(default=None, description=description),
+    ]
+
+
+class ReportIn(BaseModel):
+    """A new report: the text, a point or an address, optional contact details."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    description: Annotated[
+        Text,
+        Field(
+            max_length=4000,
+            description="What is wrong, in the resident's words (at least 10 characters).",
+        ),
+    ]
+    lat: Latitude = Field(default=None, description="Latitude (WGS 84) of the problem.")
+    lon: Longitude = Field(default=None, description="Longitude (WGS 84) of the problem.")
+    location_source: Annotated[Literal["pin", "device"] | None, BeforeValidator(_blank_none)] = (
+        Field(default=None, description="pin: placed on the map; device: the phone's GPS.")
+    )
+    address: _optional(500, "A typed address when there is no point.") = None
+    contact: _optional(200, "A phone number or an e-mail (a claim, never a key).") = None
+    contact_name: _optional(200, "The resident's name (for the IOC only).") = None
+    contact_phone: _optional(40, "A phone number for the IOC to call back.") = None
+    contact_email: _optional(200, "An e-mail; it receives news once confirmed.") = None
+
+
+def _first_error(error: PydanticError) -> ValidationError:
+    problem = error.errors()[0]
+    field = str(problem["loc"][0]) if problem.get("loc") else None
+    vi, en = FIELD_LABELS.get(field or "", ("dữ liệu", "input"))
+    if problem.get("type") == "string_too_long":
+        limit = problem.get("ctx", {}).get("max_length")
+        return ValidationError(
+            f"{vi[0].upper()}{vi[1:]} quá dài (tối đa {limit} ký tự).",
+            f"The {en} is too long (at most {limit} characters).",
+            field=field,
+        )
+    return ValidationError(
+        f"{vi[0].upper()}{vi[1:]} không hợp lệ.",
+        f"The {en} is not valid: {problem['msg']}.",
+        field=field,
+    )
+
+
+def parse_report(data: Any) -> ReportIn:
+    """Validate the fields of a new report (a dict from the form or the JSON body)."""
+    if not isinstance(data, dict):
         raise ValidationError(
-            "Tọa độ vị trí không hợp lệ.", "Invalid coordinates.", field=field
-        ) from None
+            "Dữ liệu gửi lên phải là một đối tượng JSON.",
+            "The request body must be a JSON object.",
+        )
+    try:
+        return ReportIn.model_validate(data)
+    except PydanticError as error:
+        raise _first_error(error) from None
 
 
-def _contact(data) -> Contact | None:
-    raw = (data.get("contact") or "").strip()
-    phone = (data.get("contact_phone") or "").strip()
-    email = (data.get("contact_email") or "").strip()
+def _contact(data: ReportIn) -> Contact | None:
+    raw = data.contact or ""
+    phone = data.contact_phone or ""
+    email = data.contact_email or ""
     if raw and "@" in raw:
         email = email or raw
     elif raw:
         phone = phone or raw
-    name = (data.get("contact_name") or "").strip()
+    name = data.contact_name or ""
     if not (phone or email or name):
         return None
     return Contact(name=name or None, phone=phone or None, email=email or None)
 
 
+def _request_data(request: Request) -> Any:
+    if request.is_json:
+        try:
+            return request.get_json()
+        except BadRequest:
+            raise ValidationError(
+                "Dữ liệu JSON không đọc được.", "The JSON body could not be parsed."
+            ) from None
+    return request.form.to_dict()
+
+
+def _uploads(request: Request) -> list[PhotoUpload]:
+    uploads = []
+    for position, item in enumerate(request.files.getlist("photos"), start=1):
+        if not item or not (item.filename or item.content_length):
+            continue  # an empty file input of the form: nothing chosen
+        data = item.read()
+        if not data:
+            raise ValidationError(
+                f"Ảnh thứ {position} là tệp rỗng. Vui lòng chọn lại ảnh.",
+                f"Photo {position} is an empty file. Please choose it again.",
+                field="photos",
+            )
+        uploads.append(PhotoUpload(data=data, filename=item.filename))
+    return uploads
+
+
 def draft_from_request(request: Request, channel: str) -> ReportDraft:
     """Parse description, lat/lon, address, photos and contact from the request."""
-    data = request.get_json(silent=True) if request.is_json else request.form
-    data = data or {}
-    uploads = [
-        PhotoUpload(data=f.read(), filename=f.filename)
-        for f in request.files.getlist("photos")
-        if f and (f.filename or f.content_length)
-    ]
-    uploads = [u for u in uploads if u.data]
-    source = data.get("location_source")
+    data = parse_report(_request_data(request))
     return ReportDraft(
         channel=channel,
-        description=data.get("description") or "",
-        photos=uploads,
-        lat=_float(data.get("lat"), "lat"),
-        lon=_float(data.get("lon"), "lon"),
-        location_source=source if source in ("pin", "device") else None,
-        address=data.get("address") or None,
+        description=data.description,
+        photos=_uploads(request),
+        lat=data.lat,
+        lon=data.lon,
+        location_source=data.location_source,
+        address=data.address,
         contact=_contact(data),
+        client_address=client_address(),
     )

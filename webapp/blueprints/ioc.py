@@ -1,8 +1,10 @@
-"""The IOC: full-screen heatmap, KPIs, exports (thin: parse, call one service, render)."""
+"""The IOC: full-screen heatmap, KPIs, exports (thin: parse, call one service, render).
+
+Parameters are typed by `webapp.blueprints.params` (what a bad value gives: see there).
+"""
 
 from __future__ import annotations
 
-from datetime import date
 from functools import wraps
 
 from flask import (
@@ -21,12 +23,12 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from webapp.blueprints import params
 from webapp.errors import PermissionDenied
 from webapp.extensions import db
 from webapp.models import AdminUnit, Agency, Category, ExportJob
 from webapp.models.types import utcnow
 from webapp.services import exports, heatmap, stats
-from webapp.services.queries import ReportFilter
 from webapp.services.serializers import STATUS_LABELS
 
 bp = Blueprint("ioc", __name__)
@@ -83,7 +85,7 @@ def heatmap_page():
     """The full-screen heatmap with its filters."""
     return render_template(
         "ioc/heatmap.html",
-        f=ReportFilter.from_args(request.args),
+        f=params.parse(params.ListFilter, request.args, ignore_invalid=True).to_filter(),
         map=map_settings(),
         refresh_seconds=REFRESH_SECONDS,
         **_choices(),
@@ -94,9 +96,9 @@ def heatmap_page():
 @ioc_required
 def heatmap_data():
     """Cells (id, lat, lon, count) for ?zoom=&bbox=w,s,e,n and the list filters."""
-    f = ReportFilter.from_args(request.args)
-    zoom = request.args.get("zoom", type=int)
-    body = heatmap.view(f, zoom, heatmap.BBox.parse(request.args.get("bbox")))
+    args = params.parse(params.HeatmapArgs, request.args, ignore_invalid=True)
+    f = args.to_filter()
+    body = heatmap.view(f, args.zoom, heatmap.BBox.parse(args.bbox))
     body["list_url"] = url_for("bo.queue", **f.to_args())
     body["updated_at"] = utcnow().isoformat(timespec="seconds")
     return jsonify(body)
@@ -109,7 +111,7 @@ def heatmap_data():
 @ioc_required
 def kpi_page():
     """KPIs of the reports received in a period: totals, per agency/category/ward, weeks."""
-    period = stats.Period.from_args(request.args)
+    period = params.parse(params.PeriodArgs, request.args, ignore_invalid=True).to_period()
     locale = _locale()
     return render_template(
         "ioc/kpi.html",
@@ -136,19 +138,17 @@ def _download(export: exports.Export) -> Response:
 @ioc_required
 def kpi_export():
     """A KPI table as CSV or Excel (?by=agency|category|unit|week; none: every table)."""
-    period = stats.Period.from_args(request.args)
-    by = request.args.get("by") or None
-    return _download(exports.kpi_export(period, by, request.args.get("fmt", "xlsx"), _locale()))
+    period = params.parse(params.PeriodArgs, request.args, ignore_invalid=True).to_period()
+    table = params.parse(params.KpiTableArgs, request.args)
+    return _download(exports.kpi_export(period, table.by, table.fmt, _locale()))
 
 
 @bp.get("/chi-so/tong-hop-tuan.xlsx")
 @ioc_required
 def weekly_summary():
     """The leadership's weekly summary (?week=any day of it; default: last full week)."""
-    try:
-        period = stats.Period.week_of(date.fromisoformat(request.args.get("week", "")))
-    except ValueError:
-        period = None
+    week = params.parse(params.WeekArgs, request.args, ignore_invalid=True).week
+    period = stats.Period.week_of(week) if week else None
     return _download(exports.weekly_summary(period, _locale()))
 
 
@@ -159,7 +159,7 @@ def weekly_summary():
 @login_required
 def export_form():
     """Export the list for the filters in the URL (any back-office user, within their scope)."""
-    f = ReportFilter.from_args(request.args)
+    f = params.parse(params.ListFilter, request.args, ignore_invalid=True).to_filter()
     return render_template(
         "ioc/export.html",
         f=f,
@@ -173,8 +173,8 @@ def export_form():
 @login_required
 def export_list():
     """The file at once for a small list, else a background job and its page."""
-    f = ReportFilter.from_args(request.form)
-    result = exports.list_export(current_user, f, request.form.get("fmt", "csv"), _locale())
+    form = params.parse(params.ExportForm, request.form)
+    result = exports.list_export(current_user, form.to_filter(), form.fmt, _locale())
     if isinstance(result, ExportJob):
         return redirect(url_for("ioc.export_job", job_id=result.id))
     return _download(result)
@@ -184,8 +184,9 @@ def export_list():
 @login_required
 def export_job(job_id: int):
     """A background export: its state, and the download link when ready."""
-    job = exports.job_for(current_user, job_id)
-    if request.accept_mimetypes.best == "application/json" or request.args.get("json"):
+    job = exports.job_for(current_user, params.path_id(job_id))
+    wants_json = params.parse(params.JobArgs, request.args, ignore_invalid=True).json_
+    if request.accept_mimetypes.best == "application/json" or wants_json:
         return jsonify(
             {
                 "id": job.id,
@@ -204,7 +205,7 @@ def export_job(job_id: int):
 @login_required
 def export_download(job_id: int):
     """The finished file, for the user who asked or the IOC."""
-    job, path = exports.download_path(current_user, job_id)
+    job, path = exports.download_path(current_user, params.path_id(job_id))
     return send_file(
         path,
         mimetype=exports.MIMETYPES[job.fmt],

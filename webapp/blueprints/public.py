@@ -19,7 +19,8 @@ from webapp.blueprints.forms import draft_from_request
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.models import Category, Channel, Photo
-from webapp.services import health, reports, serializers
+from webapp.ratelimit import limit
+from webapp.services import contacts, health, reports, serializers
 
 bp = Blueprint("public", __name__)
 
@@ -49,6 +50,7 @@ def index():
 
 
 @bp.post("/phan-anh")
+@limit("RATELIMIT_INTAKE_ADDRESS")
 def submit():
     """Submit the form; on error show it again with the message and the typed text kept."""
     try:
@@ -63,38 +65,90 @@ def submit():
             ),
             error.status_code,
         )
-    return redirect(url_for("public.track", code=result.code, new=1))
+    return redirect(url_for("public.track_private", token=result.tracking_token, new=1))
 
 
 @bp.get("/tra-cuu")
+@limit("RATELIMIT_LOOKUP")
 def lookup():
     """Find a report by the code typed in the lookup box."""
-    code = (request.args.get("code") or "").strip().upper()
+    code = (request.args.get("code") or "").strip().upper()[:40]
     if not code:
         return redirect(url_for("public.index"))
     return redirect(url_for("public.track", code=code))
 
 
+def _private(response):
+    """The secret link's page: never cached by others, never sent on as a Referer."""
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @bp.get("/theo-doi/<code>")
+@limit("RATELIMIT_LOOKUP")
 def track(code: str):
-    """The tracking page: status history and public replies, never personal data."""
+    """The public view of a report found by its code: scrubbed, coarse, never personal data."""
     report = reports.get_by_code(code)
     view = serializers.public_view(report, str(get_locale()))
-    return render_template(
-        "public/track.html", report=view, new=bool(request.args.get("new")), map=_map_settings()
+    return render_template("public/track.html", report=view, new=False, map=_map_settings())
+
+
+@bp.get("/t/<token>")
+@limit("RATELIMIT_LOOKUP")
+def track_private(token: str):
+    """The resident's own page, opened by the secret link they received: the whole report."""
+    report = reports.get_by_token(token)
+    view = serializers.private_view(report, str(get_locale()))
+    page = render_template(
+        "public/track.html",
+        report=view,
+        new=bool(request.args.get("new")),
+        map=_map_settings(),
+        private=True,
     )
+    return _private(current_app.make_response(page))
+
+
+@bp.get("/xac-nhan-email/<token>")
+@limit("RATELIMIT_LOOKUP")
+def confirm_email(token: str):
+    """The link of the confirmation e-mail: from now on this e-mail receives the news."""
+    contacts.confirm(token[:500])
+    return _private(current_app.make_response(render_template("public/email_confirmed.html")))
 
 
 @bp.get("/anh/<key>/<variant>.jpg")
+@limit("RATELIMIT_PHOTOS")
 def photo(key: str, variant: str):
     """A public copy (metadata stripped) of a photo that is not hidden."""
-    if variant not in ("web", "thumb"):
+    if variant not in ("web", "thumb") or len(key) > 64:
         abort(404)
     item = db.session.scalar(db.select(Photo).where(Photo.key == key))
-    if item is None or item.hidden:
+    if item is None or item.hidden or not _photo_is_public(item):
         abort(404)
     path = reports.photo_store().open_public(key, variant)
     return send_file(path, mimetype="image/jpeg", max_age=3600)
+
+
+def _photo_is_public(item: Photo) -> bool:
+    """Photos of sensitive, rejected or moderated-away reports are not served publicly.
+
+    The resident's own page shows them through its secret link (`private_photo`).
+    """
+    return serializers.photos_public(item.report)
+
+
+@bp.get("/t/<token>/anh/<key>/<variant>.jpg")
+@limit("RATELIMIT_PHOTOS")
+def private_photo(token: str, key: str, variant: str):
+    """A public copy (metadata stripped) of a photo, for the resident's own page."""
+    report = reports.get_by_token(token)
+    item = next((p for p in report.public_photos if p.key == key), None)
+    if variant not in ("web", "thumb") or item is None:
+        abort(404)
+    path = reports.photo_store().open_public(key, variant)
+    return _private(send_file(path, mimetype="image/jpeg", max_age=0))
 
 
 @bp.get("/healthz")

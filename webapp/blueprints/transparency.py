@@ -15,6 +15,7 @@ from sqlalchemy import select
 from webapp.blueprints.ioc import map_settings
 from webapp.extensions import db
 from webapp.models import Category
+from webapp.ratelimit import limit
 from webapp.services import heatmap, stats
 from webapp.services.queries import ReportFilter
 
@@ -23,6 +24,8 @@ bp = Blueprint("transparency", __name__)
 CACHE_SECONDS = 60
 # ?trang_thai= of the public map: still being handled, or resolved.
 OPEN, RESOLVED = "dang-xu-ly", "da-xu-ly"
+# Years ?thang= of the public map may name; any other month gives the current one.
+MAP_YEARS = range(2000, 2101)
 
 
 def _locale() -> str:
@@ -48,6 +51,22 @@ def _map_filter(args, period: stats.Period) -> ReportFilter:
     )
 
 
+def _map_month(value: str | None) -> stats.Period:
+    """The month of ?thang= for the map; the current month when it is not a usable month.
+
+    A guard around `stats.month_from_arg`, which has let months at the edges of the calendar
+    through: "9999-12" raised OverflowError (its following month does not exist) and
+    "0001-01" overflowed when its start was converted to UTC for the query.
+    """
+    try:
+        period = stats.month_from_arg(value)
+    except (ValueError, OverflowError):
+        period = None
+    if period is None or period.start.year not in MAP_YEARS:
+        return stats.month_from_arg(None)
+    return period
+
+
 def _cached(response):
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
     return response
@@ -71,9 +90,14 @@ def page():
 
 
 @bp.get("/cong-khai/ban-do.json")
+@limit("RATELIMIT_PUBLIC_JSON")
 def map_data():
-    """Counts per cell of the reports received in the month (?thang=, ?linh_vuc=, ?trang_thai=)."""
-    period = stats.month_from_arg(request.args.get("thang"))
+    """Counts per cell of the reports received in the month (?thang=, ?linh_vuc=, ?trang_thai=).
+
+    ?zoom= and ?bbox= that do not parse give the province-wide view; the work a viewport can
+    cause is bounded in `heatmap.view`.
+    """
+    period = _map_month(request.args.get("thang"))
     body = heatmap.view(
         _map_filter(request.args, period),
         request.args.get("zoom", type=int),
@@ -84,6 +108,7 @@ def map_data():
 
 
 @bp.get("/cong-khai/du-lieu.json")
+@limit("RATELIMIT_PUBLIC_JSON")
 def data():
     """The ranking and the overdue list of the month as JSON."""
     period = stats.month_from_arg(request.args.get("thang"))

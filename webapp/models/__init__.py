@@ -20,7 +20,7 @@ from webapp.models.report import (
     ReportEvent,
     ReportStatus,
 )
-from webapp.models.resident import Channel, Resident, ResidentIdentity
+from webapp.models.resident import Channel, IntakeBlock, Resident, ResidentIdentity
 from webapp.models.user import Role, User
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "ConversationPhoto",
     "ExportJob",
     "InboundEvent",
+    "IntakeBlock",
     "LocationSource",
     "MessengerToken",
     "OutboxMessage",

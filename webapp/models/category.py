@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -36,6 +36,8 @@ class Category(TimestampMixin, db.Model):
     sla_urgent_hours: Mapped[int] = mapped_column(Integer, default=8)
     sla_normal_days: Mapped[int] = mapped_column(Integer, default=5)
     sla_complex_days: Mapped[int] = mapped_column(Integer, default=15)
+    # Public views show no text, photo or point finer than the ward (public security, ...).
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def label(self, locale: str = "vi") -> str:
         """The label in the requested locale."""

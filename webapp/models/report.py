@@ -140,6 +140,9 @@ class Report(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The secret half of the tracking link the resident receives (≥ 128 random bits): with it
+    # the whole report; with the public code alone only the public view.
+    tracking_token: Mapped[str | None] = mapped_column(String(43), unique=True)
     channel: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text)
     # Lower-case, diacritic-free copy of the text for search ("duong" finds "đường").
@@ -191,11 +194,15 @@ class Report(TimestampMixin, db.Model):
     public_note: Mapped[str | None] = mapped_column(Text)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id"))
     rating: Mapped[int | None] = mapped_column(Integer)
+    # Moderation took the report off the public views (they show its status only).
+    public_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     # Personal data: only the IOC sees these (webapp.services.serializers keeps them out).
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("resident_identities.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Keyed hash of the client address it came from (webapp.services.blocks), never the address.
+    client_hash: Mapped[str | None] = mapped_column(String(64))
 
     category: Mapped[Category | None] = relationship()
     agency: Mapped[Agency | None] = relationship()

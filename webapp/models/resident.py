@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
-from webapp.models.types import TimestampMixin
+from webapp.models.types import TimestampMixin, UTCDateTime, utcnow
 
 
 class Channel(StrEnum):
@@ -22,7 +23,13 @@ class Channel(StrEnum):
 
 
 class Resident(TimestampMixin, db.Model):
-    """A person who reports; personal data is visible to the IOC only."""
+    """A person who reports; personal data is visible to the IOC only.
+
+    A phone or e-mail typed on the web, the API or by a hotline operator is a claim, not a key:
+    it never selects an existing resident. The e-mail receives notifications only once
+    `email_confirmed_at` is set (the resident followed the link sent to it); the phone is kept
+    for the IOC to call back until it is verified.
+    """
 
     __tablename__ = "residents"
 
@@ -30,6 +37,8 @@ class Resident(TimestampMixin, db.Model):
     display_name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40), index=True)
     email: Mapped[str | None] = mapped_column(String(200), index=True)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
 
     identities: Mapped[list[ResidentIdentity]] = relationship(back_populates="resident")
@@ -48,3 +57,22 @@ class ResidentIdentity(TimestampMixin, db.Model):
     display_name: Mapped[str | None] = mapped_column(String(200))
 
     resident: Mapped[Resident] = relationship(back_populates="identities")
+
+
+class IntakeBlock(db.Model):
+    """A lock on a verified identity or a client address: intake from it is refused.
+
+    Only keyed hashes are stored (webapp.services.blocks); address locks expire, because a
+    mobile carrier's address is shared by many residents.
+    """
+
+    __tablename__ = "intake_blocks"
+    __table_args__ = (UniqueConstraint("kind", "key_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # address | email | phone
+    key_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,54 +1,118 @@
-"""Back-office sign-in: password, throttling after failures, optional TOTP second factor."""
+"""Back-office sign-in: password, growing delays after failures, optional TOTP second factor.
+
+No outsider can lock an account. Failures are counted in the rate-limit storage, keyed on the
+typed e-mail (known or not, so the answer never tells which exist):
+
+- per e-mail and client address (LOGIN_FAILURES_PER_ADDRESS, e.g. 3/min, 10/h, 30/day): the
+  windows grow, so a guesser waits longer and longer;
+- per e-mail from devices it has never signed in on (LOGIN_FAILURES_NEW_DEVICES): a
+  distributed guess slows down for new devices only. A browser that signed in before carries
+  a signed device cookie (OWASP's "device cookies") and keeps its own, per-device budget, so
+  the real user signs in from their usual browser while someone else hammers the account.
+
+An unknown e-mail costs the same password hash as a known one (no timing tell).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
 
 import pyotp
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.types import utcnow
+from webapp.ratelimit import RateLimited, hit_identity, retry_after, test_identity
 
-MAX_FAILURES = 5
-LOCK_FOR = timedelta(minutes=15)
+DEVICE_COOKIE = "bo_device"
+DEVICE_DAYS = 365
+_DUMMY_HASH = generate_password_hash("not-a-password", method="scrypt")
 
 
 class LoginFailed(DomainError):
-    """Wrong credentials or a locked account (one message for both: no account probing)."""
+    """Wrong credentials (one message for an unknown e-mail, a wrong password or code)."""
 
     status_code = 401
     code = "login_failed"
 
 
-def authenticate(email: str, password: str, totp_code: str | None = None) -> User:
-    """The user for these credentials, or LoginFailed; counts failures and locks for a while."""
-    email = (email or "").strip().lower()
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="bo-device")
+
+
+def device_token(user: User) -> str:
+    """The value of the device cookie set after a successful sign-in."""
+    return _signer().dumps({"u": user.id})
+
+
+def _device_user(token: str | None) -> int | None:
+    if not token:
+        return None
+    try:
+        data = _signer().loads(token, max_age=DEVICE_DAYS * 86400)
+        return int(data["u"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def _buckets(email: str, address: str, user: User | None, device: str | None):
+    """The failure budgets this attempt draws on: (scope, key, setting)."""
+    if user is not None and _device_user(device) == user.id:
+        return [("login-device", f"{email}|{device}", "LOGIN_FAILURES_PER_DEVICE")]
+    return [
+        ("login-address", f"{email}|{address}", "LOGIN_FAILURES_PER_ADDRESS"),
+        ("login-new-devices", email, "LOGIN_FAILURES_NEW_DEVICES"),
+    ]
+
+
+def _throttled(seconds: int) -> RateLimited:
+    error = RateLimited(seconds)
+    minutes = max(1, -(-seconds // 60))
+    error.message_vi = (
+        f"Bạn đã đăng nhập sai nhiều lần. Vui lòng thử lại sau khoảng {minutes} phút."
+    )
+    error.message_en = f"Too many failed sign-ins. Try again in about {minutes} minute(s)."
+    return error
+
+
+def authenticate(
+    email: str,
+    password: str,
+    totp_code: str | None = None,
+    *,
+    address: str = "unknown",
+    device: str | None = None,
+) -> User:
+    """The user for these credentials, or LoginFailed / RateLimited (429 with Retry-After)."""
+    email = (email or "").strip().lower()[:200]
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-    now = utcnow()
-    if user is not None and user.locked_until and user.locked_until > now:
-        raise LoginFailed(
-            "Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau 15 phút.",
-            "Too many failed sign-ins. Try again in 15 minutes.",
-        )
-    ok = user is not None and user.active and user.check_password(password or "")
+    buckets = _buckets(email, address, user, device)
+    for scope, key, setting in buckets:
+        if not test_identity(scope, key, setting):
+            raise _throttled(retry_after(scope, key, setting))
+    password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = user is not None and user.active and password_ok
     if ok and user.totp_secret:
         ok = bool(totp_code) and pyotp.TOTP(user.totp_secret).verify(totp_code, valid_window=1)
     if not ok:
+        for scope, key, setting in buckets:
+            # A failure that fills a window raises: the next attempt is the one that waits.
+            with contextlib.suppress(RateLimited):
+                hit_identity(scope, key, setting, what="request")
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILURES:
-                user.locked_until = now + LOCK_FOR
-                user.failed_logins = 0
+            user.failed_logins = (user.failed_logins or 0) + 1
             db.session.commit()
         raise LoginFailed(
             "Sai e-mail, mật khẩu hoặc mã xác thực.", "Wrong e-mail, password or code."
         )
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     db.session.commit()
     return user
 

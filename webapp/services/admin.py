@@ -6,20 +6,28 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.models import Agency, AuditEntry, Category, Role, RoutingRule, User
+from webapp.services.queries import CONTROL_CHARS, MAX_ID
+
+PASSWORD_MAX = 200  # characters; the hash is of fixed size, the work need not be unbounded
 
 
 @dataclass(frozen=True)
 class Field:
-    """One editable attribute: name, label, kind (text|int|bool|choice|password), choices."""
+    """One editable attribute: name, label, kind (text|int|bool|choice|password), choices.
+
+    An int is written in ASCII digits, from 0 to `maximum`.
+    """
 
     name: str
     label: str
     kind: str = "text"
     required: bool = False
+    maximum: int = MAX_ID
 
 
 @dataclass(frozen=True)
@@ -75,9 +83,9 @@ ENTITIES: dict[str, Entity] = {
                 Field("name_vi", "Tên", required=True),
                 Field("name_en", "Tên tiếng Anh", required=True),
                 Field("default_urgency", "Mức độ mặc định", "urgency"),
-                Field("sla_urgent_hours", "Khẩn: số giờ làm việc", "int"),
-                Field("sla_normal_days", "Thông thường: số ngày làm việc", "int"),
-                Field("sla_complex_days", "Phức tạp: số ngày làm việc", "int"),
+                Field("sla_urgent_hours", "Khẩn: số giờ làm việc", "int", maximum=24 * 365),
+                Field("sla_normal_days", "Thông thường: số ngày làm việc", "int", maximum=365),
+                Field("sla_complex_days", "Phức tạp: số ngày làm việc", "int", maximum=365),
                 Field("active", "Hoạt động", "bool"),
             ),
             "sort_order",
@@ -109,16 +117,52 @@ def snapshot(obj: Any, entity: Entity) -> dict[str, Any]:
     return {f.name: getattr(obj, f.name, None) for f in entity.fields if f.kind != "password"}
 
 
+def _max_length(entity: Entity, f: Field) -> int | None:
+    if f.kind == "password":
+        return PASSWORD_MAX
+    column = entity.model.__table__.columns.get(f.name)
+    return getattr(column.type, "length", None) if column is not None else None
+
+
+def _number(f: Field, raw: str) -> int | None:
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        raise ValidationError(
+            f"“{f.label}” phải là số.", f"{f.name} must be a number.", field=f.name
+        )
+    if int(raw) > f.maximum:
+        raise ValidationError(
+            f"“{f.label}” tối đa là {f.maximum}.", f"{f.name}: at most {f.maximum}.", field=f.name
+        )
+    return int(raw)
+
+
+def _check_text(entity: Entity, f: Field, raw: str) -> None:
+    if CONTROL_CHARS.search(raw):
+        raise ValidationError(
+            f"“{f.label}” chứa ký tự không hợp lệ.",
+            f"{f.name} contains characters that are not allowed.",
+            field=f.name,
+        )
+    limit = _max_length(entity, f)
+    if limit and len(raw) > limit:
+        raise ValidationError(
+            f"“{f.label}” quá dài (tối đa {limit} ký tự).",
+            f"{f.name} is too long (at most {limit} characters).",
+            field=f.name,
+        )
+
+
 def _parse(entity: Entity, form: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in entity.fields:
         raw = (form.get(f.name) or "").strip()
+        _check_text(entity, f, raw)
         if f.kind == "bool":
             values[f.name] = form.get(f.name) in ("on", "1", "true")
         elif f.kind in ("int", "agency"):
-            if raw and not raw.isdigit():
-                raise ValidationError(f"“{f.label}” phải là số.", f"{f.name} must be a number.")
-            values[f.name] = int(raw) if raw else None
+            values[f.name] = _number(f, raw)
         elif f.kind == "role" and raw not in {r.value for r in Role}:
             raise ValidationError("Vai trò không hợp lệ.", "Invalid role.", field=f.name)
         elif f.kind == "urgency" and raw and raw not in ("urgent", "normal", "complex"):
@@ -150,7 +194,15 @@ def save(user: User, key: str, obj_id: str | None, form: dict[str, str]) -> Any:
             obj.set_password(password)
         elif before is None:
             raise ValidationError("Tài khoản mới cần mật khẩu.", "A new account needs a password.")
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # a code or e-mail taken, an agency, category or ward that is not
+        db.session.rollback()
+        raise ValidationError(
+            "Giá trị đã được dùng hoặc tham chiếu không tồn tại (mã, e-mail, cơ quan, "
+            "lĩnh vực, xã/phường).",
+            "A value is already taken or refers to nothing (code, e-mail, agency, category, ward).",
+        ) from None
     pk = getattr(obj, "id", None) or getattr(obj, "code", None)
     db.session.add(
         AuditEntry(

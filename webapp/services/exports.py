@@ -291,32 +291,42 @@ def report_rows(
     result = db.session.execute(
         report_query(user, f, now).execution_options(yield_per=BATCH, stream_results=True)
     )
-    for r in result:
-        yield [
-            r.code,
-            _local(r.created_at),
-            r.channel,
-            status_label(r.status, locale),
-            names.category.get(r.category_code, r.category_code),
-            names.agency.get(r.agency_id),
-            names.unit.get(r.unit_code, r.unit_code),
-            r.address_text,
-            round(r.lat, 6) if r.lat is not None else None,
-            round(r.lon, 6) if r.lon is not None else None,
-            _pick(URGENCY_LABELS[r.urgency], locale) if r.urgency in URGENCY_LABELS else None,
-            _local(r.original_due_at),
-            _local(r.due_at),
-            _pick(EXTENSION_LABELS[r.extension_status], locale)
-            if r.extension_status in EXTENSION_LABELS
-            else None,
-            _local(r.first_response_at),
-            _local(r.resolved_at),
-            _pick(OUTCOME_LABELS[r.outcome], locale) if r.outcome else None,
-            ("Yes" if locale.startswith("en") else "Có") if r.overdue else None,
-            r.rating,
-            r.description,
-            r.public_note,
-        ]
+    try:
+        yield from (_report_row(r, names, locale) for r in result)
+    finally:
+        # A streamed download ends its read transaction itself: the request's teardown may
+        # come much later (a client that keeps the connection), and an open transaction
+        # holds locks that migrations and maintenance wait for.
+        result.close()
+        db.session.rollback()
+
+
+def _report_row(r: Any, names: _Names, locale: str) -> list[Any]:
+    return [
+        r.code,
+        _local(r.created_at),
+        r.channel,
+        status_label(r.status, locale),
+        names.category.get(r.category_code, r.category_code),
+        names.agency.get(r.agency_id),
+        names.unit.get(r.unit_code, r.unit_code),
+        r.address_text,
+        round(r.lat, 6) if r.lat is not None else None,
+        round(r.lon, 6) if r.lon is not None else None,
+        _pick(URGENCY_LABELS[r.urgency], locale) if r.urgency in URGENCY_LABELS else None,
+        _local(r.original_due_at),
+        _local(r.due_at),
+        _pick(EXTENSION_LABELS[r.extension_status], locale)
+        if r.extension_status in EXTENSION_LABELS
+        else None,
+        _local(r.first_response_at),
+        _local(r.resolved_at),
+        _pick(OUTCOME_LABELS[r.outcome], locale) if r.outcome else None,
+        ("Yes" if locale.startswith("en") else "Có") if r.overdue else None,
+        r.rating,
+        r.description,
+        r.public_note,
+    ]
 
 
 def _stamp(now: datetime | None = None) -> str:

@@ -550,7 +550,8 @@ class NominatimGeocoder:
             )
         except (GeopyError, OSError, ValueError) as exc:
             # Intake must go on without the geocoder: the offline gazetteer takes over.
-            log.warning("Nominatim at %s failed for %r: %s", self.domain, text, exc)
+            # Never the typed text: it is the resident's address (personal data).
+            log.warning("Nominatim at %s failed (%d characters): %s", self.domain, len(text), exc)
             return None
         if location is None:
             return None
@@ -594,5 +595,5 @@ def geocode(
                     precision="address",
                     matched_text=text.strip(),
                 )
-            log.info("Online geocode of %r fell outside the province: %s", text, point)
+            log.info("An online geocode fell outside the province")
     return offline.find(text)

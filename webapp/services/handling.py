@@ -9,10 +9,19 @@ from sqlalchemy import select
 
 from webapp.errors import ValidationError
 from webapp.extensions import db
-from webapp.models import Agency, Category, Photo, Report, ReportStatus, Resident, User
+from webapp.models import (
+    Agency,
+    Category,
+    OutboxMessage,
+    Photo,
+    Report,
+    ReportStatus,
+    Resident,
+    User,
+)
 from webapp.models.types import utcnow
 from webapp.permissions import Action, require
-from webapp.services import deadlines, photos, routing, workflow
+from webapp.services import blocks, deadlines, photos, reports, routing, workflow
 from webapp.services.reports import photo_limits, photo_row, photo_store
 
 S = ReportStatus
@@ -309,12 +318,40 @@ def triage(user: User, report: Report, category_code: str, agency: Agency | None
 
 
 def redact_text(user: User, report: Report, new_text: str) -> None:
-    """Moderation: replace personal data in the description before it becomes public."""
+    """Moderation: replace personal data in the description, in every copy of it.
+
+    The search copy, the events that quoted the text (category corrections feed the NLU
+    loop) and the messages still stored in the outbox all lose the old text.
+    """
     require(user, Action.MODERATE, report)
+    old = report.description
+    new = _text(new_text, "description", "nội dung", minimum=5)
+    report.description = new
+    report.search_text = reports.search_text(new, report.address_text)
+    for event in report.events:
+        if event.note and old in event.note:
+            event.note = event.note.replace(old, new)
+        if event.data and any(isinstance(v, str) and old in v for v in event.data.values()):
+            event.data = {
+                k: v.replace(old, new) if isinstance(v, str) else v for k, v in event.data.items()
+            }
+    for message in db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.report_id == report.id)
+    ):
+        if message.body and old in message.body:
+            message.body = message.body.replace(old, new)
     workflow.record_event(
         report, "moderation", actor=user, note="Đã ẩn thông tin cá nhân trong nội dung."
     )
-    report.description = _text(new_text, "description", "nội dung", minimum=5)
+    db.session.commit()
+
+
+def hide_from_public(user: User, report: Report, hidden: bool = True) -> None:
+    """Moderation: take a report off the public views (they keep showing its status)."""
+    require(user, Action.MODERATE, report)
+    report.public_hidden = hidden
+    note = "Đã ẩn phản ánh khỏi trang công khai." if hidden else "Đã công khai lại phản ánh."
+    workflow.record_event(report, "moderation", actor=user, note=note, public=False)
     db.session.commit()
 
 
@@ -338,11 +375,11 @@ def moderate_photo(user: User, report: Report, photo: Photo, action: str) -> Non
 
 
 def lock_resident(user: User, report: Report) -> None:
-    """Moderation: lock an abusive resident account (their next reports are refused)."""
+    """Moderation: lock an abusive sender: the resident, verified contacts and the address."""
     require(user, Action.MODERATE, report)
-    if report.resident is None:
+    if report.resident is None and not report.client_hash:
         raise ValidationError("Phản ánh ẩn danh.", "Anonymous report.")
-    report.resident.locked = True
+    blocks.lock_sender(report, user.id)
     workflow.record_event(report, "moderation", actor=user, note="Đã khóa tài khoản người gửi.")
     db.session.commit()
 
@@ -374,9 +411,17 @@ def nearby(report: Report, radius_m: float = 300, days: int = 30, limit: int = 1
     ]
 
 
+def unlock_sender(user: User, report: Report) -> None:
+    """Moderation: lift the locks placed because of this report."""
+    require(user, Action.MODERATE, report)
+    blocks.unlock_report_sender(report)
+    workflow.record_event(report, "moderation", actor=user, note="Đã mở khóa người gửi.")
+    db.session.commit()
+
+
 def unlock_resident(resident: Resident) -> None:
-    """Unlock a resident account."""
-    resident.locked = False
+    """Unlock a resident account and the addresses its reports came from."""
+    blocks.unlock_resident(resident)
     db.session.commit()
 
 

@@ -5,10 +5,17 @@ computed at intake). The map asks for a zoom and a viewport; the zoom picks the 
 (r6 ≈ 36 km² for the province, r8 ≈ 0.7 km² for a city, r10 ≈ 0.015 km² for streets) and the
 database returns one row per cell: its id and its count. Only at street zoom, in a small
 viewport, are individual reports sent, for markers that open the report.
+
+A viewport is untrusted input (the public map is open to everyone), so the work it causes is
+bounded before any H3 cover is built: it is clipped to the province, its cover is estimated
+from its area and skipped (the view is not limited) when too large, and it is snapped outward
+to a grid of the cover's resolution, so that nearby viewports share one cache entry and one
+cover. A cache hit builds no cover at all.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import threading
 import time
@@ -23,7 +30,7 @@ import h3
 from flask import current_app
 from sqlalchemy import func, select
 
-from webapp.errors import NotFound
+from webapp.errors import NotFound, ValidationError
 from webapp.extensions import db
 from webapp.models import AdminUnit, Report, ReportStatus
 from webapp.services import places, queries
@@ -36,8 +43,18 @@ MARKER_ZOOM = 16
 # Markers only for a viewport this small (degrees of latitude/longitude), and at most this many.
 MARKER_MAX_SPAN = 0.08
 MAX_MARKERS = 2000
-# A viewport covered by more parent cells than this is treated as "everything".
+# Map zooms outside this range are clamped into it (Leaflet's tiles stop at 18-20).
+MIN_ZOOM, MAX_ZOOM = 0, 20
+# A viewport covered by more parent cells than this is treated as "everything"; the count is
+# estimated from the viewport's area before the cover is built, so it is never built when large.
 MAX_COVER_CELLS = 600
+# Viewports are clipped to the province's wards' bounds widened by this much (degrees, ~5 km):
+# reports just over the border (intake keeps them, flagged outside_area) stay on the map.
+PROVINCE_MARGIN = 0.05
+# Kilometres per degree of latitude, and of longitude at the equator.
+KM_PER_DEGREE_LAT, KM_PER_DEGREE_LON = 110.574, 111.320
+# Covers of recent snapped viewports kept in memory (≤ ~50 KB each).
+MAX_CACHED_COVERS = 64
 # The public map never goes finer than r8 (≈ 460 m across): a house must not be found from it.
 PUBLIC_MAX_RESOLUTION = 8
 # Rejected reports (abusive, spam) and duplicates are not shown to the public.
@@ -79,6 +96,35 @@ class BBox:
     def contains(self, lat: float, lon: float) -> bool:
         """Whether the point lies inside."""
         return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+    def covers(self, other: BBox) -> bool:
+        """Whether the other box lies wholly inside this one."""
+        return self.contains(other.south, other.west) and self.contains(other.north, other.east)
+
+    def clip(self, other: BBox | None) -> BBox | None:
+        """The part inside the other box (self when it is None); None when they do not overlap."""
+        if other is None:
+            return self
+        west, south = max(self.west, other.west), max(self.south, other.south)
+        east, north = min(self.east, other.east), min(self.north, other.north)
+        if west >= east or south >= north:
+            return None
+        return BBox(west, south, east, north)
+
+    def snap(self, step: float) -> BBox:
+        """Widened outward to the nearest multiples of `step` degrees (within the globe)."""
+        return BBox(
+            max(-180.0, math.floor(self.west / step) * step),
+            max(-90.0, math.floor(self.south / step) * step),
+            min(180.0, math.ceil(self.east / step) * step),
+            min(90.0, math.ceil(self.north / step) * step),
+        )
+
+    def size_km(self) -> tuple[float, float]:
+        """(width, height) in km; the width taken at the latitude nearest the equator (widest)."""
+        nearest = 0.0 if self.south <= 0 <= self.north else min(abs(self.south), abs(self.north))
+        width = (self.east - self.west) * KM_PER_DEGREE_LON * math.cos(math.radians(nearest))
+        return width, (self.north - self.south) * KM_PER_DEGREE_LAT
 
 
 @dataclass(frozen=True)
@@ -177,15 +223,98 @@ def cover(bbox: BBox, resolution: int) -> set[str]:
     return ring
 
 
-def viewport_cells(bbox: BBox | None, resolution: int) -> tuple[int, tuple[str, ...]] | None:
-    """The parent cells (resolution, ids) that limit a view to its viewport; None: no limit."""
+def province_area() -> BBox | None:
+    """The bounds of the province's wards widened by PROVINCE_MARGIN (far islands included).
+
+    None when no ward has a boundary (an empty database): viewports are then not clipped.
+    """
+    try:
+        min_lat, min_lon, max_lat, max_lon = places.places().index.bounds()
+    except ValidationError:  # "no administrative units to index"
+        return None
+    if not all(math.isfinite(v) for v in (min_lat, min_lon, max_lat, max_lon)):
+        return None
+    return BBox(
+        max(-180.0, min_lon - PROVINCE_MARGIN),
+        max(-90.0, min_lat - PROVINCE_MARGIN),
+        min(180.0, max_lon + PROVINCE_MARGIN),
+        min(90.0, max_lat + PROVINCE_MARGIN),
+    )
+
+
+@lru_cache(maxsize=16)
+def snap_step(resolution: int) -> float:
+    """The grid (degrees) viewports are snapped to before a cover of `resolution` is built.
+
+    The largest power-of-two fraction of a degree not longer than the cells' average edge:
+    1/32° (~3.5 km) at r6, 1/256° (~430 m) at r8. Snapping widens a viewport by less than one
+    cell on each side, and powers of two keep the snapped edges exact floats (stable keys).
+    """
+    edge_deg = h3.average_hexagon_edge_length(resolution, "km") / KM_PER_DEGREE_LAT
+    return 2.0 ** math.floor(math.log2(edge_deg))
+
+
+def estimated_cells(bbox: BBox, resolution: int) -> float:
+    """About how many cells of `resolution` have their centre in the box, without listing them.
+
+    That is what `h3.h3shape_to_cells` returns, and what its time and memory grow with: the
+    box's area over a cell's area there (the smaller of the local and the average area, so
+    the estimate errs high).
+    """
+    lat, lon = (bbox.south + bbox.north) / 2, (bbox.west + bbox.east) / 2
+    local = h3.cell_area(h3.latlng_to_cell(lat, lon, resolution), "km^2")
+    width, height = bbox.size_km()
+    return width * height / min(local, h3.average_hexagon_area(resolution, "km^2"))
+
+
+@dataclass(frozen=True)
+class Limit:
+    """What limits a view to its viewport, decided before any cover is built (a cache key).
+
+    The reports in the `parent` cells covering `area`: the viewport clipped to the province and
+    snapped outward to the parent resolution's grid. No report at all when `area` is None (the
+    viewport lies outside the province).
+    """
+
+    parent: int
+    area: BBox | None
+
+    def resolve(self) -> tuple[int, tuple[str, ...]] | None:
+        """(parent, sorted cell ids), built once per area; None: over MAX_COVER_CELLS after all."""
+        if self.area is None:
+            return self.parent, ()
+        cells = _cover_cells(self.area, self.parent)
+        return None if cells is None else (self.parent, cells)
+
+
+@lru_cache(maxsize=MAX_CACHED_COVERS)
+def _cover_cells(area: BBox, resolution: int) -> tuple[str, ...] | None:
+    cells = cover(area, resolution)
+    return tuple(sorted(cells)) if len(cells) <= MAX_COVER_CELLS else None
+
+
+def viewport_limit(bbox: BBox | None, resolution: int) -> Limit | None:
+    """What limits a view of `resolution` to the viewport; None: no limit (every cell).
+
+    No limit without a viewport, at the province's resolution (r6), or for a viewport holding
+    more than MAX_COVER_CELLS parent cells (estimated from its area: no cover is built).
+    """
     if bbox is None or resolution == 6:
         return None
     parent = 6 if resolution == 8 else 8
-    cells = cover(bbox, parent)
-    if len(cells) > MAX_COVER_CELLS:
+    clipped = bbox.clip(province_area())
+    if clipped is None:
+        return Limit(parent, None)
+    area = clipped.snap(snap_step(parent))
+    if estimated_cells(area, parent) > MAX_COVER_CELLS:
         return None
-    return parent, tuple(sorted(cells))
+    return Limit(parent, area)
+
+
+def viewport_cells(bbox: BBox | None, resolution: int) -> tuple[int, tuple[str, ...]] | None:
+    """The parent cells (resolution, ids) that limit a view to its viewport; None: no limit."""
+    limit = viewport_limit(bbox, resolution)
+    return None if limit is None else limit.resolve()
 
 
 def _restrict(stmt, limit: tuple[int, tuple[str, ...]] | None):
@@ -220,19 +349,22 @@ def heat(
     now: datetime | None = None,
 ) -> Heat:
     """Count the filtered reports per stored cell (GROUP BY in the database)."""
-    return _heat(f, resolution, viewport_cells(bbox, resolution), public, now)
+    return _heat(f, resolution, viewport_limit(bbox, resolution), public, now)
 
 
 def _heat(
     f: ReportFilter,
     resolution: int,
-    limit: tuple[int, tuple[str, ...]] | None,
+    limit: Limit | None,
     public: bool,
     now: datetime | None,
 ) -> Heat:
+    cells = None if limit is None else limit.resolve()
+    if cells is not None and not cells[1]:
+        return Heat(resolution, [])  # a viewport outside the province: no query
     column = cell_column(resolution)
     stmt = select(column, func.count()).where(column.is_not(None)).group_by(column)
-    stmt = _restrict(queries.where(stmt, f, now), limit)
+    stmt = _restrict(queries.where(stmt, f, now), cells)
     if public:
         stmt = _public(stmt)
     return Heat(resolution, [_cell(cell, count) for cell, count in db.session.execute(stmt)])
@@ -265,12 +397,15 @@ def markers(
     f: ReportFilter, bbox: BBox, limit: int = MAX_MARKERS, now: datetime | None = None
 ) -> tuple[list[Marker], bool]:
     """The filtered reports inside a small viewport; True when there were more than `limit`."""
+    cells = viewport_cells(bbox, 10)
+    if cells is not None and not cells[1]:
+        return [], False  # a viewport outside the province
     stmt = select(Report.code, Report.lat, Report.lon, Report.status, Report.category_code).where(
         Report.lat.between(bbox.south, bbox.north),
         Report.lon.between(bbox.west, bbox.east),
         Report.code.is_not(None),
     )
-    stmt = _restrict(queries.where(stmt, f, now), viewport_cells(bbox, 10))
+    stmt = _restrict(queries.where(stmt, f, now), cells)
     rows = db.session.execute(stmt.order_by(Report.id.desc()).limit(limit + 1)).all()
     found = [
         Marker(code, round(lat, 6), round(lon, 6), status, category)
@@ -316,13 +451,19 @@ def view(
     public: bool = False,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The JSON of one map view: cells (id, lat, lon, count) and, at street zoom, markers."""
+    """The JSON of one map view: cells (id, lat, lon, count) and, at street zoom, markers.
+
+    The cache key holds the viewport's limit (clipped and snapped, see `viewport_limit`), not
+    its cells: a cache hit builds no cover, and nearby viewports share one entry.
+    """
+    if zoom is not None:
+        zoom = max(MIN_ZOOM, min(MAX_ZOOM, zoom))
     resolution = resolution_for_zoom(zoom)
     if public:
         resolution = min(resolution, PUBLIC_MAX_RESOLUTION)
     elif resolution == 10 and bbox is None and not f.unit:
         resolution = 8  # street cells only for a viewport or a ward, never the whole province
-    limit = None if _unit_inside(f.unit, bbox) else viewport_cells(bbox, resolution)
+    limit = None if _unit_inside(f.unit, bbox) else viewport_limit(bbox, resolution)
     key = (public, resolution, tuple(sorted(f.to_args().items())), limit)
     result = _cached(key, lambda: _heat(f, resolution, limit, public, now))
     body: dict[str, Any] = {

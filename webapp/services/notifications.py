@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from webapp.models import Report, ReportEvent
-from webapp.services import followers, outbox, workflow
+from webapp.services import followers, outbox, serializers, workflow
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RESIDENT_STATUSES = frozenset({"received", "assigned", "resolved", "rejected", "duplicate"})
@@ -25,8 +24,8 @@ RATING_PROMPT = (
 
 
 def tracking_url(report: Report) -> str:
-    """The public tracking page of a report."""
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/theo-doi/{report.code}"
+    """The resident's own tracking link (with its secret token)."""
+    return serializers.tracking_url(report)
 
 
 def _when(value) -> str:
@@ -38,14 +37,18 @@ def resident_route(report: Report) -> tuple[str, str | None]:
     identity = report.identity
     if identity is not None and identity.channel in ("telegram", "zalo", "email"):
         return identity.channel, identity.external_id
-    if report.resident is not None and report.resident.email:
-        return "email", report.resident.email
+    resident = report.resident
+    if resident is not None and resident.email and resident.email_confirmed_at is not None:
+        return "email", resident.email
     return "tracking", None
 
 
-def resident_text(report: Report, event: ReportEvent) -> str | None:
-    """The message for the resident about this event, or None when there is nothing to say."""
-    code, url = report.code, tracking_url(report)
+def resident_text(report: Report, event: ReportEvent, url: str | None = None) -> str | None:
+    """The message for the resident about this event, or None when there is nothing to say.
+
+    The author's link carries the secret token; followers get the public page (`url`).
+    """
+    code, url = report.code, url or tracking_url(report)
     if event.kind == "status":
         status = event.to_status
         if status == "received":
@@ -141,6 +144,7 @@ def build_messages(report: Report, event: ReportEvent) -> None:
                 payload=author_payload,
             )
             # Residents who follow the report get the same news (the rating is the author's).
+            public_text = resident_text(report, event, serializers.public_url(report))
             for identity in followers.follower_identities(report):
                 outbox.add_message(
                     dedupe_key=f"evt:{event.id}:follower:{identity.id}",
@@ -149,7 +153,7 @@ def build_messages(report: Report, event: ReportEvent) -> None:
                     address=identity.external_id,
                     report_id=report.id,
                     subject=f"Phản ánh {report.code}",
-                    body=f"Cập nhật phản ánh bạn đang theo dõi:\n{text}",
+                    body=f"Cập nhật phản ánh bạn đang theo dõi:\n{public_text}",
                     payload=payload,
                 )
     _agency_messages(report, event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -19,6 +20,50 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DUE_SOON = timedelta(hours=24)
 # What became of a report, for the KPI figures and the lists behind them (see `outcome_clause`).
 OUTCOMES = ("resolved", "on_time", "late", "late_extension", "no_deadline")
+# The dates a filter or a period may name: far enough from date.min/max that the day after,
+# the week and the month of any of them never overflow.
+DATE_MIN = date(2000, 1, 1)
+DATE_MAX = date(2100, 12, 31)
+MAX_ID = 2**31 - 1  # an INTEGER primary key
+# C0 control characters other than tab and newlines (and DEL): never part of honest text, and
+# PostgreSQL refuses NUL in a string.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DIGITS = re.compile(r"[0-9]{1,10}")
+_H3_CELL = re.compile(r"[0-9a-f]{15}")
+_TEXT_MAX = 500
+
+
+def parse_date(value: object) -> date | None:
+    """A YYYY-MM-DD date from DATE_MIN to DATE_MAX; None for anything else."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        day = value
+    elif isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return day if DATE_MIN <= day <= DATE_MAX else None
+
+
+def parse_id(value: object) -> int | None:
+    """A positive INTEGER key written in ASCII digits ("²", "1e3", " 1", "-1": None)."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(text, str) and _DIGITS.fullmatch(text) and 1 <= int(text) <= MAX_ID:
+        return int(text)
+    return None
+
+
+def _clean(value: object, choices: tuple[str, ...] | None = None) -> str | None:
+    """A short text without control characters (and among the choices, if given), or None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or len(value) > _TEXT_MAX or CONTROL_CHARS.search(value):
+        return None
+    return value if choices is None or value in choices else None
 
 
 @dataclass
@@ -39,28 +84,24 @@ class ReportFilter:
 
     @classmethod
     def from_args(cls, args) -> ReportFilter:
-        """Build from request arguments, ignoring what does not parse."""
+        """Build from request arguments (or a stored dict), ignoring what does not parse.
 
-        def _date(name: str) -> date | None:
-            try:
-                return date.fromisoformat(args.get(name, ""))
-            except ValueError:
-                return None
-
-        agency = args.get("agency", "")
-        cell = (args.get("cell") or "").strip().lower()
+        The pages parse their query strings with `webapp.blueprints.params`; this stays safe on
+        its own for the stored arguments of background exports.
+        """
+        cell = (_clean(args.get("cell")) or "").lower()
         return cls(
-            status=args.get("status") or None,
-            category=args.get("category") or None,
-            unit=args.get("unit") or None,
-            agency_id=int(agency) if agency.isdigit() else None,
-            due=args.get("due") if args.get("due") in ("soon", "overdue") else None,
-            date_from=_date("from"),
-            date_to=_date("to"),
-            q=(args.get("q") or "").strip() or None,
-            sort=args.get("sort") if args.get("sort") in ("due", "new", "old") else "due",
-            outcome=args.get("outcome") if args.get("outcome") in OUTCOMES else None,
-            cell=cell if _valid_cell(cell) else None,
+            status=_clean(args.get("status")),
+            category=_clean(args.get("category")),
+            unit=_clean(args.get("unit")),
+            agency_id=parse_id(args.get("agency")),
+            due=_clean(args.get("due"), ("soon", "overdue")),
+            date_from=parse_date(args.get("from")),
+            date_to=parse_date(args.get("to")),
+            q=_clean(args.get("q")),
+            sort=_clean(args.get("sort"), ("due", "new", "old")) or "due",
+            outcome=_clean(args.get("outcome"), OUTCOMES),
+            cell=cell if valid_cell(cell) else None,
         )
 
     def to_args(self) -> dict[str, str]:
@@ -80,10 +121,13 @@ class ReportFilter:
         return {k: v for k, v in values.items() if v}
 
 
-def _valid_cell(cell: str) -> bool:
+def valid_cell(cell: str) -> bool:
+    """Whether the text is an H3 cell of a stored resolution (6, 8 or 10)."""
+    if not isinstance(cell, str) or not _H3_CELL.fullmatch(cell):
+        return False
     try:
-        return bool(cell) and h3.is_valid_cell(cell) and h3.get_resolution(cell) in CELL_RESOLUTIONS
-    except (ValueError, TypeError):  # h3 raises on malformed strings
+        return h3.is_valid_cell(cell) and h3.get_resolution(cell) in CELL_RESOLUTIONS
+    except (ValueError, TypeError, OverflowError):  # h3 raises on malformed strings
         return False
 
 

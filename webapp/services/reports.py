@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select
 
+from webapp import ratelimit
 from webapp.errors import NotFound, ValidationError
 from webapp.extensions import db
 from webapp.models import (
@@ -24,11 +26,12 @@ from webapp.models import (
     User,
 )
 from webapp.models.types import utcnow
-from webapp.services import gazetteer, photos, places, queue, workflow
+from webapp.services import blocks, contacts, gazetteer, photos, places, queue, workflow
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 PHONE_RE = re.compile(r"^(\+84|84|0)(\d{9,10})$")
+CODE_RE = re.compile(r"[A-Z]{1,8}-\d{4}-\d{6,12}")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -73,6 +76,7 @@ class ReportDraft:
     identity: ChannelIdentity | None = None
     category_hint: str | None = None
     created_by: User | None = None
+    client_address: str | None = None  # the HTTP client's address (web, API), for locks
 
 
 @dataclass(frozen=True)
@@ -83,16 +87,12 @@ class IntakeResult:
     code: str
     status: str
     queued: bool
+    tracking_token: str = ""
 
 
 def photo_limits() -> photos.PhotoLimits:
-    """Photo limits from the app config."""
-    cfg = current_app.config
-    return photos.PhotoLimits(
-        max_bytes=cfg["PHOTO_MAX_BYTES"],
-        max_pixels=cfg["PHOTO_MAX_PIXELS"],
-        max_count=cfg["PHOTO_MAX_COUNT"],
-    )
+    """Photo limits from the app config (bytes, pixels, request budget, decode slots)."""
+    return photos.PhotoLimits.from_config(current_app.config)
 
 
 def photo_store() -> photos.PhotoStore:
@@ -153,49 +153,63 @@ def _check_contact(contact: Contact | None) -> Contact | None:
     return Contact(name=name, phone=phone, email=email)
 
 
-def _resident_for(draft: ReportDraft, contact: Contact | None):
-    """Find or create the resident and the identity the answers go back to."""
-    keys: list[tuple[str, str, str | None]] = []
-    if draft.identity:
-        keys.append(
-            (draft.identity.channel, draft.identity.external_id, draft.identity.display_name)
-        )
-    if contact and contact.phone:
-        keys.append(("phone", contact.phone, contact.name))
+def _locked_out() -> ValidationError:
+    return ValidationError(
+        "Tài khoản của bạn đã bị tạm khóa do vi phạm quy định. Vui lòng gọi đường dây 1022.",
+        "Your account is locked. Please call the 1022 hotline.",
+    )
+
+
+def _check_limits(draft: ReportDraft, contact: Contact | None, client_hash: str | None) -> None:
+    """Refuse locked senders and count the report against each identity's limit.
+
+    Staff typing a hotline call are not limited: the limits protect against residents' clients.
+    """
+    keys = []
     if contact and contact.email:
-        keys.append(("email", contact.email, contact.name))
-    if not keys:
-        return None, None
-    resident = None
-    identities = []
-    for channel, external_id, name in keys:
+        keys.append(("email", contact.email))
+    if contact and contact.phone:
+        keys.append(("phone", contact.phone))
+    if blocks.is_blocked(keys) or (client_hash and blocks.is_blocked_hash("address", client_hash)):
+        raise _locked_out()
+    if draft.created_by is not None:
+        return
+    if draft.identity:
+        ratelimit.hit_identity("intake", f"{draft.identity.channel}:{draft.identity.external_id}")
+    for kind, value in keys:
+        ratelimit.hit_identity("intake", f"{kind}:{value}")
+
+
+def _resident_for(draft: ReportDraft, contact: Contact | None):
+    """The resident and the identity the answers go back to.
+
+    A messenger id is verified by the platform: it finds the same resident again. A phone or
+    e-mail typed on the web, the API or by a hotline operator is only a claim: it is kept on a
+    new resident of this report and never selects, merges or overwrites anyone.
+    """
+    if draft.identity:
         identity = db.session.scalar(
-            select(ResidentIdentity).filter_by(channel=channel, external_id=external_id)
+            select(ResidentIdentity).filter_by(
+                channel=draft.identity.channel, external_id=draft.identity.external_id
+            )
         )
-        if identity is not None:
-            resident = resident or identity.resident
-        identities.append((identity, channel, external_id, name))
-    if resident is None:
-        resident = Resident(display_name=(contact.name if contact else None))
-        db.session.add(resident)
-    if resident.locked:
-        raise ValidationError(
-            "Tài khoản của bạn đã bị tạm khóa do vi phạm quy định. Vui lòng gọi đường dây 1022.",
-            "Your account is locked. Please call the 1022 hotline.",
-        )
-    if contact:
-        resident.phone = contact.phone or resident.phone
-        resident.email = contact.email or resident.email
-        resident.display_name = contact.name or resident.display_name
-    first = None
-    for identity, channel, external_id, name in identities:
         if identity is None:
+            resident = Resident(display_name=draft.identity.display_name)
             identity = ResidentIdentity(
-                resident=resident, channel=channel, external_id=external_id, display_name=name
+                resident=resident,
+                channel=draft.identity.channel,
+                external_id=draft.identity.external_id,
+                display_name=draft.identity.display_name,
             )
             db.session.add(identity)
-        first = first or identity
-    return resident, first
+        if identity.resident.locked:
+            raise _locked_out()
+        return identity.resident, identity
+    if contact is None:
+        return None, None
+    resident = Resident(display_name=contact.name, phone=contact.phone, email=contact.email)
+    db.session.add(resident)
+    return resident, None
 
 
 def _locate(report: Report, draft: ReportDraft, processed: list[photos.ProcessedPhoto]) -> None:
@@ -267,11 +281,11 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
     if draft.channel not in {c.value for c in Channel}:
         raise ValidationError("Kênh gửi không hợp lệ.", "Unknown channel.", field="channel")
     contact = _check_contact(draft.contact)
-    limits = photo_limits()
-    photos.check_count(len(draft.photos), limits)
-    # Decode and re-encode every photo before touching the database: a bad photo
-    # refuses the whole report and nothing is stored.
-    processed = [photos.process_photo(p.data, p.filename, limits) for p in draft.photos]
+    client_hash = blocks.key_hash("address", draft.client_address) if draft.client_address else None
+    _check_limits(draft, contact, client_hash)
+    # Check every photo's header against the budgets, then decode and re-encode them in a
+    # bounded pool, before touching the database: a bad photo refuses the whole report.
+    processed = photos.process_photos([(p.data, p.filename) for p in draft.photos], photo_limits())
     address = (draft.address or "").strip()[:500] or None
 
     store = photo_store()
@@ -282,10 +296,12 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             channel=draft.channel,
             description=description,
             address_text=address,
-            search_text=gazetteer.fold(f"{description} {address or ''}"),
+            search_text=search_text(description, address),
             category_hint=draft.category_hint,
             created_by_id=draft.created_by.id if draft.created_by else None,
             created_at=now,
+            tracking_token=secrets.token_urlsafe(32),
+            client_hash=client_hash,
         )
         _locate(report, draft, processed)
         report.resident, report.identity = _resident_for(draft, contact)
@@ -310,8 +326,11 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             )
         db.session.flush()
         report.code = public_code(report.id, now, current_app.config["PUBLIC_CODE_PREFIX"])
+        if report.resident is not None and report.identity is None:
+            contacts.send_confirmation(report.resident, report)
         # Read what the caller needs before the commit expires the row (no reload after it).
         report_id, code, status = report.id, report.code, report.status
+        token = report.tracking_token or ""
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -319,15 +338,34 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             store.delete(key)
         raise
     queued = queue.enqueue("workers.tasks.classify_report", report_id)
-    log.info("report %s stored (%s), queued=%s", code, status, queued)
-    return IntakeResult(report_id, code, status, queued)
+    log.info("report %s stored (%s), queued=%s", report_id, status, queued)
+    return IntakeResult(report_id, code, status, queued, token)
+
+
+def search_text(description: str, address: str | None) -> str:
+    """The folded copy of the text that staff search ("duong" finds "đường")."""
+    return gazetteer.fold(f"{description} {address or ''}")
+
+
+def get_by_token(token: str) -> Report:
+    """A report by the secret token of its tracking link, or NotFound."""
+    report = None
+    if token and len(token) <= 64:
+        report = db.session.scalar(select(Report).where(Report.tracking_token == token))
+    if report is None:
+        raise NotFound("Liên kết theo dõi không đúng.", "Unknown tracking link.", field="token")
+    return report
 
 
 def get_by_code(code: str) -> Report:
     """A report by its public code, or NotFound."""
-    report = db.session.scalar(select(Report).where(Report.code == code.strip().upper()))
+    code = (code or "").strip().upper()
+    report = None
+    if CODE_RE.fullmatch(code):
+        report = db.session.scalar(select(Report).where(Report.code == code))
     if report is None:
+        shown = code if CODE_RE.fullmatch(code) else code[:20]
         raise NotFound(
-            f"Không tìm thấy phản ánh có mã {code}.", f"No report with code {code}.", field="code"
+            f"Không tìm thấy phản ánh có mã {shown}.", f"No report with code {shown}.", field="code"
         )
     return report

@@ -47,39 +47,149 @@ def public_event(event: ReportEvent, locale: str = "vi") -> dict[str, Any]:
     }
 
 
+# Reports whose public view is their status only.
+STATUS_ONLY = frozenset({"rejected"})
+# The public point is the centre of the report's cell at this resolution, as on the public map.
+PUBLIC_CELL_RESOLUTION = 8
+
+
+def _scrubbed(text: str | None) -> str | None:
+    from webapp.services.scrub import scrub
+
+    return scrub(text) if text else text
+
+
+# Paths of public.track and public.track_private: written out, so that workers without a
+# request can build them (tests/api check they match the routes).
+def public_url(report: Report) -> str:
+    """The page of the public view (the code alone), from PUBLIC_BASE_URL."""
+    from webapp.services.contacts import public_url as absolute
+
+    return absolute(f"/theo-doi/{report.code}")
+
+
+def tracking_url(report: Report) -> str:
+    """The resident's own tracking link (the secret token), from PUBLIC_BASE_URL."""
+    from webapp.services.contacts import public_url as absolute
+
+    if not report.tracking_token:
+        return public_url(report)
+    return absolute(f"/t/{report.tracking_token}")
+
+
+def photos_public(report: Report) -> bool:
+    """Whether the report's photos may be served to anyone (not only through its link)."""
+    shown = report.status not in STATUS_ONLY and not report.public_hidden
+    return shown and not (report.category is not None and report.category.sensitive)
+
+
+def _photos(report: Report, token: str | None = None) -> list[dict[str, str]]:
+    def link(key: str, variant: str) -> str:
+        if token:
+            return url_for("public.private_photo", token=token, key=key, variant=variant)
+        return url_for("public.photo", key=key, variant=variant)
+
+    return [
+        {"web": link(p.key, "web"), "thumb": link(p.key, "thumb"), "kind": p.kind}
+        for p in report.public_photos
+    ]
+
+
+def _coarse_point(report: Report) -> tuple[float | None, float | None]:
+    import h3
+
+    cell = report.h3_r8
+    if cell is None and report.lat is not None:
+        cell = h3.latlng_to_cell(report.lat, report.lon, PUBLIC_CELL_RESOLUTION)
+    if cell is None:
+        return None, None
+    lat, lon = h3.cell_to_latlng(cell)
+    return round(lat, 4), round(lon, 4)
+
+
+def _status_only(report: Report, locale: str) -> dict[str, Any]:
+    return {
+        "code": report.code,
+        "status": report.status,
+        "status_label": status_label(report.status, locale),
+        "public": False,
+        "created_at": _iso(report.created_at),
+        "tracking_url": public_url(report),
+    }
+
+
 def public_view(report: Report, locale: str = "vi") -> dict[str, Any]:
-    """The tracking-page view of a report: no personal data, no private photos or notes."""
+    """What anyone with the code may see: scrubbed text, a point no finer than the public map.
+
+    Rejected and moderated-away reports show their status only; sensitive categories (public
+    security, ...) show no text, photo or point finer than the ward. Never the resident.
+    """
+    if report.status in STATUS_ONLY or report.public_hidden:
+        return _status_only(report, locale)
+    category = report.category
+    sensitive = bool(category and category.sensitive)
+    lat, lon = (None, None) if sensitive else _coarse_point(report)
+    return {
+        "code": report.code,
+        "status": report.status,
+        "status_label": status_label(report.status, locale),
+        "public": True,
+        "sensitive": sensitive,
+        "channel": report.channel,
+        "description": None if sensitive else _scrubbed(report.description),
+        "category": category.code if category else None,
+        "category_label": category.label(locale) if category else None,
+        "agency": report.agency.name if report.agency else None,
+        "unit": report.unit.full_name if report.unit else None,
+        "lat": lat,
+        "lon": lon,
+        "location_precision": None if lat is None else f"h3_r{PUBLIC_CELL_RESOLUTION}",
+        "address": None,
+        "created_at": _iso(report.created_at),
+        "updated_at": _iso(report.updated_at),
+        "due_at": _iso(report.due_at),
+        "resolved_at": _iso(report.resolved_at),
+        "public_note": _scrubbed(report.public_note),
+        "photos": [] if sensitive else _photos(report),
+        "history": [
+            {**public_event(e, locale), "note": _scrubbed(e.note)}
+            for e in report.events
+            if e.public and e.kind in PUBLIC_EVENT_KINDS
+        ],
+        "tracking_url": public_url(report),
+    }
+
+
+def private_view(report: Report, locale: str = "vi") -> dict[str, Any]:
+    """What the resident sees through the secret link: the whole report and its history."""
     category = report.category
     return {
         "code": report.code,
         "status": report.status,
         "status_label": status_label(report.status, locale),
+        "public": not (report.status in STATUS_ONLY or report.public_hidden),
+        "sensitive": bool(category and category.sensitive),
         "channel": report.channel,
         "description": report.description,
         "category": category.code if category else None,
         "category_label": category.label(locale) if category else None,
         "agency": report.agency.name if report.agency else None,
         "unit": report.unit.full_name if report.unit else None,
-        "lat": round(report.lat, 5) if report.lat is not None else None,
-        "lon": round(report.lon, 5) if report.lon is not None else None,
+        "lat": round(report.lat, 6) if report.lat is not None else None,
+        "lon": round(report.lon, 6) if report.lon is not None else None,
+        "location_precision": "exact" if report.lat is not None else None,
         "address": report.address_text,
         "created_at": _iso(report.created_at),
         "updated_at": _iso(report.updated_at),
         "due_at": _iso(report.due_at),
         "resolved_at": _iso(report.resolved_at),
         "public_note": report.public_note,
-        "photos": [
-            {
-                "web": url_for("public.photo", key=p.key, variant="web", _external=False),
-                "thumb": url_for("public.photo", key=p.key, variant="thumb", _external=False),
-                "kind": p.kind,
-            }
-            for p in report.public_photos
-        ],
+        "photos": _photos(report, report.tracking_token),
         "history": [
             public_event(e, locale)
             for e in report.events
             if e.public and e.kind in PUBLIC_EVENT_KINDS
         ],
-        "tracking_url": url_for("public.track", code=report.code, _external=True),
+        "tracking_url": tracking_url(report),
+        "public_url": public_url(report),
     }

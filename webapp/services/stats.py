@@ -15,6 +15,7 @@ of exactly the reports behind it (`Kpi.link_args`):
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -46,6 +47,7 @@ UNKNOWN_LABELS = {
     "category": ("Chưa phân loại", "Not classified"),
     "unit": ("Chưa xác định xã/phường", "No commune/ward"),
 }
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
 
 
 def local_today(now: datetime | None = None) -> date:
@@ -79,21 +81,24 @@ class Period:
         return cls.week_of(local_today(now) - timedelta(days=7))
 
     @classmethod
-    def from_args(cls, args, now: datetime | None = None) -> Period:
-        """?from=&to= (ISO dates); by default the current month up to today."""
+    def between(cls, start: date | None, end: date | None, now: datetime | None = None) -> Period:
+        """From start to end (swapped if reversed); by default the current month up to today.
+
+        The dates must already be checked (`queries.parse_date`: 2000-2100).
+        """
         today = local_today(now)
-
-        def _date(name: str) -> date | None:
-            try:
-                return date.fromisoformat(args.get(name, ""))
-            except ValueError:
-                return None
-
-        start = _date("from") or today.replace(day=1)
-        end = _date("to") or max(today, start)
+        start = start or today.replace(day=1)
+        end = end or max(today, start)
         if end < start:
             start, end = end, start
         return cls(start, end)
+
+    @classmethod
+    def from_args(cls, args, now: datetime | None = None) -> Period:
+        """?from=&to= (ISO dates from 2000 to 2100; anything else is ignored)."""
+        return cls.between(
+            queries.parse_date(args.get("from")), queries.parse_date(args.get("to")), now
+        )
 
     def to_args(self) -> dict[str, str]:
         """The list arguments of the period."""
@@ -413,12 +418,13 @@ def overdue_agencies(*, now: datetime | None = None, locale: str = "vi") -> list
 
 
 def month_from_arg(value: str | None, now: datetime | None = None) -> Period:
-    """The month of "YYYY-MM" (the current month when missing or malformed)."""
-    try:
-        year, month = (int(v) for v in (value or "").split("-"))
-        return Period.month_of(date(year, month, 1))
-    except ValueError:
-        return Period.month_of(local_today(now))
+    """The month of "YYYY-MM" from 2000 to 2100 (the current month for anything else)."""
+    match = _MONTH.fullmatch(value) if isinstance(value, str) else None
+    if match:
+        year, month = int(match[1]), int(match[2])
+        if queries.DATE_MIN.year <= year <= queries.DATE_MAX.year and 1 <= month <= 12:
+            return Period.month_of(date(year, month, 1))
+    return Period.month_of(local_today(now))
 
 
 def public_summary(period: Period, *, now: datetime | None = None, locale: str = "vi") -> dict:

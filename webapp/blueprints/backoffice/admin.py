@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
 from webapp.errors import DomainError, PermissionDenied
 from webapp.extensions import db
@@ -51,11 +52,16 @@ def admin_list(key: str):
 @bp.route("/quan-tri/<key>/sua/<obj_id>", methods=["GET", "POST"])
 @login_required
 def admin_edit(key: str, obj_id: str | None = None):
-    """Create or edit one row; every change lands in the audit trail."""
+    """Create or edit one row; every change lands in the audit trail.
+
+    The form is checked by `webapp.services.admin` (a bad field: the form again, flashed).
+    """
     _require_admin()
     if key not in admin.ENTITIES:
         abort(404)
     entity = admin.ENTITIES[key]
+    if obj_id is not None:
+        obj_id = params.object_id(entity.model, obj_id)
     obj = db.session.get(entity.model, obj_id) if obj_id else None
     if obj_id and obj is None:
         abort(404)

@@ -2,34 +2,59 @@
 
 from __future__ import annotations
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required, login_user, logout_user
 
+from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
+from webapp.errors import ValidationError
+from webapp.ratelimit import RateLimited, client_address, limit
 from webapp.services import accounts
 
 
+def _attempts_limited() -> bool:
+    return request.method != "POST"
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limit("RATELIMIT_LOGIN_ADDRESS", exempt_when=_attempts_limited)
 def login():
-    """The sign-in form."""
+    """The sign-in form; failures slow the next attempts down (webapp.services.accounts)."""
     if current_user.is_authenticated:
         return redirect(url_for("bo.queue"))
-    error = None
+    error, status, retry = None, 200, None
     if request.method == "POST":
         try:
+            form = params.parse(params.LoginForm, request.form)
             user = accounts.authenticate(
-                request.form.get("email", ""),
-                request.form.get("password", ""),
-                request.form.get("totp") or None,
+                form.email,
+                form.password,
+                form.totp,
+                address=client_address(),
+                device=request.cookies.get(accounts.DEVICE_COOKIE),
             )
-        except accounts.LoginFailed as exc:
-            error = exc.message(str(get_locale()))
+        except (accounts.LoginFailed, RateLimited, ValidationError) as exc:
+            error, status = exc.message(str(get_locale())), exc.status_code
+            retry = getattr(exc, "retry_after", None)
         else:
             login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/bo") else url_for("bo.queue"))
-    return render_template("bo/login.html", error=error), 401 if error else 200
+            target = params.parse(params.LoginArgs, request.args, ignore_invalid=True).next
+            response = redirect(target or url_for("bo.queue"))
+            response.set_cookie(
+                accounts.DEVICE_COOKIE,
+                accounts.device_token(user),
+                max_age=accounts.DEVICE_DAYS * 86400,
+                path="/bo",
+                httponly=True,
+                samesite="Lax",
+                secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            )
+            return response
+    response = make_response(render_template("bo/login.html", error=error), status)
+    if retry:
+        response.headers["Retry-After"] = str(retry)
+    return response
 
 
 @bp.post("/logout")

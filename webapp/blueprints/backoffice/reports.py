@@ -7,8 +7,9 @@ from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
-from webapp.errors import DomainError, NotFound
+from webapp.errors import DomainError, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.models import AdminUnit, Agency, Category, Photo, Report, User
 from webapp.permissions import Action, can, require, visible_reports
@@ -17,7 +18,8 @@ from webapp.services.serializers import STATUS_LABELS
 
 
 def _report(code: str) -> Report:
-    report = db.session.scalar(select(Report).where(Report.code == code.upper()))
+    code = params.report_code(code)
+    report = db.session.scalar(select(Report).where(Report.code == code))
     if report is None:
         raise NotFound("Không tìm thấy phản ánh.", "Report not found.")
     require(current_user, Action.VIEW, report)
@@ -38,12 +40,11 @@ def _choices() -> dict:
 @login_required
 def queue():
     """My agency's reports (the whole province for the IOC), filtered and paginated."""
-    f = queries.ReportFilter.from_args(request.args)
+    args = params.parse(params.QueueArgs, request.args, ignore_invalid=True)
+    f = args.to_filter()
     if not request.args:
         f.status = "open"
-    page = queries.paginate(
-        queries.apply(visible_reports(current_user), f), request.args.get("page", 1, type=int)
-    )
+    page = queries.paginate(queries.apply(visible_reports(current_user), f), args.page)
     staff = []
     if current_user.agency_id and can(current_user, Action.ASSIGN_PERSON):
         staff = db.session.scalars(
@@ -58,10 +59,11 @@ def queue():
 @login_required
 def bulk_assign():
     """Assign the selected reports to one staff member."""
-    assignee = db.session.get(User, request.form.get("assignee", type=int) or 0)
+    form = params.parse(params.BulkAssignForm, request.form)
+    assignee = db.session.get(User, form.assignee)
     if assignee is None:
         abort(400)
-    selected = [_report(code) for code in request.form.getlist("codes")]
+    selected = [_report(code) for code in form.codes]
     _do(lambda: handling.bulk_assign(current_user, selected, assignee), "Đã giao việc.")
     return redirect(request.referrer or url_for("bo.queue"))
 
@@ -70,7 +72,10 @@ def bulk_assign():
 @login_required
 def report_page(code: str):
     """Everything about one report, and the actions the user may take."""
-    report = _report(code)
+    return _render_report(_report(code))
+
+
+def _render_report(report: Report) -> str:
     allowed = {a.value for a in Action if can(current_user, a, report)}
     templates = handling.reply_templates(report.category_code)
     staff = db.session.scalars(
@@ -98,6 +103,7 @@ def report_page(code: str):
 def photo(code: str, key: str):
     """Full-size (stripped) copy of a photo, for staff; hidden photos for the IOC only."""
     report = _report(code)
+    key = params.photo_key(key)
     item = db.session.scalar(select(Photo).where(Photo.key == key, Photo.report_id == report.id))
     if item is None or (item.hidden and not can(current_user, Action.MODERATE, report)):
         abort(404)
@@ -117,46 +123,78 @@ def _do(fn, ok_message: str) -> bool:
     return True
 
 
+# action → (its form, what it does with the user, the report, the parsed form and the files).
 ACTIONS = {
-    "accept": lambda u, r, f, files: handling.accept(u, r),
-    "reply": lambda u, r, f, files: handling.reply(u, r, f.get("text", "")),
-    "request_info": lambda u, r, f, files: handling.request_info(u, r, f.get("text", "")),
-    "info_received": lambda u, r, f, files: handling.info_received(u, r, f.get("text")),
-    "resolve": lambda u, r, f, files: handling.resolve(
-        u, r, f.get("note", ""), (files.get("photo").read() or None) if files.get("photo") else None
+    "accept": (params.NoForm, lambda u, r, f, files: handling.accept(u, r)),
+    "reply": (params.TextForm, lambda u, r, f, files: handling.reply(u, r, f.text)),
+    "request_info": (params.TextForm, lambda u, r, f, files: handling.request_info(u, r, f.text)),
+    "info_received": (params.TextForm, lambda u, r, f, files: handling.info_received(u, r, f.text)),
+    "resolve": (
+        params.ResolveForm,
+        lambda u, r, f, files: handling.resolve(u, r, f.note, _upload(files)),
     ),
-    "transfer": lambda u, r, f, files: handling.transfer(
-        u, r, _agency(f.get("agency")), f.get("reason", "")
+    "transfer": (
+        params.TransferForm,
+        lambda u, r, f, files: handling.transfer(u, r, _agency(f.agency), f.reason),
     ),
-    "accept_transfer": lambda u, r, f, files: handling.decide_transfer(u, r, True, f.get("note")),
-    "refuse_transfer": lambda u, r, f, files: handling.decide_transfer(u, r, False, f.get("note")),
-    "reject": lambda u, r, f, files: handling.reject(u, r, f.get("reason", ""), f.get("note")),
-    "duplicate": lambda u, r, f, files: handling.mark_duplicate(
-        u, r, reports.get_by_code(f.get("original", ""))
+    "accept_transfer": (
+        params.NoteForm,
+        lambda u, r, f, files: handling.decide_transfer(u, r, True, f.note),
     ),
-    "note": lambda u, r, f, files: handling.add_note(u, r, f.get("text", "")),
-    "assign_person": lambda u, r, f, files: handling.assign_person(
-        u, r, db.session.get(User, int(f.get("assignee") or 0)) or _missing()
+    "refuse_transfer": (
+        params.NoteForm,
+        lambda u, r, f, files: handling.decide_transfer(u, r, False, f.note),
     ),
-    "urgency": lambda u, r, f, files: handling.change_urgency(
-        u, r, f.get("urgency", ""), f.get("reason", "")
+    "reject": (params.RejectForm, lambda u, r, f, files: handling.reject(u, r, f.reason, f.note)),
+    "duplicate": (
+        params.DuplicateForm,
+        lambda u, r, f, files: handling.mark_duplicate(u, r, reports.get_by_code(f.original)),
     ),
-    "extension": lambda u, r, f, files: handling.request_extension(
-        u, r, int(f.get("days") or 0), f.get("reason", "")
+    "note": (params.TextForm, lambda u, r, f, files: handling.add_note(u, r, f.text)),
+    "assign_person": (
+        params.AssignForm,
+        lambda u, r, f, files: handling.assign_person(
+            u, r, db.session.get(User, f.assignee) or _missing()
+        ),
     ),
-    "approve_extension": lambda u, r, f, files: handling.decide_extension(
-        u, r, True, f.get("note")
+    "urgency": (
+        params.UrgencyForm,
+        lambda u, r, f, files: handling.change_urgency(u, r, f.urgency, f.reason),
     ),
-    "refuse_extension": lambda u, r, f, files: handling.decide_extension(
-        u, r, False, f.get("note")
+    "extension": (
+        params.ExtensionForm,
+        lambda u, r, f, files: handling.request_extension(u, r, f.days, f.reason),
     ),
-    "triage": lambda u, r, f, files: handling.triage(
-        u, r, f.get("category", ""), _agency(f.get("agency")) if f.get("agency") else None
+    "approve_extension": (
+        params.NoteForm,
+        lambda u, r, f, files: handling.decide_extension(u, r, True, f.note),
     ),
-    "redact": lambda u, r, f, files: handling.redact_text(u, r, f.get("text", "")),
-    "photo_blur": lambda u, r, f, files: handling.moderate_photo(u, r, _photo(f), "blur"),
-    "photo_hide": lambda u, r, f, files: handling.moderate_photo(u, r, _photo(f), "hide"),
-    "lock_resident": lambda u, r, f, files: handling.lock_resident(u, r),
+    "refuse_extension": (
+        params.NoteForm,
+        lambda u, r, f, files: handling.decide_extension(u, r, False, f.note),
+    ),
+    "triage": (
+        params.TriageForm,
+        lambda u, r, f, files: handling.triage(
+            u, r, f.category or "", _agency(f.agency) if f.agency else None
+        ),
+    ),
+    "redact": (params.TextForm, lambda u, r, f, files: handling.redact_text(u, r, f.text)),
+    "photo_blur": (
+        params.PhotoForm,
+        lambda u, r, f, files: handling.moderate_photo(u, r, _photo(f.photo), "blur"),
+    ),
+    "photo_hide": (
+        params.PhotoForm,
+        lambda u, r, f, files: handling.moderate_photo(u, r, _photo(f.photo), "hide"),
+    ),
+    "lock_resident": (params.NoForm, lambda u, r, f, files: handling.lock_resident(u, r)),
+    "unlock_sender": (params.NoForm, lambda u, r, f, files: handling.unlock_sender(u, r)),
+    "hide_public": (params.NoForm, lambda u, r, f, files: handling.hide_from_public(u, r)),
+    "show_public": (
+        params.NoForm,
+        lambda u, r, f, files: handling.hide_from_public(u, r, hidden=False),
+    ),
 }
 
 
@@ -164,26 +202,36 @@ def _missing():
     raise DomainError("Thiếu thông tin.", "Missing value.")
 
 
-def _agency(value) -> Agency:
-    agency = db.session.get(Agency, int(value)) if str(value or "").isdigit() else None
-    return agency or _missing()
+def _agency(agency_id: int) -> Agency:
+    return db.session.get(Agency, agency_id) or _missing()
 
 
-def _photo(form) -> Photo:
-    return db.session.get(Photo, int(form.get("photo") or 0)) or _missing()
+def _photo(photo_id: int) -> Photo:
+    return db.session.get(Photo, photo_id) or _missing()
+
+
+def _upload(files) -> bytes | None:
+    item = files.get("photo")
+    return (item.read() or None) if item else None
 
 
 @bp.post("/r/<code>/<action>")
 @login_required
 def act(code: str, action: str):
-    """Perform one action on the report, then come back to its page."""
+    """Perform one action on the report, then come back to its page.
+
+    A malformed field (see `params`) re-renders the report page with the message, status 422.
+    """
     if action not in ACTIONS:
         abort(404)
     report = _report(code)
-    _do(
-        lambda: ACTIONS[action](current_user, report, request.form, request.files),
-        "Đã cập nhật phản ánh.",
-    )
+    form_model, perform = ACTIONS[action]
+    try:
+        form = params.parse(form_model, request.form)
+    except ValidationError as error:
+        flash(error.message(str(get_locale())), "error")
+        return _render_report(report), error.status_code
+    _do(lambda: perform(current_user, report, form, request.files), "Đã cập nhật phản ánh.")
     if not can(current_user, Action.VIEW, report):
         return redirect(url_for("bo.queue"))
     return redirect(url_for("bo.report_page", code=report.code))
