@@ -166,6 +166,15 @@ def init_app(app: Flask) -> None:
     """Storage, switches, the trusted proxies and the 429 answer."""
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
+
+    # Registered before Flask-Limiter's own hook so that it runs after it: Flask-Limiter puts
+    # Retry-After on every answer; it belongs only on refusals (429, 503).
+    @app.after_request
+    def _retry_after_on_refusals_only(response):
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response
+
     # Flask-Limiter builds no storage when it starts disabled; build it always, then switch.
     app.config["RATELIMIT_ENABLED"] = True
     limiter.init_app(app)

@@ -23,7 +23,14 @@ def _post(client, text: str, address: str = "198.51.100.7", **data):
 
 
 def test_one_address_cannot_file_a_hundred_reports(limits_on, client):
-    answers = [_post(client, f"Ổ gà số {i} trên đường Lê Duẩn").status_code for i in range(12)]
+    first = _post(client, "Ổ gà đầu tiên trên đường Lê Duẩn")
+    assert first.status_code == 201 and "Retry-After" not in first.headers
+    assert first.headers["X-RateLimit-Remaining"] == str(
+        int(first.headers["X-RateLimit-Limit"]) - 1
+    )
+    answers = [201] + [
+        _post(client, f"Ổ gà số {i} trên đường Lê Duẩn").status_code for i in range(11)
+    ]
     allowed = limits_on.config["RATELIMIT_INTAKE_ADDRESS"].split(" per ")[0]
     assert answers.count(201) == int(allowed)
     refused = _post(client, "Ổ gà thêm một lần nữa trên đường")

@@ -9,7 +9,6 @@ usual ValidationError (Vietnamese first), never a 500.
 from __future__ import annotations
 
 import math
-import re
 from typing import Annotated, Any, Literal
 
 from flask import Request
@@ -19,10 +18,8 @@ from werkzeug.exceptions import BadRequest
 
 from webapp.errors import ValidationError
 from webapp.ratelimit import client_address
+from webapp.services.queries import CONTROL_CHARS
 from webapp.services.reports import Contact, PhotoUpload, ReportDraft
-
-# C0 control characters other than tab and newlines: never part of a resident's text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 FIELD_LABELS = {
     "description": ("nội dung phản ánh", "description"),
@@ -38,7 +35,8 @@ FIELD_LABELS = {
 
 
 def _text(value: Any) -> Any:
-    if isinstance(value, str) and _CONTROL.search(value):
+    """Control characters other than tab and newlines are never part of a resident's text."""
+    if isinstance(value, str) and CONTROL_CHARS.search(value):
         raise ValueError("control characters are not allowed")
     return value
 
