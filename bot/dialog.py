@@ -34,8 +34,8 @@ from webapp.services import (
     reports,
 )
 from webapp.services.gazetteer import fold
-from webapp.services.notifications import result_photo_key, tracking_url
-from webapp.services.serializers import public_url, status_label
+from webapp.services.notifications import result_photo_key
+from webapp.services.serializers import public_url, status_label, tracking_url
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -36,20 +36,28 @@ class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"
 
+    # What was refused → (Vietnamese, English) with {m}, the minutes to wait.
+    MESSAGES = {
+        "request": (
+            "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau khoảng {m} phút.",
+            "Too many requests. Please try again in about {m} minute(s).",
+        ),
+        "report": (
+            "Bạn đã gửi nhiều phản ánh trong thời gian ngắn. Vui lòng gửi tiếp sau khoảng {m} "
+            "phút; nếu việc khẩn cấp, hãy gọi đường dây nóng 1022. Cảm ơn bạn!",
+            "You have sent many reports in a short time. Please send the next one in about "
+            "{m} minute(s); if it is urgent, call the 1022 hotline. Thank you!",
+        ),
+        "signin": (
+            "Bạn đã đăng nhập sai nhiều lần. Vui lòng thử lại sau khoảng {m} phút.",
+            "Too many failed sign-ins. Try again in about {m} minute(s).",
+        ),
+    }
+
     def __init__(self, retry_after: int, what: str = "request"):
         minutes = max(1, math.ceil(retry_after / 60))
-        if what == "report":
-            super().__init__(
-                f"Bạn đã gửi nhiều phản ánh trong thời gian ngắn. Vui lòng gửi tiếp sau khoảng "
-                f"{minutes} phút; nếu việc khẩn cấp, hãy gọi đường dây nóng 1022. Cảm ơn bạn!",
-                f"You have sent many reports in a short time. Please send the next one in "
-                f"about {minutes} minute(s); if it is urgent, call the 1022 hotline. Thank you!",
-            )
-        else:
-            super().__init__(
-                f"Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau khoảng {minutes} phút.",
-                f"Too many requests. Please try again in about {minutes} minute(s).",
-            )
+        vi, en = self.MESSAGES[what]
+        super().__init__(vi.format(m=minutes), en.format(m=minutes))
         self.retry_after = max(1, int(retry_after))
 
 
@@ -91,11 +99,15 @@ def limit(setting: str, **kwargs) -> Callable:
     )
 
 
+def _active() -> bool:
+    return limiter.enabled and current_app.config.get("RATELIMIT_ENABLED", True)
+
+
 def hit_identity(
     scope: str, key: str, setting: str = "RATELIMIT_INTAKE_IDENTITY", what: str = "report"
 ) -> None:
     """Count one use by an identity; raise RateLimited when one of its limits is spent."""
-    if not limiter.enabled or not current_app.config.get("RATELIMIT_ENABLED", True):
+    if not _active():
         return
     strategy = limiter.limiter
     for item in parse_many(current_app.config[setting]):
@@ -106,6 +118,8 @@ def hit_identity(
 
 def retry_after(scope: str, key: str, setting: str) -> int:
     """Seconds until one more use by this identity passes every limit (0: now)."""
+    if not _active():
+        return 0
     strategy = limiter.limiter
     waits = [
         int(strategy.get_window_stats(item, scope, key)[0] - time.time()) + 1
@@ -113,14 +127,6 @@ def retry_after(scope: str, key: str, setting: str) -> int:
         if not strategy.test(item, scope, key)
     ]
     return max(waits, default=0)
-
-
-def test_identity(scope: str, key: str, setting: str) -> bool:
-    """Whether one more use by this identity would pass (nothing is counted)."""
-    if not limiter.enabled or not current_app.config.get("RATELIMIT_ENABLED", True):
-        return True
-    strategy = limiter.limiter
-    return all(strategy.test(item, scope, key) for item in parse_many(current_app.config[setting]))
 
 
 class TrustedProxies:

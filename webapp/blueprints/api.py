@@ -14,7 +14,7 @@ from webapp.blueprints.forms import draft_from_request
 from webapp.models import Channel
 from webapp.ratelimit import limit
 from webapp.services import reports, serializers
-from webapp.services.contacts import public_url
+from webapp.services.serializers import absolute_url
 
 bp = Blueprint("api", __name__)
 PREFIX = "/api/v1"
@@ -27,7 +27,7 @@ def create_report():
     draft = draft_from_request(request, Channel.API)
     result = reports.submit_report(draft)
     body = serializers.private_view(reports.get_by_code(result.code), str(get_locale()))
-    return jsonify(body), 201, {"Location": public_url(f"{PREFIX}/reports/{result.code}")}
+    return jsonify(body), 201, {"Location": absolute_url(f"{PREFIX}/reports/{result.code}")}
 
 
 @bp.get("/reports/<code>")
@@ -57,7 +57,7 @@ def units_geojson():
 @bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3.1 document of this API."""
-    return jsonify(openapi.document(public_url(PREFIX)))
+    return jsonify(openapi.document(absolute_url(PREFIX)))
 
 
 def init_app(app: Flask) -> None:

@@ -125,27 +125,21 @@ def photo(key: str, variant: str):
     if variant not in ("web", "thumb") or len(key) > 64:
         abort(404)
     item = db.session.scalar(db.select(Photo).where(Photo.key == key))
-    if item is None or item.hidden or not _photo_is_public(item):
+    # Photos of sensitive, rejected or moderated-away reports only through the secret link.
+    if item is None or item.hidden or not serializers.photos_public(item.report):
         abort(404)
     path = reports.photo_store().open_public(key, variant)
     return send_file(path, mimetype="image/jpeg", max_age=3600)
-
-
-def _photo_is_public(item: Photo) -> bool:
-    """Photos of sensitive, rejected or moderated-away reports are not served publicly.
-
-    The resident's own page shows them through its secret link (`private_photo`).
-    """
-    return serializers.photos_public(item.report)
 
 
 @bp.get("/t/<token>/anh/<key>/<variant>.jpg")
 @limit("RATELIMIT_PHOTOS")
 def private_photo(token: str, key: str, variant: str):
     """A public copy (metadata stripped) of a photo, for the resident's own page."""
+    if variant not in ("web", "thumb"):
+        abort(404)
     report = reports.get_by_token(token)
-    item = next((p for p in report.public_photos if p.key == key), None)
-    if variant not in ("web", "thumb") or item is None:
+    if not any(p.key == key for p in report.public_photos):
         abort(404)
     path = reports.photo_store().open_public(key, variant)
     return _private(send_file(path, mimetype="image/jpeg", max_age=0))

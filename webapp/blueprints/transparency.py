@@ -24,8 +24,6 @@ bp = Blueprint("transparency", __name__)
 CACHE_SECONDS = 60
 # ?trang_thai= of the public map: still being handled, or resolved.
 OPEN, RESOLVED = "dang-xu-ly", "da-xu-ly"
-# Years ?thang= of the public map may name; any other month gives the current one.
-MAP_YEARS = range(2000, 2101)
 
 
 def _locale() -> str:
@@ -49,22 +47,6 @@ def _map_filter(args, period: stats.Period) -> ReportFilter:
             outcome="resolved" if state == RESOLVED else None,
         )
     )
-
-
-def _map_month(value: str | None) -> stats.Period:
-    """The month of ?thang= for the map; the current month when it is not a usable month.
-
-    A guard around `stats.month_from_arg`, which has let months at the edges of the calendar
-    through: "9999-12" raised OverflowError (its following month does not exist) and
-    "0001-01" overflowed when its start was converted to UTC for the query.
-    """
-    try:
-        period = stats.month_from_arg(value)
-    except (ValueError, OverflowError):
-        period = None
-    if period is None or period.start.year not in MAP_YEARS:
-        return stats.month_from_arg(None)
-    return period
 
 
 def _cached(response):
@@ -97,7 +79,7 @@ def map_data():
     ?zoom= and ?bbox= that do not parse give the province-wide view; the work a viewport can
     cause is bounded in `heatmap.view`.
     """
-    period = _map_month(request.args.get("thang"))
+    period = stats.month_from_arg(request.args.get("thang"))
     body = heatmap.view(
         _map_filter(request.args, period),
         request.args.get("zoom", type=int),

@@ -27,7 +27,7 @@ from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.types import utcnow
-from webapp.ratelimit import RateLimited, hit_identity, retry_after, test_identity
+from webapp.ratelimit import RateLimited, hit_identity, retry_after
 
 DEVICE_COOKIE = "bo_device"
 DEVICE_DAYS = 365
@@ -70,16 +70,6 @@ def _buckets(email: str, address: str, user: User | None, device: str | None):
     ]
 
 
-def _throttled(seconds: int) -> RateLimited:
-    error = RateLimited(seconds)
-    minutes = max(1, -(-seconds // 60))
-    error.message_vi = (
-        f"Bạn đã đăng nhập sai nhiều lần. Vui lòng thử lại sau khoảng {minutes} phút."
-    )
-    error.message_en = f"Too many failed sign-ins. Try again in about {minutes} minute(s)."
-    return error
-
-
 def authenticate(
     email: str,
     password: str,
@@ -92,9 +82,9 @@ def authenticate(
     email = (email or "").strip().lower()[:200]
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     buckets = _buckets(email, address, user, device)
-    for scope, key, setting in buckets:
-        if not test_identity(scope, key, setting):
-            raise _throttled(retry_after(scope, key, setting))
+    wait = max(retry_after(scope, key, setting) for scope, key, setting in buckets)
+    if wait:
+        raise RateLimited(wait, "signin")
     password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     ok = user is not None and user.active and password_ok
     if ok and user.totp_secret:

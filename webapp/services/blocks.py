@@ -26,26 +26,13 @@ def key_hash(kind: str, value: str) -> str:
     return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def is_blocked(keys: list[tuple[str, str]]) -> bool:
-    """Whether any of these (kind, value) is locked now."""
-    if not keys:
+def is_blocked(hashes: list[tuple[str, str]]) -> bool:
+    """Whether any of these (kind, keyed hash) is locked now; one query for all of them."""
+    if not hashes:
         return False
-    hashes = [(kind, key_hash(kind, value)) for kind, value in keys]
-    now = utcnow()
     stmt = select(IntakeBlock.id).where(
         or_(*[(IntakeBlock.kind == k) & (IntakeBlock.key_hash == h) for k, h in hashes]),
-        or_(IntakeBlock.expires_at.is_(None), IntakeBlock.expires_at > now),
-    )
-    return db.session.scalar(stmt.limit(1)) is not None
-
-
-def is_blocked_hash(kind: str, hashed: str) -> bool:
-    """Whether this already-hashed key (a report's client hash) is locked now."""
-    now = utcnow()
-    stmt = select(IntakeBlock.id).where(
-        IntakeBlock.kind == kind,
-        IntakeBlock.key_hash == hashed,
-        or_(IntakeBlock.expires_at.is_(None), IntakeBlock.expires_at > now),
+        or_(IntakeBlock.expires_at.is_(None), IntakeBlock.expires_at > utcnow()),
     )
     return db.session.scalar(stmt.limit(1)) is not None
 

@@ -16,7 +16,9 @@ from webapp.errors import ValidationError
 from webapp.extensions import db
 from webapp.models import Report, Resident
 from webapp.models.types import utcnow
+from webapp.ratelimit import RateLimited, hit_identity
 from webapp.services import outbox
+from webapp.services.serializers import absolute_url
 
 SALT = "confirm-email"
 
@@ -25,28 +27,20 @@ def _signer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
 
-def public_url(path: str) -> str:
-    """An absolute URL from PUBLIC_BASE_URL only (never the request's Host header)."""
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{path}"
-
-
 def confirmation_link(resident: Resident) -> str:
     """The link that confirms this resident's e-mail."""
     token = _signer().dumps({"r": resident.id, "e": resident.email})
-    return public_url(f"/xac-nhan-email/{token}")
+    return absolute_url(f"/xac-nhan-email/{token}")
 
 
 def send_confirmation(resident: Resident, report: Report) -> bool:
     """Queue the confirmation e-mail (False when this address had enough of them today)."""
-    from webapp.ratelimit import test_identity
-
     if not resident.email or resident.email_confirmed_at:
         return False
-    if not test_identity("confirm-email", resident.email, "RATELIMIT_CONFIRM_EMAIL"):
+    try:
+        hit_identity("confirm-email", resident.email, "RATELIMIT_CONFIRM_EMAIL")
+    except RateLimited:
         return False
-    from webapp.ratelimit import hit_identity
-
-    hit_identity("confirm-email", resident.email, "RATELIMIT_CONFIRM_EMAIL")
     outbox.add_message(
         dedupe_key=f"confirm:{report.id}",
         recipient_kind="resident",

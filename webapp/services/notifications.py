@@ -23,11 +23,6 @@ RATING_PROMPT = (
 )
 
 
-def tracking_url(report: Report) -> str:
-    """The resident's own tracking link (with its secret token)."""
-    return serializers.tracking_url(report)
-
-
 def _when(value) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y") if value else ""
 
@@ -48,7 +43,7 @@ def resident_text(report: Report, event: ReportEvent, url: str | None = None) ->
 
     The author's link carries the secret token; followers get the public page (`url`).
     """
-    code, url = report.code, url or tracking_url(report)
+    code, url = report.code, url or serializers.tracking_url(report)
     if event.kind == "status":
         status = event.to_status
         if status == "received":

@@ -165,12 +165,10 @@ def _check_limits(draft: ReportDraft, contact: Contact | None, client_hash: str 
 
     Staff typing a hotline call are not limited: the limits protect against residents' clients.
     """
-    keys = []
-    if contact and contact.email:
-        keys.append(("email", contact.email))
-    if contact and contact.phone:
-        keys.append(("phone", contact.phone))
-    if blocks.is_blocked(keys) or (client_hash and blocks.is_blocked_hash("address", client_hash)):
+    keys = [(kind, getattr(contact, kind)) for kind in ("email", "phone") if contact]
+    keys = [(kind, value) for kind, value in keys if value]
+    hashes = [(kind, blocks.key_hash(kind, value)) for kind, value in keys]
+    if blocks.is_blocked(hashes + ([("address", client_hash)] if client_hash else [])):
         raise _locked_out()
     if draft.created_by is not None:
         return

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+import h3
+from flask import current_app, url_for
 
 from webapp.models import Report, ReportEvent
+from webapp.services.scrub import scrub
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "received": ("Đã tiếp nhận", "Received"),
@@ -54,33 +56,40 @@ PUBLIC_CELL_RESOLUTION = 8
 
 
 def _scrubbed(text: str | None) -> str | None:
-    from webapp.services.scrub import scrub
-
     return scrub(text) if text else text
+
+
+def absolute_url(path: str) -> str:
+    """An absolute URL from PUBLIC_BASE_URL only (never the request's Host header)."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{path}"
 
 
 # Paths of public.track and public.track_private: written out, so that workers without a
 # request can build them (tests/api check they match the routes).
 def public_url(report: Report) -> str:
-    """The page of the public view (the code alone), from PUBLIC_BASE_URL."""
-    from webapp.services.contacts import public_url as absolute
-
-    return absolute(f"/theo-doi/{report.code}")
+    """The page of the public view (the code alone)."""
+    return absolute_url(f"/theo-doi/{report.code}")
 
 
 def tracking_url(report: Report) -> str:
-    """The resident's own tracking link (the secret token), from PUBLIC_BASE_URL."""
-    from webapp.services.contacts import public_url as absolute
-
+    """The resident's own tracking link (the secret token)."""
     if not report.tracking_token:
         return public_url(report)
-    return absolute(f"/t/{report.tracking_token}")
+    return absolute_url(f"/t/{report.tracking_token}")
+
+
+def _shown(report: Report) -> bool:
+    """Whether the public view shows more than the status."""
+    return report.status not in STATUS_ONLY and not report.public_hidden
+
+
+def _sensitive(report: Report) -> bool:
+    return bool(report.category and report.category.sensitive)
 
 
 def photos_public(report: Report) -> bool:
     """Whether the report's photos may be served to anyone (not only through its link)."""
-    shown = report.status not in STATUS_ONLY and not report.public_hidden
-    return shown and not (report.category is not None and report.category.sensitive)
+    return _shown(report) and not _sensitive(report)
 
 
 def _photos(report: Report, token: str | None = None) -> list[dict[str, str]]:
@@ -96,8 +105,6 @@ def _photos(report: Report, token: str | None = None) -> list[dict[str, str]]:
 
 
 def _coarse_point(report: Report) -> tuple[float | None, float | None]:
-    import h3
-
     cell = report.h3_r8
     if cell is None and report.lat is not None:
         cell = h3.latlng_to_cell(report.lat, report.lon, PUBLIC_CELL_RESOLUTION)
@@ -118,78 +125,72 @@ def _status_only(report: Report, locale: str) -> dict[str, Any]:
     }
 
 
+def _view(report: Report, locale: str) -> dict[str, Any]:
+    """The facts every view of a shown report has (no text, point, photo or history yet)."""
+    category = report.category
+    return {
+        "code": report.code,
+        "status": report.status,
+        "status_label": status_label(report.status, locale),
+        "public": _shown(report),
+        "sensitive": _sensitive(report),
+        "channel": report.channel,
+        "category": category.code if category else None,
+        "category_label": category.label(locale) if category else None,
+        "agency": report.agency.name if report.agency else None,
+        "unit": report.unit.full_name if report.unit else None,
+        "created_at": _iso(report.created_at),
+        "updated_at": _iso(report.updated_at),
+        "due_at": _iso(report.due_at),
+        "resolved_at": _iso(report.resolved_at),
+    }
+
+
+def _history(report: Report, locale: str, note=lambda text: text) -> list[dict[str, Any]]:
+    return [
+        {**public_event(e, locale), "note": note(e.note)}
+        for e in report.events
+        if e.public and e.kind in PUBLIC_EVENT_KINDS
+    ]
+
+
 def public_view(report: Report, locale: str = "vi") -> dict[str, Any]:
     """What anyone with the code may see: scrubbed text, a point no finer than the public map.
 
     Rejected and moderated-away reports show their status only; sensitive categories (public
     security, ...) show no text, photo or point finer than the ward. Never the resident.
     """
-    if report.status in STATUS_ONLY or report.public_hidden:
+    if not _shown(report):
         return _status_only(report, locale)
-    category = report.category
-    sensitive = bool(category and category.sensitive)
+    view = _view(report, locale)
+    sensitive = view["sensitive"]
     lat, lon = (None, None) if sensitive else _coarse_point(report)
     return {
-        "code": report.code,
-        "status": report.status,
-        "status_label": status_label(report.status, locale),
-        "public": True,
-        "sensitive": sensitive,
-        "channel": report.channel,
+        **view,
         "description": None if sensitive else _scrubbed(report.description),
-        "category": category.code if category else None,
-        "category_label": category.label(locale) if category else None,
-        "agency": report.agency.name if report.agency else None,
-        "unit": report.unit.full_name if report.unit else None,
         "lat": lat,
         "lon": lon,
         "location_precision": None if lat is None else f"h3_r{PUBLIC_CELL_RESOLUTION}",
         "address": None,
-        "created_at": _iso(report.created_at),
-        "updated_at": _iso(report.updated_at),
-        "due_at": _iso(report.due_at),
-        "resolved_at": _iso(report.resolved_at),
         "public_note": _scrubbed(report.public_note),
         "photos": [] if sensitive else _photos(report),
-        "history": [
-            {**public_event(e, locale), "note": _scrubbed(e.note)}
-            for e in report.events
-            if e.public and e.kind in PUBLIC_EVENT_KINDS
-        ],
+        "history": _history(report, locale, _scrubbed),
         "tracking_url": public_url(report),
     }
 
 
 def private_view(report: Report, locale: str = "vi") -> dict[str, Any]:
     """What the resident sees through the secret link: the whole report and its history."""
-    category = report.category
     return {
-        "code": report.code,
-        "status": report.status,
-        "status_label": status_label(report.status, locale),
-        "public": not (report.status in STATUS_ONLY or report.public_hidden),
-        "sensitive": bool(category and category.sensitive),
-        "channel": report.channel,
+        **_view(report, locale),
         "description": report.description,
-        "category": category.code if category else None,
-        "category_label": category.label(locale) if category else None,
-        "agency": report.agency.name if report.agency else None,
-        "unit": report.unit.full_name if report.unit else None,
         "lat": round(report.lat, 6) if report.lat is not None else None,
         "lon": round(report.lon, 6) if report.lon is not None else None,
         "location_precision": "exact" if report.lat is not None else None,
         "address": report.address_text,
-        "created_at": _iso(report.created_at),
-        "updated_at": _iso(report.updated_at),
-        "due_at": _iso(report.due_at),
-        "resolved_at": _iso(report.resolved_at),
         "public_note": report.public_note,
         "photos": _photos(report, report.tracking_token),
-        "history": [
-            public_event(e, locale)
-            for e in report.events
-            if e.public and e.kind in PUBLIC_EVENT_KINDS
-        ],
+        "history": _history(report, locale),
         "tracking_url": tracking_url(report),
         "public_url": public_url(report),
     }
