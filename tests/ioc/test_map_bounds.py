@@ -227,6 +227,10 @@ def _viewports(random_reports, span: float) -> list[heatmap.BBox]:
     return boxes
 
 
+def _on_screen(box: heatmap.BBox, cell: str) -> bool:
+    return box.contains(*h3.cell_to_latlng(cell))
+
+
 @pytest.mark.parametrize(("zoom", "resolution", "span"), [(12, 8, 0.3), (14, 10, 0.06)])
 def test_small_viewports_count_every_report_inside_them(
     app, random_reports, zoom, resolution, span
@@ -243,7 +247,10 @@ def test_small_viewports_count_every_report_inside_them(
         }
         for cell in inside:
             assert got[cell] == everything[cell], (box, cell)
-        assert all(everything[cell] == n for cell, n in got.items())  # whole cells only
+        # Whole cells only, on screen: a cell at the cover's far edge (off screen) may hold
+        # points whose stored parent cell lies outside the cover (H3 parents are not nested
+        # geometrically), so only cells centred in the viewport are compared.
+        assert all(everything[cell] == n for cell, n in got.items() if _on_screen(box, cell))
         checked += len(inside)
     assert checked >= 10  # the viewports hold reports
 
@@ -258,7 +265,7 @@ def test_small_public_viewports_count_every_report_inside_them(app, random_repor
             if r.lat is not None and shown_publicly(r) and box.contains(r.lat, r.lon):
                 cell = h3.latlng_to_cell(r.lat, r.lon, 8)
                 assert got[cell] == everything[cell], (box, cell)
-        assert all(everything[cell] == n for cell, n in got.items())
+        assert all(everything[cell] == n for cell, n in got.items() if _on_screen(box, cell))
 
 
 # --------------------------------------------------------------------------- garbage in
