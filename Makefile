@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+## translations: compile the catalogs; a broken catalog (or a fuzzy entry) fails the build.
 translations: $(STAMP)
-	$(BIN)/pybabel compile -q -d webapp/translations 2>/dev/null || true
+	$(BIN)/python scripts/check-translations
+	$(BIN)/pybabel compile -d webapp/translations
 
 db: venv translations
+	scripts/secret-key
 	$(BIN)/flask db upgrade
 	$(BIN)/flask geo ensure
 

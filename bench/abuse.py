@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import random
+import secrets
 import shutil
 import socket
 import statistics
@@ -468,7 +469,7 @@ def server_env(database_url: str, tmp: Path) -> dict[str, str]:
         CELERY_BROKER_URL="memory://",
         RATELIMIT_ENABLED="false",  # what is measured is the work behind the limits
         HEATMAP_CACHE_SECONDS="0",
-        SECRET_KEY="bench-abuse",
+        SECRET_KEY=secrets.token_urlsafe(48),
         PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
     )
     return env

@@ -26,11 +26,43 @@ def _bool(name: str, default: bool) -> bool:
     return (_env(name, "1" if default else "0") or "").lower() in ("1", "true", "yes", "on")
 
 
+SECRET_KEY_FILE = INSTANCE / "secret_key"
+# Keys that were ever written in this repository or its docs: never accepted outside tests.
+WELL_KNOWN_SECRETS = frozenset({"dev-only-not-secret", "change-me", "secret", "bench-abuse"})
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def _secret_key() -> str | None:
+    """SECRET_KEY from the environment, else the key `make run` generated into instance/."""
+    key = _env("SECRET_KEY")
+    if key is None and SECRET_KEY_FILE.is_file():
+        key = SECRET_KEY_FILE.read_text(encoding="utf-8").strip() or None
+    return key
+
+
+def check_secret_key(config: dict) -> None:
+    """Refuse to run without a real secret (every process builds its app through this).
+
+    Outside `testing`, a missing, short or well-known SECRET_KEY stops the process: a key an
+    attacker can guess lets them sign a session cookie for any user.
+    """
+    if config.get("APP_ENV") == "testing":
+        return
+    key = config.get("SECRET_KEY")
+    if not key or key in WELL_KNOWN_SECRETS or len(str(key)) < SECRET_KEY_MIN_LENGTH:
+        raise RuntimeError(
+            "SECRET_KEY is missing, too short or well known. Set SECRET_KEY (at least "
+            f"{SECRET_KEY_MIN_LENGTH} random characters, e.g. `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`) or run `make run`, which writes one to "
+            f"{SECRET_KEY_FILE}."
+        )
+
+
 class Config:
     """Defaults shared by every environment: the embedded set-up (SQLite, no broker server)."""
 
     APP_ENV = "development"
-    SECRET_KEY = _env("SECRET_KEY", "dev-only-not-secret")
+    SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE / 'phananh.sqlite'}")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     # Celery: kombu's SQLAlchemy transport needs no server; Redis in production and CI.
@@ -139,12 +171,29 @@ class Config:
     )
     LOGIN_FAILURES_NEW_DEVICES = _env("LOGIN_FAILURES_NEW_DEVICES", "20 per hour;100 per day")
     LOGIN_FAILURES_PER_DEVICE = _env("LOGIN_FAILURES_PER_DEVICE", "5 per minute;20 per hour")
+    # Redirect http:// to https:// in the app (usually the reverse proxy does it).
+    FORCE_HTTPS = _bool("FORCE_HTTPS", False)
     # Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For is read.
     TRUSTED_PROXIES = _env("TRUSTED_PROXIES", "")
     # A moderator's lock on the address an abusive report came from lasts this long.
     LOCK_ADDRESS_HOURS = _float("LOCK_ADDRESS_HOURS", 24)
     # Days a resident has to follow the link that confirms their e-mail.
     CONFIRM_EMAIL_DAYS = _float("CONFIRM_EMAIL_DAYS", 7)
+
+    # Staff sessions (webapp/services/sessions.py): where they live (empty: the database;
+    # redis://…), and how long one lasts without activity and at most after sign-in.
+    SESSION_STORE_URL = _env("SESSION_STORE_URL", "")
+    SESSION_IDLE_MINUTES = _float("SESSION_IDLE_MINUTES", 60)
+    SESSION_ABSOLUTE_HOURS = _float("SESSION_ABSOLUTE_HOURS", 12)
+    # Passwords: minimum length and zxcvbn score (0-4); common ones are always refused.
+    PASSWORD_MIN_LENGTH = int(_env("PASSWORD_MIN_LENGTH", "12"))
+    PASSWORD_MIN_SCORE = int(_env("PASSWORD_MIN_SCORE", "3"))
+    # Second factor: roles that must use it (comma-separated; production: admin, ioc_operator),
+    # and the Fernet keys that encrypt TOTP secrets (comma-separated, the first encrypts; empty
+    # outside production: derived from SECRET_KEY).
+    TOTP_REQUIRED_ROLES = _env("TOTP_REQUIRED_ROLES", "")
+    TOTP_ENCRYPTION_KEYS = _env("TOTP_ENCRYPTION_KEYS", "")
+    TOTP_ISSUER = _env("TOTP_ISSUER", "Phản ánh hiện trường")
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -164,6 +213,7 @@ class TestingConfig(Config):
 
     APP_ENV = "testing"
     TESTING = True
+    SECRET_KEY = _env("SECRET_KEY", "testing-only-" + "0" * 32)
     WTF_CSRF_ENABLED = False
     SQLALCHEMY_DATABASE_URI = _env(
         "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -179,11 +229,13 @@ class ProductionConfig(Config):
     APP_ENV = "production"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
+    TOTP_REQUIRED_ROLES = _env("TOTP_REQUIRED_ROLES", "admin,ioc_operator")
 
     @classmethod
     def validate(cls) -> None:
         """Fail fast on a missing secret."""
-        missing = [k for k in ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL") if not _env(k)]
+        required = ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "TOTP_ENCRYPTION_KEYS")
+        missing = [k for k in required if not _env(k)]
         if _env("ZALO_APP_ID"):  # a Zalo OA is connected: its webhook and refresh need both
             missing += [k for k in ("ZALO_OA_SECRET_KEY", "ZALO_APP_SECRET") if not _env(k)]
         if missing:

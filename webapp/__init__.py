@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Flask, request, session
 
-from config.settings import config_for
-from webapp.extensions import babel, csrf, db, login_manager, migrate
+from config.settings import check_secret_key, config_for
+from webapp.extensions import babel, csrf, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -30,6 +30,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.config.from_object(config_for(config_name))
     if overrides:
         app.config.update(overrides)
+    check_secret_key(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -38,15 +39,12 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    login_manager.init_app(app)
-    login_manager.login_view = "bo.login"
-    login_manager.login_message = "Vui lòng đăng nhập."
 
     from workers.celery_app import celery_init_app
 
     celery_init_app(app)
 
-    from webapp import auth, http_errors, models, ratelimit, templating  # noqa: F401
+    from webapp import auth, headers, http_errors, models, ratelimit, templating  # noqa: F401
     from webapp.blueprints.api import init_app as init_api
     from webapp.blueprints.backoffice import bp as bo_bp
     from webapp.blueprints.ioc import bp as ioc_bp
@@ -56,9 +54,11 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.cli import register_cli
     from webapp.services import notifications  # noqa: F401  (outbox hooks)
 
+    auth.init_app(app)
     http_errors.register(app)
     templating.register(app)
     ratelimit.init_app(app)
+    headers.init_app(app)
     app.register_blueprint(public_bp)
     init_api(app)
     app.register_blueprint(bo_bp, url_prefix="/bo")

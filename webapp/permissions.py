@@ -3,6 +3,10 @@
 Agency roles see only their agency's reports (a lead also those of sub-agencies) and never
 the resident's identity; IOC roles see the whole province; only operators and admins act
 on triage, transfers and moderation.
+
+Deadlines belong to the IOC: an agency asks for more time (REQUEST_EXTENSION, agency roles
+only) and the IOC decides (DECIDE_EXTENSION) or reclassifies (CHANGE_URGENCY); no agency
+role can move its own deadline.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from sqlalchemy import Select, false, or_, select
 
 from webapp.errors import NotFound, PermissionDenied
 from webapp.extensions import db
-from webapp.models import Agency, Report, ReportStatus, Role, User
+from webapp.models import Agency, Report, ReportEvent, ReportStatus, Role, User
 
 
 class Action(StrEnum):
@@ -53,7 +57,9 @@ AGENCY_WORK = frozenset(
         Action.NOTE,
     }
 )
-LEAD_ONLY = frozenset({Action.ASSIGN_PERSON, Action.CHANGE_URGENCY})
+LEAD_ONLY = frozenset({Action.ASSIGN_PERSON})
+# Asked by the agency that holds the report, never by the IOC that decides on it.
+AGENCY_ONLY = frozenset({Action.REQUEST_EXTENSION})
 OPERATOR_WORK = frozenset(
     {
         Action.VIEW,
@@ -80,13 +86,19 @@ def agency_scope(user: User) -> set[int]:
     return {user.agency.id}
 
 
-def _pending_transfer_target(report: Report) -> int | None:
+def _pending_transfer(report: Report) -> ReportEvent | None:
+    """The event of the transfer waiting for confirmation, if any."""
     if report.status != ReportStatus.TRANSFERRED:
         return None
     for event in reversed(report.events):
         if event.kind == "status" and event.to_status == ReportStatus.TRANSFERRED:
-            return (event.data or {}).get("to_agency_id")
+            return event
     return None
+
+
+def _pending_transfer_target(report: Report) -> int | None:
+    event = _pending_transfer(report)
+    return (event.data or {}).get("to_agency_id") if event is not None else None
 
 
 def can_see(user: User, report: Report) -> bool:
@@ -107,11 +119,15 @@ def can(user: User, action: Action | str, report: Report | None = None) -> bool:
     role = user.role_enum
     if report is not None and not can_see(user, report):
         return False
-    pending_target = _pending_transfer_target(report) if report is not None else None
-    if action is Action.CONFIRM_TRANSFER and report is not None and pending_target is None:
-        return False  # nothing to confirm
+    pending = _pending_transfer(report) if report is not None else None
+    pending_target = (pending.data or {}).get("to_agency_id") if pending is not None else None
+    if action is Action.CONFIRM_TRANSFER and report is not None:
+        if pending_target is None:
+            return False  # nothing to confirm
+        if pending is not None and pending.actor_id == user.id:
+            return False  # a transfer (and the new deadline it brings) is never self-confirmed
     if role is Role.ADMIN:
-        return True
+        return action not in AGENCY_ONLY
     if role is Role.IOC_VIEWER:
         return action in (Action.VIEW, Action.VIEW_IDENTITY)
     if role is Role.IOC_OPERATOR:
@@ -148,8 +164,6 @@ def visible_reports(user: User) -> Select:
     if not scope:
         return stmt.where(false())
     # Transfers waiting for this agency's confirmation are visible to it too.
-    from webapp.models import ReportEvent
-
     incoming = (
         select(ReportEvent.report_id)
         .where(

@@ -152,27 +152,6 @@ def test_search_without_diacritics_finds_the_report(app, client, ctx):
     assert report.code in page
 
 
-def test_totp_second_factor(app, client):
-    import pyotp
-
-    from webapp.services import accounts
-
-    with app.app_context():
-        u = user(USERS["lead"])
-        accounts.enable_totp(u)
-        secret = u.totp_secret
-    try:
-        data = {"email": USERS["lead"], "password": "demo-2026"}
-        assert client.post("/bo/login", data=data).status_code == 401
-        data["totp"] = pyotp.TOTP(secret).now()
-        assert client.post("/bo/login", data=data).status_code == 302
-    finally:
-        with app.app_context():
-            u = user(USERS["lead"])
-            u.totp_secret = None
-            db.session.commit()
-
-
 def test_info_received_resumes_the_clock_and_moves_the_deadline(ctx, client, app):
     report = make_report("CHIEUSANG")
     due = report.due_at

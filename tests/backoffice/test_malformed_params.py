@@ -52,6 +52,7 @@ def world(app) -> dict:
             "photo_key": pictured.photos[0].key,
             "job_id": job.id,
             "agency_id": own.agency_id,
+            "user_id": user(USERS["staff"]).id,
         }
         db.session.remove()
     return keys
@@ -460,7 +461,7 @@ def _get_rules(app) -> list:
 def _path_values(rule, world: dict) -> dict[str, str]:
     """An existing value for each path variable of a rule."""
     values = {"code": world["own"], "job_id": str(world["job_id"]), "key": "agencies",
-              "obj_id": str(world["agency_id"])}  # fmt: skip
+              "obj_id": str(world["agency_id"]), "user_id": str(world["user_id"])}  # fmt: skip
     if rule.endpoint == "bo.photo":
         values.update(code=world["pictured"], key=world["photo_key"])
     return {name: values[name] for name in rule.arguments}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.backoffice.conftest import PHONE, USERS, login, make_report, user
+from tests.backoffice.conftest import PHONE, USERS, agency, login, make_report, user
+from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import db
-from webapp.models import Report
+from webapp.models import Report, ReportStatus
 from webapp.permissions import Action, can, visible_reports
 
 A = Action
@@ -15,13 +16,15 @@ AGENCY = {
     A.VIEW, A.ACCEPT, A.REPLY, A.REQUEST_INFO, A.RESOLVE, A.TRANSFER, A.REJECT,
     A.MARK_DUPLICATE, A.REQUEST_EXTENSION, A.NOTE,
 }  # fmt: skip
-LEAD = AGENCY | {A.ASSIGN_PERSON, A.CHANGE_URGENCY}
+# Deadlines belong to the IOC: no agency role changes the urgency (it moves the deadline).
+LEAD = AGENCY | {A.ASSIGN_PERSON}
 OPERATOR = {
     A.VIEW, A.TRIAGE, A.DECIDE_EXTENSION, A.CHANGE_URGENCY, A.MODERATE, A.VIEW_IDENTITY,
     A.NOTE, A.REJECT, A.MARK_DUPLICATE, A.REPLY, A.CONFIRM_TRANSFER,
 }  # fmt: skip
 VIEWER = {A.VIEW, A.VIEW_IDENTITY}
-EVERYTHING = set(Action)
+# An extension is asked by the agency holding the report, never by the IOC that decides it.
+ADMIN = set(Action) - {A.REQUEST_EXTENSION}
 
 # role → (allowed on the own agency's report, allowed on another agency's report)
 EXPECTED = {
@@ -31,7 +34,7 @@ EXPECTED = {
     "other_staff": (set(), AGENCY),  # MTDT staff: "own" is CHIEUSANG's, "other" is theirs
     "operator": (OPERATOR, OPERATOR),
     "viewer": (VIEWER, VIEWER),
-    "admin": (EVERYTHING, EVERYTHING),
+    "admin": (ADMIN, ADMIN),
 }
 
 
@@ -46,6 +49,115 @@ def test_matrix(ctx, reports, role, action):
     want_own, want_other = want_own - {A.CONFIRM_TRANSFER}, want_other - {A.CONFIRM_TRANSFER}
     assert can(u, action, own) is (action in want_own), f"{role} {action} own"
     assert can(u, action, other) is (action in want_other), f"{role} {action} other"
+
+
+# role → may confirm a transfer it did not request itself (CHIEUSANG → SXD, by CHIEUSANG staff).
+CONFIRMS_TRANSFER_TO_SXD = {
+    "staff": False,  # the sender only watches
+    "lead": False,  # SXD is CHIEUSANG's parent, not in its lead's scope
+    "parent_lead": True,  # the receiving agency
+    "other_staff": False,
+    "operator": True,
+    "viewer": False,
+    "admin": True,
+}
+
+
+@pytest.mark.parametrize("role", list(EXPECTED))
+def test_matrix_confirm_transfer(ctx, role):
+    from webapp.services import handling
+
+    report = make_report("CHIEUSANG")
+    handling.transfer(user(USERS["staff"]), report, agency("SXD"), "Thuộc Sở Xây dựng")
+    assert can(user(USERS[role]), A.CONFIRM_TRANSFER, report) is CONFIRMS_TRANSFER_TO_SXD[role]
+
+
+@pytest.mark.parametrize("requester", ["parent_lead", "admin"])
+def test_nobody_confirms_the_transfer_they_requested(ctx, requester):
+    # Confirming gives a new deadline: a lead sending its report to its own sub- or parent
+    # agency and confirming it would extend its deadline without the IOC.
+    from webapp.services import handling
+
+    report = make_report("CHIEUSANG")
+    who = user(USERS[requester])
+    handling.transfer(who, report, agency("SXD"), "Thuộc Sở Xây dựng")
+    assert not can(who, A.CONFIRM_TRANSFER, report)
+    assert can(user(USERS["operator"]), A.CONFIRM_TRANSFER, report)
+    with pytest.raises(PermissionDenied):
+        handling.decide_transfer(who, report, True)
+
+
+# role → decides an extension that CHIEUSANG staff asked for (own report; other: MTDT's report)
+DECIDES_EXTENSION = {
+    "staff": (False, False),
+    "lead": (False, False),
+    "parent_lead": (False, False),
+    "other_staff": (False, False),
+    "operator": (True, True),
+    "viewer": (False, False),
+    "admin": (True, True),
+}
+
+
+@pytest.mark.parametrize("role", list(EXPECTED))
+def test_matrix_extension_request_and_decision(ctx, reports, role):
+    from webapp.services import handling
+
+    own = db.session.scalar(select(Report).where(Report.code == reports["own"]))
+    other = db.session.scalar(select(Report).where(Report.code == reports["other"]))
+    handling.request_extension(user(USERS["staff"]), own, 3, "Chờ vật tư")
+    handling.request_extension(user(USERS["other_staff"]), other, 3, "Chờ xe chuyên dụng")
+    u = user(USERS[role])
+    assert (can(u, A.DECIDE_EXTENSION, own), can(u, A.DECIDE_EXTENSION, other)) == (
+        DECIDES_EXTENSION[role]
+    )
+    agency_role = role in ("staff", "lead", "parent_lead", "other_staff")
+    assert can(u, A.REQUEST_EXTENSION) is agency_role
+
+
+# role → may point a duplicate (own agency's report) to: own agency's report, another agency's
+DUPLICATE_TARGETS = {
+    "staff": (True, False),
+    "lead": (True, False),
+    "parent_lead": (True, False),
+    "operator": (True, True),
+    "admin": (True, True),
+}
+
+
+@pytest.mark.parametrize("role", list(DUPLICATE_TARGETS))
+@pytest.mark.parametrize("target", ["own", "other"])
+def test_matrix_duplicate_target(ctx, reports, role, target):
+    from webapp.services import handling
+
+    copy = make_report("CHIEUSANG", "Đèn đường lại hỏng ở Bạch Đằng")
+    u = user(USERS[role])
+    allowed = DUPLICATE_TARGETS[role][0 if target == "own" else 1]
+    try:
+        handling.mark_duplicate(u, copy, handling.find_original(u, reports[target]))
+    except ValidationError:
+        db.session.rollback()
+        assert not allowed
+        assert db.session.get(Report, copy.id).status == ReportStatus.ASSIGNED
+    else:
+        assert allowed
+        assert copy.status == ReportStatus.DUPLICATE
+
+
+@pytest.mark.parametrize("role", list(EXPECTED))
+def test_matrix_nearby(app, reports, role):
+    # Both reports stand 0 m from each other (make_report uses one point).
+    mine, theirs = ("other", "own") if role == "other_staff" else ("own", "other")
+    with app.app_context():
+        neighbour = db.session.scalar(select(Report).where(Report.code == reports[theirs]))
+        text = neighbour.description
+    page = login(app.test_client(), role).get(f"/bo/r/{reports[mine]}").get_data(as_text=True)
+    if role in ("operator", "viewer", "admin"):
+        assert reports[theirs] in page and text in page
+        assert "của đơn vị khác" not in page
+    else:
+        assert reports[theirs] not in page and text not in page
+        assert "1 phản ánh gần đây của đơn vị khác" in page
 
 
 @pytest.mark.parametrize("role", ["staff", "lead", "parent_lead"])

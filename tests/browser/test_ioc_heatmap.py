@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.ioc.conftest import insert_report, random_point, ward_codes
 from webapp.extensions import db
@@ -73,20 +74,18 @@ def test_viewer_filters_the_heatmap_and_it_refreshes(live_server, reports_on_map
 
     page.goto(live_server + "/ioc/ban-do")
     assert page.locator("h1").inner_text() == "Bản đồ nhiệt phản ánh"
-    page.wait_for_function("document.querySelector('#heat-total').dataset.total !== undefined")
+    page.locator("#heat-total[data-total]").wait_for()
     assert _total(page) == WASTE + LIGHTS
     cells_before = int(page.locator("#heat-cells").inner_text().replace(".", ""))
     assert cells_before > 10
     assert page.locator("#heatmap canvas.leaflet-heatmap-layer").count() == 1
     assert "toàn tỉnh" in page.locator("#heat-res").inner_text()
     # Ward boundaries are a layer (drawn from local data; no tile server here).
-    page.wait_for_function(
-        "document.querySelectorAll('#heatmap path.leaflet-interactive').length >= 90"
-    )
+    page.locator("#heatmap path.leaflet-interactive").nth(89).wait_for(state="attached")
 
     # Filter by category: the heat changes (fewer reports, fewer cells), the URL follows.
     page.select_option("#f-category", "street_lighting")
-    page.wait_for_function(f"document.querySelector('#heat-total').dataset.total === '{LIGHTS}'")
+    expect(page.locator("#heat-total")).to_have_attribute("data-total", str(LIGHTS))
     cells_after = int(page.locator("#heat-cells").inner_text().replace(".", ""))
     assert cells_after < cells_before
     assert "category=street_lighting" in page.url
@@ -95,17 +94,13 @@ def test_viewer_filters_the_heatmap_and_it_refreshes(live_server, reports_on_map
     # It reloads by itself every minute.
     loads = int(page.locator("#heatmap").get_attribute("data-loads"))
     page.clock.fast_forward("01:01")
-    page.wait_for_function(
-        f"Number(document.querySelector('#heatmap').dataset.loads) > {loads}", timeout=10000
-    )
+    expect(page.locator("#heatmap")).not_to_have_attribute("data-loads", str(loads), timeout=10000)
     assert page.locator("#heatmap").get_attribute("data-refreshes") == "1"
     assert _total(page) == LIGHTS
 
     # At street zoom the reports themselves appear, clustered, and open the report.
     page.evaluate(f"window.iocMap.setView([{HAI_CHAU[0]}, {HAI_CHAU[1]}], 17); null")
-    page.wait_for_function(
-        "document.querySelector('#heat-res').textContent.indexOf('từng phản ánh') >= 0"
-    )
+    expect(page.locator("#heat-res")).to_contain_text("từng phản ánh")
     page.evaluate(f"window.iocMap.setView([{HAI_CHAU[0]}, {HAI_CHAU[1]}], 19); null")
     marker = page.locator(".leaflet-marker-icon[title^='PA-']").first
     marker.wait_for(timeout=10000)
@@ -119,12 +114,8 @@ def test_public_page_without_signing_in(live_server, reports_on_map, desk):
     page.goto(live_server + "/cong-khai")
     assert page.locator("h1").inner_text() == "Công khai kết quả xử lý phản ánh"
     assert page.locator("#ranking").is_visible() and page.locator("#overdue-units").is_visible()
-    page.wait_for_function(
-        "document.querySelector('#public-map-total').dataset.total !== undefined"
-    )
+    page.locator("#public-map-total[data-total]").wait_for()
     assert page.locator("#public-map-total").get_attribute("data-total") == str(WASTE + LIGHTS)
     page.select_option("#pm-category", "waste")
-    page.wait_for_function(
-        f"document.querySelector('#public-map-total').dataset.total === '{WASTE}'"
-    )
+    expect(page.locator("#public-map-total")).to_have_attribute("data-total", str(WASTE))
     assert "/bo/login" not in page.url

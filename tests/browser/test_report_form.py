@@ -23,9 +23,7 @@ def test_resident_submits_form_with_photo_and_pin_then_tracks_it(app, live_serve
     page.goto(live_server + "/")
     assert page.locator("h1").inner_text() == "Gửi phản ánh"
     # The ward boundaries are drawn from local data (no tile server here).
-    page.wait_for_function(
-        "document.querySelectorAll('#map path.leaflet-interactive').length >= 90", timeout=15000
-    )
+    page.locator("#map path.leaflet-interactive").nth(89).wait_for(state="attached", timeout=15000)
 
     page.fill("#description", "Ổ gà rất sâu giữa đường Bạch Đằng, xe máy sập bánh liên tục")
     page.set_input_files("#photos", str(photo))

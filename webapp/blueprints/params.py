@@ -87,7 +87,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "by": ("bảng chỉ số", "KPI table"),
     "category": ("lĩnh vực", "category"),
     "cell": ("ô bản đồ", "map cell"),
+    "code": ("mã xác thực", "code"),
     "codes": ("phản ánh đã chọn", "selected reports"),
+    "confirm": ("nhập lại mật khẩu", "password again"),
+    "current": ("mật khẩu hiện tại", "current password"),
     "days": ("số ngày gia hạn", "extension days"),
     "due": ("hạn xử lý", "deadline"),
     "email": ("e-mail", "e-mail"),
@@ -100,6 +103,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "photo": ("ảnh", "photo"),
     "q": ("từ khóa tìm kiếm", "search"),
     "reason": ("lý do", "reason"),
+    "session": ("phiên đăng nhập", "session"),
     "sort": ("thứ tự", "sort order"),
     "status": ("trạng thái", "status"),
     "text": ("nội dung", "text"),
@@ -338,7 +342,27 @@ class LoginForm(Params):
 
     email: text(200) = ""
     password: text(200, strip=False) = ""
-    totp: text(20) | None = None
+    totp: text(40) | None = None
+
+
+class PasswordChangeForm(Params):
+    """POST /bo/tai-khoan/mat-khau."""
+
+    current: text(200, strip=False) = ""
+    password: text(200, strip=False) = ""
+    confirm: text(200, strip=False) = ""
+
+
+class CodeForm(Params):
+    """POST /bo/tai-khoan/xac-thuc-hai-buoc: a code from the authenticator app."""
+
+    code: text(40) = ""
+
+
+class SessionForm(Params):
+    """Ending one session (its stored hash) or, without one, all of them."""
+
+    session: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
 class BulkAssignForm(Params):

@@ -1,5 +1,6 @@
 """Domain models, one module per aggregate."""
 
+from webapp.models.account import RecoveryCode, StaffSession
 from webapp.models.agency import Agency, agency_units
 from webapp.models.audit import AuditEntry, ExportJob
 from webapp.models.category import Category, RoutingRule, Urgency
@@ -40,6 +41,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Photo",
+    "RecoveryCode",
     "Report",
     "ReportEvent",
     "ReportFollower",
@@ -48,6 +50,7 @@ __all__ = [
     "ResidentIdentity",
     "Role",
     "RoutingRule",
+    "StaffSession",
     "Urgency",
     "User",
     "agency_units",

@@ -1,11 +1,12 @@
-"""The audit trail of administrative changes, and background export jobs."""
+"""The audit trail of administrative changes, the log of who looked at a resident's identity,
+and background export jobs."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
@@ -28,6 +29,33 @@ class AuditEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     actor: Mapped[User | None] = relationship()
+
+
+class IdentityView(db.Model):
+    """One look by a staff member at a resident's identity (name, phone, e-mail, messenger id).
+
+    Kept apart from the audit trail of changes: one row is written for every page that shows
+    an identity, and so many reads would crowd the changes out of that trail. The report's
+    code is kept even if the report is deleted, so the log still answers "who looked at whom".
+    """
+
+    __tablename__ = "identity_views"
+    __table_args__ = (Index("ix_identity_views_user_created", "user_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # ix_identity_views_user_created
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
+    report_code: Mapped[str | None] = mapped_column(String(20))
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
+    context: Mapped[str] = mapped_column(String(20))  # where it was shown: report_page, ...
+    fields: Mapped[list[str] | None] = mapped_column(JSONType)  # name, phone, email, messenger
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    user: Mapped[User] = relationship()
 
 
 class ExportJob(db.Model):

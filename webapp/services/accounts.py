@@ -1,4 +1,4 @@
-"""Back-office sign-in: password, growing delays after failures, optional TOTP second factor.
+"""Back-office sign-in and password changes: growing delays after failures, a second factor.
 
 No outsider can lock an account. Failures are counted in the rate-limit storage, keyed on the
 typed e-mail (known or not, so the answer never tells which exist):
@@ -10,24 +10,26 @@ typed e-mail (known or not, so the answer never tells which exist):
   a signed device cookie (OWASP's "device cookies") and keeps its own, per-device budget, so
   the real user signs in from their usual browser while someone else hammers the account.
 
-An unknown e-mail costs the same password hash as a known one (no timing tell).
+An unknown e-mail costs the same password hash as a known one (no timing tell). The second
+factor (webapp.services.second_factor) is checked only after a right password, so a guess
+cannot use up a code.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-import pyotp
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.errors import DomainError
+from webapp.errors import DomainError, ValidationError
 from webapp.extensions import db
 from webapp.models import User
 from webapp.models.types import utcnow
 from webapp.ratelimit import RateLimited, hit_identity, retry_after
+from webapp.services import passwords, second_factor, sessions
 
 DEVICE_COOKIE = "bo_device"
 DEVICE_DAYS = 365
@@ -87,8 +89,8 @@ def authenticate(
         raise RateLimited(wait, "signin")
     password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     ok = user is not None and user.active and password_ok
-    if ok and user.totp_secret:
-        ok = bool(totp_code) and pyotp.TOTP(user.totp_secret).verify(totp_code, valid_window=1)
+    if ok and second_factor.is_enabled(user):
+        ok = second_factor.verify(user, totp_code)
     if not ok:
         for scope, key, setting in buckets:
             # A failure that fills a window raises: the next attempt is the one that waits.
@@ -101,15 +103,28 @@ def authenticate(
             "Sai e-mail, mật khẩu hoặc mã xác thực.", "Wrong e-mail, password or code."
         )
     user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = utcnow()
     db.session.commit()
     return user
 
 
-def enable_totp(user: User) -> str:
-    """Give the user a TOTP secret; returns the provisioning URI for an authenticator app."""
-    user.totp_secret = pyotp.random_base32()
+def set_password(user: User, password: str) -> None:
+    """Set a new password under the policy; every session of the user ends (after commit)."""
+    passwords.check(password, email=user.email or "", name=user.name or "")
+    user.set_password(password)
+    user.password_changed_at = utcnow()
+
+
+def change_password(user: User, current: str, new: str, keep_token: str | None) -> int:
+    """The user changes their own password; their other sessions end. Returns how many."""
+    if not check_password_hash(user.password_hash, current or ""):
+        raise ValidationError(
+            "Mật khẩu hiện tại không đúng.", "The current password is wrong.", field="current"
+        )
+    if new == current:
+        raise ValidationError(
+            "Mật khẩu mới phải khác mật khẩu cũ.", "The new password must differ.", field="password"
+        )
+    set_password(user, new)
     db.session.commit()
-    totp = pyotp.TOTP(user.totp_secret)
-    return totp.provisioning_uri(name=user.email, issuer_name="Phản ánh")
+    return sessions.end_all(user.id, "password", keep_token=keep_token)

@@ -11,9 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.models import Agency, AuditEntry, Category, Role, RoutingRule, User
+from webapp.services import accounts, sessions
 from webapp.services.queries import CONTROL_CHARS, MAX_ID
 
 PASSWORD_MAX = 200  # characters; the hash is of fixed size, the work need not be unbounded
+
+
+def N_(text: str) -> str:
+    """Marks a label for the catalog; templates translate it when shown (`_(f.label)`)."""
+    return text
 
 
 @dataclass(frozen=True)
@@ -46,60 +52,60 @@ ENTITIES: dict[str, Entity] = {
     for e in (
         Entity(
             "agencies",
-            "Cơ quan",
+            N_("Cơ quan"),
             Agency,
             (
-                Field("code", "Mã", required=True),
-                Field("name", "Tên", required=True),
-                Field("name_en", "Tên tiếng Anh"),
-                Field("kind", "Loại"),
-                Field("parent_id", "Cơ quan cấp trên", "agency"),
-                Field("email", "E-mail"),
-                Field("phone", "Điện thoại"),
-                Field("active", "Hoạt động", "bool"),
+                Field("code", N_("Mã"), required=True),
+                Field("name", N_("Tên"), required=True),
+                Field("name_en", N_("Tên tiếng Anh")),
+                Field("kind", N_("Loại")),
+                Field("parent_id", N_("Cơ quan cấp trên"), "agency"),
+                Field("email", N_("E-mail")),
+                Field("phone", N_("Điện thoại")),
+                Field("active", N_("Hoạt động"), "bool"),
             ),
             "name",
         ),
         Entity(
             "users",
-            "Tài khoản",
+            N_("Tài khoản"),
             User,
             (
-                Field("email", "E-mail", required=True),
-                Field("name", "Họ tên", required=True),
-                Field("role", "Vai trò", "role", required=True),
-                Field("agency_id", "Cơ quan", "agency"),
-                Field("active", "Hoạt động", "bool"),
-                Field("password", "Mật khẩu mới", "password"),
+                Field("email", N_("E-mail"), required=True),
+                Field("name", N_("Họ tên"), required=True),
+                Field("role", N_("Vai trò"), "role", required=True),
+                Field("agency_id", N_("Cơ quan"), "agency"),
+                Field("active", N_("Hoạt động"), "bool"),
+                Field("password", N_("Mật khẩu mới"), "password"),
             ),
             "email",
         ),
         Entity(
             "categories",
-            "Lĩnh vực và thời hạn",
+            N_("Lĩnh vực và thời hạn"),
             Category,
             (
-                Field("code", "Mã", required=True),
-                Field("name_vi", "Tên", required=True),
-                Field("name_en", "Tên tiếng Anh", required=True),
-                Field("default_urgency", "Mức độ mặc định", "urgency"),
-                Field("sla_urgent_hours", "Khẩn: số giờ làm việc", "int", maximum=24 * 365),
-                Field("sla_normal_days", "Thông thường: số ngày làm việc", "int", maximum=365),
-                Field("sla_complex_days", "Phức tạp: số ngày làm việc", "int", maximum=365),
-                Field("active", "Hoạt động", "bool"),
+                Field("code", N_("Mã"), required=True),
+                Field("name_vi", N_("Tên"), required=True),
+                Field("name_en", N_("Tên tiếng Anh"), required=True),
+                Field("default_urgency", N_("Mức độ mặc định"), "urgency"),
+                Field("sla_urgent_hours", N_("Khẩn: số giờ làm việc"), "int", maximum=24 * 365),
+                Field("sla_normal_days", N_("Thông thường: số ngày làm việc"), "int", maximum=365),
+                Field("sla_complex_days", N_("Phức tạp: số ngày làm việc"), "int", maximum=365),
+                Field("active", N_("Hoạt động"), "bool"),
             ),
             "sort_order",
         ),
         Entity(
             "rules",
-            "Quy tắc phân công",
+            N_("Quy tắc phân công"),
             RoutingRule,
             (
-                Field("category_code", "Lĩnh vực (trống: mọi lĩnh vực)", "category"),
-                Field("unit_code", "Mã xã/phường (trống: toàn tỉnh)"),
-                Field("agency_id", "Cơ quan", "agency", required=True),
-                Field("priority", "Thứ tự ưu tiên", "int"),
-                Field("active", "Hoạt động", "bool"),
+                Field("category_code", N_("Lĩnh vực (trống: mọi lĩnh vực)"), "category"),
+                Field("unit_code", N_("Mã xã/phường (trống: toàn tỉnh)")),
+                Field("agency_id", N_("Cơ quan"), "agency", required=True),
+                Field("priority", N_("Thứ tự ưu tiên"), "int"),
+                Field("active", N_("Hoạt động"), "bool"),
             ),
             "priority",
         ),
@@ -189,9 +195,7 @@ def save(user: User, key: str, obj_id: str | None, form: dict[str, str]) -> Any:
         setattr(obj, name, value)
     if isinstance(obj, User):
         if password:
-            if len(password) < 10:
-                raise ValidationError("Mật khẩu tối thiểu 10 ký tự.", "Password: 10+ characters.")
-            obj.set_password(password)
+            accounts.set_password(obj, password)
         elif before is None:
             raise ValidationError("Tài khoản mới cần mật khẩu.", "A new account needs a password.")
     try:
@@ -215,7 +219,17 @@ def save(user: User, key: str, obj_id: str | None, form: dict[str, str]) -> Any:
         )
     )
     db.session.commit()
+    if isinstance(obj, User) and before is not None:
+        _end_sessions_on_change(obj, before, bool(password))
     return obj
+
+
+def _end_sessions_on_change(user: User, before: dict[str, Any], password_set: bool) -> None:
+    """A new password, role or agency, or a deactivation ends every session of the user."""
+    changed = [k for k in ("role", "agency_id", "active") if before.get(k) != getattr(user, k)]
+    if password_set or changed:
+        reason = "password" if password_set else ("deactivated" if not user.active else "role")
+        sessions.end_all(user.id, reason)
 
 
 def rows(key: str, limit: int = 500) -> list[Any]:

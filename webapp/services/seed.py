@@ -11,7 +11,7 @@ from webapp.extensions import db
 from webapp.models import AdminUnit, Agency, Category, Role, RoutingRule, User
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-DEMO_PASSWORD = "demo-2026"
+DEMO_PASSWORD = "phananh-demo-2026"
 
 
 def load_categories(path: Path = CONFIG_DIR / "categories.yml") -> int:

@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("bo", __name__)
 
-from webapp.blueprints.backoffice import admin, auth, desk, reports  # noqa: E402, F401
+from webapp.blueprints.backoffice import (  # noqa: E402, F401
+    account,
+    admin,
+    auth,
+    desk,
+    privacy,
+    reports,
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -72,6 +73,6 @@ def admin_edit(key: str, obj_id: str | None = None):
             db.session.rollback()
             flash(error.message(str(get_locale())), "error")
         else:
-            flash("Đã lưu.", "ok")
+            flash(_("Đã lưu."), "ok")
             return redirect(url_for("bo.admin_list", key=key))
     return render_template("bo/admin_edit.html", entity=entity, obj=obj, **_options())

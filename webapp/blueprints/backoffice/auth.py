@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, make_response, redirect, render_template, request, url_for
+from flask import current_app, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -10,7 +10,7 @@ from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
 from webapp.errors import ValidationError
 from webapp.ratelimit import RateLimited, client_address, limit
-from webapp.services import accounts
+from webapp.services import accounts, sessions
 
 
 def _attempts_limited() -> bool:
@@ -38,7 +38,9 @@ def login():
             error, status = exc.message(str(get_locale())), exc.status_code
             retry = getattr(exc, "retry_after", None)
         else:
+            token = sessions.start(user.id, client_address(), request.user_agent.string)
             login_user(user)
+            session[sessions.COOKIE_KEY] = token
             target = params.parse(params.LoginArgs, request.args, ignore_invalid=True).next
             response = redirect(target or url_for("bo.queue"))
             response.set_cookie(
@@ -60,6 +62,7 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out."""
+    """Sign out: the server forgets the session, so a copy of the cookie opens nothing."""
+    sessions.end(session.pop(sessions.COOKIE_KEY, None))
     logout_user()
     return redirect(url_for("bo.login"))

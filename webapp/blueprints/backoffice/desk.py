@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
@@ -61,6 +62,6 @@ def hotline():
         except DomainError as error:
             flash(error.message(str(get_locale())), "error")
             return render_template("bo/hotline.html", form=request.form), error.status_code
-        flash(f"Đã tạo phản ánh {result.code}.", "ok")
+        flash(_("Đã tạo phản ánh %(code)s.", code=result.code), "ok")
         return redirect(url_for("bo.report_page", code=result.code))
     return render_template("bo/hotline.html", form={})

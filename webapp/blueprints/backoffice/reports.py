@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -81,19 +82,22 @@ def _render_report(report: Report) -> str:
     staff = db.session.scalars(
         select(User).where(User.agency_id == report.agency_id, User.active)
     ).all()
+    show_identity = Action.VIEW_IDENTITY.value in allowed
     return render_template(
         "bo/report.html",
         report=report,
         allowed=allowed,
         badge=queries.sla_badge(report),
-        nearby=handling.nearby(report),
+        nearby=handling.nearby_for(current_user, report),
         agencies=db.session.scalars(
             select(Agency).where(Agency.active, Agency.kind != "group").order_by(Agency.name)
         ).all(),
         staff=staff,
         reply_templates=templates,
         reject_reasons=handling.REJECT_REASONS,
-        show_identity=Action.VIEW_IDENTITY.value in allowed,
+        show_identity=show_identity,
+        # Shown only through the service, which records each look (who, when, which report).
+        identity=handling.identity_card(current_user, report) if show_identity else None,
         **_choices(),
     )
 
@@ -148,7 +152,7 @@ ACTIONS = {
     "reject": (params.RejectForm, lambda u, r, f, files: handling.reject(u, r, f.reason, f.note)),
     "duplicate": (
         params.DuplicateForm,
-        lambda u, r, f, files: handling.mark_duplicate(u, r, reports.get_by_code(f.original)),
+        lambda u, r, f, files: handling.mark_duplicate(u, r, handling.find_original(u, f.original)),
     ),
     "note": (params.TextForm, lambda u, r, f, files: handling.add_note(u, r, f.text)),
     "assign_person": (
@@ -231,7 +235,7 @@ def act(code: str, action: str):
     except ValidationError as error:
         flash(error.message(str(get_locale())), "error")
         return _render_report(report), error.status_code
-    _do(lambda: perform(current_user, report, form, request.files), "Đã cập nhật phản ánh.")
+    _do(lambda: perform(current_user, report, form, request.files), _("Đã cập nhật phản ánh."))
     if not can(current_user, Action.VIEW, report):
         return redirect(url_for("bo.queue"))
     return redirect(url_for("bo.report_page", code=report.code))

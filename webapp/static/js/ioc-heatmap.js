@@ -6,7 +6,7 @@
   "use strict";
   var el = document.getElementById("heatmap");
   var form = document.getElementById("heat-filters");
-  var I18N = window.I18N || {};
+  var I18N = JSON.parse(document.getElementById("i18n").textContent);
   var MARKER_ZOOM = 16;
   // Average H3 hexagon edge in metres, per resolution (sets the heat radius on screen).
   var EDGE_M = { 6: 3724, 8: 531, 10: 76 };

@@ -6,7 +6,7 @@
   var source = document.getElementById("kpi-weeks");
   if (!canvas || !source || !window.Chart) { return; }
   var weeks = JSON.parse(source.textContent);
-  var I18N = window.I18N || {};
+  var I18N = JSON.parse(document.getElementById("i18n").textContent);
   var series = [
     ["on_time", I18N.onTime, "#38a169"],
     ["late_extension", I18N.lateExtension, "#d69e2e"],

@@ -4,7 +4,7 @@
   "use strict";
   var el = document.getElementById("public-map");
   if (!el) { return; }
-  var I18N = window.I18N || {};
+  var I18N = JSON.parse(document.getElementById("i18n").textContent);
   var EDGE_M = { 6: 3724, 8: 531 };
   var map = L.map(el, { preferCanvas: true, maxZoom: 18 });
   window.publicMap = map;

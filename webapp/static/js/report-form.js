@@ -8,6 +8,7 @@
   var lonInput = document.getElementById("lon");
   var sourceInput = document.getElementById("location_source");
   var status = document.getElementById("pin-status");
+  var I18N = JSON.parse(document.getElementById("i18n").textContent);
   var map = L.map(el, { zoomControl: true });
   window.reportMap = map; // lets tests and kiosk pages centre the map
   var bounds = JSON.parse(el.dataset.bounds);
@@ -28,7 +29,7 @@
     lonInput.value = lon.toFixed(6);
     sourceInput.value = source;
     if (marker) { marker.setLatLng([lat, lon]); } else { marker = L.marker([lat, lon]).addTo(map); }
-    status.textContent = window.I18N.pinSet
+    status.textContent = I18N.pinSet
       .replace("{lat}", lat.toFixed(5)).replace("{lon}", lon.toFixed(5));
     status.dataset.set = "1";
   }
@@ -38,22 +39,22 @@
   map.on("click", function (e) { setPin(e.latlng.lat, e.latlng.lng, "pin"); });
 
   document.getElementById("locate-me").addEventListener("click", function () {
-    if (!navigator.geolocation) { alert(window.I18N.noGeo); return; }
+    if (!navigator.geolocation) { alert(I18N.noGeo); return; }
     navigator.geolocation.getCurrentPosition(function (pos) {
       setPin(pos.coords.latitude, pos.coords.longitude, "device");
       map.setView([pos.coords.latitude, pos.coords.longitude], 16);
-    }, function () { alert(window.I18N.noGeo); }, { enableHighAccuracy: true, timeout: 10000 });
+    }, function () { alert(I18N.noGeo); }, { enableHighAccuracy: true, timeout: 10000 });
   });
 
   var photos = document.getElementById("photos");
   photos.addEventListener("change", function () {
-    if (photos.files.length > 5) { alert(window.I18N.tooMany); photos.value = ""; }
+    if (photos.files.length > 5) { alert(I18N.tooMany); photos.value = ""; }
   });
   form.addEventListener("submit", function (e) {
     var text = document.getElementById("description").value.trim();
-    if (text.length < 10) { e.preventDefault(); alert(window.I18N.needText); return; }
+    if (text.length < 10) { e.preventDefault(); alert(I18N.needText); return; }
     var btn = document.getElementById("submit");
     btn.disabled = true;
-    btn.textContent = window.I18N.sending;
+    btn.textContent = I18N.sending;
   });
 })();

@@ -1,0 +1,39 @@
+"""Who looked at whom: the log of staff views of residents' identities, for administrators."""
+
+from __future__ import annotations
+
+from flask import render_template, request
+from flask_login import current_user, login_required
+from pydantic import Field
+
+from webapp.blueprints import params
+from webapp.blueprints.backoffice import bp
+from webapp.services import handling
+
+
+class IdentityViewArgs(params.Params):
+    """?user=&from=&to=&page= of the identity-view log."""
+
+    user: params.PositiveId | None = None
+    date_from: params.IsoDate | None = Field(None, alias="from")
+    date_to: params.IsoDate | None = Field(None, alias="to")
+    page: params.Page = 1
+
+    def to_filter(self) -> handling.IdentityViewFilter:
+        """The service's filter."""
+        return handling.IdentityViewFilter(self.user, self.date_from, self.date_to)
+
+
+@bp.get("/quan-tri/truy-cap-danh-tinh")
+@login_required
+def identity_views():
+    """Every view of a resident's identity: who, when, which report; by user and date."""
+    args = params.parse(IdentityViewArgs, request.args, ignore_invalid=True)
+    page = handling.identity_view_log(current_user, args.to_filter(), args.page)
+    return render_template(
+        "bo/identity_views.html",
+        page=page,
+        args=args,
+        viewers=handling.identity_viewers(),
+        page_args={k: v for k, v in request.args.items() if k != "page"},
+    )
