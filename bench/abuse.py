@@ -164,8 +164,8 @@ def _jpg(name: str, data: bytes) -> Upload:
 
 
 def decode_cost(data: bytes, limits: Any) -> int:
-    """What the server's photo budget counts for `data` (webapp.services.photos)."""
-    from webapp.services import photos
+    """What the server's photo budget counts for `data` (webapp.services.intake.photos)."""
+    from webapp.services.intake import photos
 
     opened = photos._open(data, None, limits, target=limits.web_size)
     opened.image.close()
@@ -195,7 +195,7 @@ def megapixels(data: bytes) -> str:
 
 def photo_cases(rng: random.Random) -> tuple[PhotoCase, list[PhotoCase]]:
     """The ordinary submission and the hostile ones, sized against the default limits."""
-    from webapp.services.photos import PhotoLimits
+    from webapp.services.intake.photos import PhotoLimits
 
     limits = PhotoLimits()
     budget = limits.max_request_pixels
@@ -479,7 +479,7 @@ def photo_limits_json() -> dict[str, Any]:
     """The photo limits the server ran with (the defaults: PHOTO_* are not passed on)."""
     from dataclasses import asdict
 
-    from webapp.services.photos import PhotoLimits
+    from webapp.services.intake.photos import PhotoLimits
 
     return asdict(PhotoLimits())
 

@@ -276,7 +276,7 @@ def synth_rows(app, shapes: list, n: int, seed: int, now: datetime):
     """Yield COPY text lines of n reports: attributes drawn with numpy, cells as intake does."""
     import h3
 
-    from webapp.services import gazetteer
+    from webapp.services.geography import gazetteer
 
     rng = np.random.default_rng(seed)
     wards = mainland_wards(shapes)
@@ -471,7 +471,8 @@ def busiest_ward(app) -> tuple[str, str]:
 
 def build_views(app) -> list[View]:
     """Province-wide views (several filters) and ward views, as the map asks for them."""
-    from webapp.services import heatmap, places
+    from webapp.services.geography import places
+    from webapp.services.ioc import heatmap
 
     with app.app_context():
         (south, west), (north, east) = heatmap.initial_bounds()
@@ -504,7 +505,7 @@ def add_raw_route(app) -> None:
 
     from webapp.extensions import db
     from webapp.models import Report
-    from webapp.services import queries
+    from webapp.services.ioc import queries
 
     def raw_points():
         f = queries.ReportFilter.from_args(request.args)
@@ -562,7 +563,7 @@ def measure_views(
     from sqlalchemy import event
 
     from webapp.extensions import db
-    from webapp.services.seed import DEMO_PASSWORD
+    from webapp.services.administration.seed import DEMO_PASSWORD
 
     client = app.test_client()
     resp = client.post("/bo/login", data={"email": "giamsat@demo.vn", "password": DEMO_PASSWORD})
@@ -618,7 +619,7 @@ def measure_views(
 
 def measure_cached(app, view: View, runs: int) -> dict[str, Any]:
     """The same view again with the shared cache on (HEATMAP_CACHE_SECONDS = 30)."""
-    from webapp.services.seed import DEMO_PASSWORD
+    from webapp.services.administration.seed import DEMO_PASSWORD
 
     client = app.test_client()
     client.post("/bo/login", data={"email": "giamsat@demo.vn", "password": DEMO_PASSWORD})
@@ -678,7 +679,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         app.config["HEATMAP_CACHE_SECONDS"] = 0
         add_raw_route(app)
         from webapp.extensions import db
-        from webapp.services import seed
+        from webapp.services.administration import seed
 
         with app.app_context():
             seed.load_demo_users()

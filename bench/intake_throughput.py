@@ -1,7 +1,7 @@
 """Intake throughput: `submit_report` on PostgreSQL next to the raw INSERT+COMMIT rate.
 
 Creates a throwaway database (bench_<random>), migrates and seeds it like tests/conftest.py,
-times N reports through webapp.services.reports.submit_report (enqueue to Redis included)
+times N reports through webapp.services.intake.reports.submit_report (enqueue to Redis included)
 and, in alternating blocks, N single-row INSERT+COMMIT into a plain table on the same engine,
 prints both rates and their ratio, writes bench/results/intake.json and drops the database.
 See bench/README.md.
@@ -174,7 +174,8 @@ def build_app(database_url: str, upload_dir: str, queue_name: str):
     from flask_migrate import upgrade
 
     from webapp import create_app
-    from webapp.services import geo, places, seed
+    from webapp.services.administration import seed
+    from webapp.services.geography import geo, places
 
     app = create_app(
         "testing",
@@ -281,7 +282,7 @@ class DraftFactory:
 
     def draft(self, photos: int):
         """One draft: 80 % pin inside a ward, 20 % typed address; channels web/Telegram/Zalo."""
-        from webapp.services.reports import (
+        from webapp.services.intake.reports import (
             ChannelIdentity,
             Contact,
             PhotoUpload,
@@ -349,7 +350,7 @@ class Timings:
 def run_intake(app, drafts: list, into: Timings, seconds: float | None = None) -> int:
     """Submit drafts one by one, each in its own app context like a request; returns how many."""
     from webapp.extensions import db
-    from webapp.services.reports import submit_report
+    from webapp.services.intake.reports import submit_report
 
     done = 0
     start, cpu = time.perf_counter(), time.process_time()
@@ -388,7 +389,7 @@ RAW_INSERT = (
 
 def raw_rows(drafts: list) -> list[dict[str, Any]]:
     """Parameters for bench_raw built from the same drafts (same text, same sizes)."""
-    from webapp.services import gazetteer
+    from webapp.services.geography import gazetteer
 
     return [
         {
@@ -441,7 +442,7 @@ def run_interleaved(
 
 def run_enqueue_only(app, count: int, into: Timings) -> None:
     """queue.enqueue alone (the Redis part of intake), with the ids of stored reports."""
-    from webapp.services import queue
+    from webapp.infra import queue
 
     with app.app_context():
         start, cpu = time.perf_counter(), time.process_time()

@@ -2,7 +2,7 @@
 
 Creates a throwaway database (bench_<random>), migrates and seeds it like the intake bench,
 bulk-loads N open reports with PostgreSQL COPY (a small share already past their reminder or
-deadline), times webapp.services.sweep.run_sweep on it several times (enqueue to a throwaway
+deadline), times webapp.services.sla.sweep.run_sweep on it several times (enqueue to a throwaway
 Redis queue included), EXPLAINs the two claim queries, writes bench/results/sweep.json and
 drops the database. See bench/README.md.
 """
@@ -56,7 +56,7 @@ CATEGORY_WEIGHTS = {
     "public_service": 1,
     "other": 2,
 }
-# Statuses in which the clock runs (webapp.services.sweep.CLOCK_RUNNING), with their shares.
+# Statuses in which the clock runs (webapp.services.sla.sweep.CLOCK_RUNNING), with their shares.
 RUNNING_STATUSES = (
     ("assigned", 0.58),
     ("in_progress", 0.36),
@@ -191,7 +191,7 @@ def build_world(app, shapes: list, rng) -> World:
     from sqlalchemy import text
 
     from webapp.extensions import db
-    from webapp.services import gazetteer, geo
+    from webapp.services.geography import gazetteer, geo
 
     with app.app_context():
         cats = db.session.execute(
@@ -603,7 +603,7 @@ def instrument(app, meter: Meter) -> None:
 
 def warm_broker(app) -> None:
     """Open the broker connection with one message to the bench queue, as a running worker has."""
-    from webapp.services import queue
+    from webapp.infra import queue
 
     with app.app_context():
         if not queue.enqueue("bench.warmup"):
@@ -613,7 +613,7 @@ def warm_broker(app) -> None:
 def sweep_once(app, meter: Meter, number: int, now: datetime) -> Run:
     """One run_sweep(now, requeue=True) in its own app context, as the beat task runs it."""
     from webapp.extensions import db
-    from webapp.services.sweep import run_sweep
+    from webapp.services.sla.sweep import run_sweep
 
     with app.app_context():
         meter.reset()
@@ -646,7 +646,7 @@ def sweep_once(app, meter: Meter, number: int, now: datetime) -> Run:
 def capture_claims(app, meter: Meter, past: datetime) -> dict[str, tuple[str, dict]]:
     """The exact claim statements run_sweep sends, from a run at a moment when nothing is due."""
     from webapp.extensions import db
-    from webapp.services.sweep import run_sweep
+    from webapp.services.sla.sweep import run_sweep
 
     meter.captured.clear()
     meter.capture = True
@@ -704,7 +704,7 @@ def profile_sweep(app, now: datetime, path: Path | None) -> dict[str, Any]:
     import pstats
 
     from webapp.extensions import db
-    from webapp.services.sweep import run_sweep
+    from webapp.services.sla.sweep import run_sweep
 
     profiler = cProfile.Profile()
     with app.app_context():
@@ -722,15 +722,15 @@ def profile_sweep(app, now: datetime, path: Path | None) -> dict[str, Any]:
 
     total = stats.total_tt  # type: ignore[attr-defined]
     wanted = (
-        ("webapp/services/sweep.py", "_claim"),
-        ("webapp/services/sweep.py", "_remind"),
-        ("webapp/services/sweep.py", "_escalate"),
-        ("webapp/services/sweep.py", "_stamp"),
-        ("webapp/services/bulk.py", "insert_rows"),
-        ("webapp/services/outbox.py", "_enqueue_new_messages"),
-        ("webapp/services/queue.py", "enqueue"),
-        ("webapp/services/workflow.py", "record_internal_events"),
-        ("webapp/services/notifications.py", "_write_messages"),
+        ("webapp/services/sla/sweep.py", "_claim"),
+        ("webapp/services/sla/sweep.py", "_remind"),
+        ("webapp/services/sla/sweep.py", "_escalate"),
+        ("webapp/services/sla/sweep.py", "_stamp"),
+        ("webapp/infra/bulk.py", "insert_rows"),
+        ("webapp/services/messaging/outbox.py", "_enqueue_new_messages"),
+        ("webapp/infra/queue.py", "enqueue"),
+        ("webapp/services/casework/workflow.py", "record_internal_events"),
+        ("webapp/services/messaging/notifications.py", "_write_messages"),
         ("sqlalchemy/orm/session.py", "commit"),
         ("sqlalchemy/orm/session.py", "flush"),
         ("psycopg/cursor.py", "execute"),

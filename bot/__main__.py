@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from bot import telegram_adapter
     from webapp import create_app
-    from webapp.services import messengers
+    from webapp.services.messaging import messengers
 
     app = create_app()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per long poll otherwise

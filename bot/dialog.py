@@ -24,18 +24,13 @@ from sqlalchemy import select
 from webapp.errors import DomainError
 from webapp.extensions import db
 from webapp.models import AdminUnit, Category, InboundEvent, Report, ReportEvent
-from webapp.services import (
-    conversations,
-    feedback,
-    followers,
-    messengers,
-    photos,
-    places,
-    reports,
-)
-from webapp.services.gazetteer import fold
-from webapp.services.notifications import result_photo_key
-from webapp.services.serializers import public_url, status_label, tracking_url
+from webapp.services.casework import feedback
+from webapp.services.geography import places
+from webapp.services.geography.gazetteer import fold
+from webapp.services.intake import followers, photos, reports
+from webapp.services.intake.serializers import public_url, status_label, tracking_url
+from webapp.services.messaging import conversations, messengers
+from webapp.services.messaging.notifications import result_photo_key
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -145,7 +140,7 @@ def default_classifier(text: str) -> NluAnswer | None:
     """The app's NLU client; None when the NLU server is down (the dialog then asks)."""
     try:
         from nlu.client import NluError
-        from webapp.services.classification import nlu_client
+        from webapp.services.casework.classification import nlu_client
     except ImportError:
         log.warning("NLU client not available; the bot asks for the category")
         return None

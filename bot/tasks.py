@@ -34,7 +34,8 @@ def handle_telegram_update(event_row_id: int) -> str:
 @shared_task(name="bot.tasks.sweep")
 def sweep() -> dict:
     """Queue again webhook events never handled (the broker was down); prune old rows."""
-    from webapp.services import conversations, queue
+    from webapp.infra import queue
+    from webapp.services.messaging import conversations
 
     tasks = {"zalo": ZALO_TASK, "telegram": TELEGRAM_TASK}
     pending = conversations.pending_events(older_than=timedelta(minutes=2))

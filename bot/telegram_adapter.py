@@ -36,7 +36,7 @@ from telegram.ext import (
 from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
 from webapp.models import InboundEvent
-from webapp.services import messengers
+from webapp.services.messaging import messengers
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"

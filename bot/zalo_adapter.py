@@ -13,8 +13,8 @@ from typing import Any
 from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
 from webapp.models import InboundEvent
-from webapp.services import conversations, messengers
-from webapp.services.senders import SendError
+from webapp.services.messaging import conversations, messengers
+from webapp.services.messaging.senders import SendError
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"

@@ -127,7 +127,7 @@ class Config:
     EXPORT_KEEP_DAYS = int(_env("EXPORT_KEEP_DAYS", "7"))
     IOC_EMAIL = _env("IOC_EMAIL", "")
 
-    # Messenger bots (bot/ and webapp/services/messengers.py).
+    # Messenger bots (bot/ and webapp/services/messaging/messengers.py).
     TELEGRAM_BOT_TOKEN = _env("TELEGRAM_BOT_TOKEN", "")
     # python-telegram-bot's base_url (a local fake in tests).
     TELEGRAM_API_BASE_URL = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
@@ -165,7 +165,7 @@ class Config:
     RATELIMIT_LOGIN_ADDRESS = _env("RATELIMIT_LOGIN_ADDRESS", "10 per minute;100 per hour")
     RATELIMIT_CONFIRM_EMAIL = _env("RATELIMIT_CONFIRM_EMAIL", "3 per day")
     # Failed sign-ins per typed e-mail: from one address (growing windows), from all devices
-    # that never signed in on it, and from one device that did (webapp/services/accounts.py).
+    # that never signed in on it, and from one device that did (webapp/services/staff/accounts.py).
     LOGIN_FAILURES_PER_ADDRESS = _env(
         "LOGIN_FAILURES_PER_ADDRESS", "3 per minute;10 per hour;30 per day"
     )
@@ -180,7 +180,7 @@ class Config:
     # Days a resident has to follow the link that confirms their e-mail.
     CONFIRM_EMAIL_DAYS = _float("CONFIRM_EMAIL_DAYS", 7)
 
-    # Staff sessions (webapp/services/sessions.py): where they live (empty: the database;
+    # Staff sessions (webapp/services/staff/sessions.py): where they live (empty: the database;
     # redis://…), and how long one lasts without activity and at most after sign-in.
     SESSION_STORE_URL = _env("SESSION_STORE_URL", "")
     SESSION_IDLE_MINUTES = _float("SESSION_IDLE_MINUTES", 60)

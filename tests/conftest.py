@@ -66,7 +66,8 @@ def app(app_config: dict) -> Iterator[Flask]:
     from flask_migrate import upgrade
 
     from webapp import create_app
-    from webapp.services import geo, places, seed
+    from webapp.services.administration import seed
+    from webapp.services.geography import geo, places
 
     app = create_app("testing", overrides=app_config)
     with app.app_context():
@@ -201,7 +202,7 @@ def sqlite_app(app, tmp_path_factory):
     from webapp import create_app
     from webapp.extensions import db
     from webapp.models import AdminUnit, Agency
-    from webapp.services import seed
+    from webapp.services.administration import seed
 
     path = tmp_path_factory.mktemp("sqlite") / "kpi.sqlite"
     lite = create_app(

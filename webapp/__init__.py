@@ -52,7 +52,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.blueprints.transparency import bp as transparency_bp
     from webapp.blueprints.webhooks import init_app as init_webhooks
     from webapp.cli import register_cli
-    from webapp.services import notifications  # noqa: F401  (outbox hooks)
+    from webapp.services.messaging import notifications  # noqa: F401  (outbox hooks)
 
     auth.init_app(app)
     http_errors.register(app)

@@ -1,5 +1,5 @@
 """Session loading for Flask-Login: a user is signed in only while their server-side session
-record lives (webapp.services.sessions)."""
+record lives (webapp.services.staff.sessions)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext
 
 from webapp.extensions import db, login_manager
 from webapp.models import User
-from webapp.services import sessions
+from webapp.services.staff import sessions
 
 
 @login_manager.user_loader

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import AdminUnit
-from webapp.services import geo, places, seed
+from webapp.services.administration import seed
+from webapp.services.geography import geo, places
 
 geo_cli = AppGroup("geo", help="Administrative boundaries.")
 demo_cli = AppGroup("demo", help="Demo province data.")
@@ -81,7 +82,7 @@ def demo_seed() -> None:
 @deadlines_cli.command("scan")
 def deadlines_scan() -> None:
     """Run the sweep once: reminders, escalations, unclassified reports, outbox retries."""
-    from webapp.services.sweep import run_sweep
+    from webapp.services.sla.sweep import run_sweep
 
     result = run_sweep()
     click.echo(
@@ -99,7 +100,7 @@ def sla_due(category: str, at: str, urgency: str | None) -> None:
     from datetime import datetime
 
     from webapp.models import Category
-    from webapp.services import calendar, deadlines
+    from webapp.services.sla import calendar, deadlines
 
     cat = db.session.get(Category, category)
     if cat is None:
@@ -139,7 +140,7 @@ def nlu_evaluate(file: str, url: str | None, errors: bool) -> None:
 @nlu_cli.command("ping")
 def nlu_ping() -> None:
     """Check that the Rasa server answers with a model loaded."""
-    from webapp.services.classification import nlu_client
+    from webapp.services.casework.classification import nlu_client
 
     url = current_app.config["RASA_URL"]
     if not nlu_client().ping():
@@ -151,7 +152,7 @@ def nlu_ping() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default="-")
 def nlu_export_corrections(output: str) -> None:
     """Write operators' category corrections as Rasa training data, for review."""
-    from webapp.services import nlu_feedback
+    from webapp.services.casework import nlu_feedback
 
     items = nlu_feedback.corrections()
     text = nlu_feedback.to_rasa_yaml(items)

@@ -8,7 +8,7 @@ from celery import shared_task
 @shared_task(name="workers.tasks.classify_report", acks_late=True)
 def classify_report(report_id: int) -> str:
     """Classify a report with the NLU and route it to its agency (or to triage)."""
-    from webapp.services import classification
+    from webapp.services.casework import classification
 
     return classification.classify_and_route(report_id)
 
@@ -16,7 +16,7 @@ def classify_report(report_id: int) -> str:
 @shared_task(name="workers.tasks.deliver_message", acks_late=True)
 def deliver_message(message_id: int) -> str:
     """Deliver one outbox message through its channel's sender."""
-    from webapp.services import outbox
+    from webapp.services.messaging import outbox
 
     return outbox.deliver(message_id)
 
@@ -24,7 +24,7 @@ def deliver_message(message_id: int) -> str:
 @shared_task(name="workers.tasks.deliver_messages", acks_late=True)
 def deliver_messages(message_ids: list[int]) -> dict:
     """Deliver a batch of outbox messages (one task for a burst, e.g. the sweep's)."""
-    from webapp.services import outbox
+    from webapp.services.messaging import outbox
 
     results: dict[str, int] = {}
     for message_id in message_ids:
@@ -36,7 +36,7 @@ def deliver_messages(message_ids: list[int]) -> dict:
 @shared_task(name="workers.tasks.sweep")
 def sweep() -> dict:
     """Reminders, escalations, unclassified reports and outbox retries, once."""
-    from webapp.services.sweep import run_sweep
+    from webapp.services.sla.sweep import run_sweep
 
     result = run_sweep()
     return {"reminded": result.reminded, "escalated": result.escalated}

@@ -20,7 +20,7 @@ from tests.fixtures.images import make_jpeg
 from webapp.extensions import db
 from webapp.models import Category, OutboxMessage, Report
 from webapp.models.types import utcnow
-from webapp.services import handling, routing, workflow
+from webapp.services.casework import handling, routing, workflow
 
 HAI_CHAU = (16.0700, 108.2246)
 VICTIM_PHONE = "0905123456"

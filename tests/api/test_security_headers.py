@@ -13,8 +13,8 @@ from flask import Flask
 
 from tests.backoffice.conftest import USERS, make_report
 from webapp import headers
-from webapp.services.reports import Contact, ReportDraft, submit_report
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
+from webapp.services.intake.reports import Contact, ReportDraft, submit_report
 
 WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
 TEMPLATES = WEBAPP / "templates"
@@ -164,7 +164,7 @@ def test_the_email_confirmation_link_sends_no_referrer(site, report):
 
     from webapp.extensions import db
     from webapp.models import Resident
-    from webapp.services import contacts
+    from webapp.services.intake import contacts
 
     with site.app_context():
         resident = db.session.scalar(select(Resident).where(Resident.email == "lan@example.vn"))

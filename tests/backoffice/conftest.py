@@ -7,11 +7,11 @@ from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import Agency, Report, ReportStatus, User
-from webapp.services import routing, workflow
-from webapp.services.reports import Contact, ReportDraft, submit_report
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
+from webapp.services.casework import routing, workflow
+from webapp.services.intake.reports import Contact, ReportDraft, submit_report
 
-# The demo accounts (webapp/services/seed.py): CHIEUSANG is a sub-agency of SXD.
+# The demo accounts (webapp/services/administration/seed.py): CHIEUSANG is a sub-agency of SXD.
 USERS = {
     "staff": "chieusang@demo.vn",
     "lead": "truongphong.chieusang@demo.vn",

@@ -18,8 +18,10 @@ from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.models import Report, ReportEvent, ReportStatus
 from webapp.models.types import utcnow
-from webapp.services import deadlines, handling, queries, stats
-from webapp.services.sweep import run_sweep
+from webapp.services.casework import handling
+from webapp.services.ioc import queries, stats
+from webapp.services.sla import deadlines
+from webapp.services.sla.sweep import run_sweep
 
 
 def _fresh(code: str) -> Report:

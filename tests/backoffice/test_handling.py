@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.models import OutboxMessage, Report, ReportStatus
 from webapp.models.types import utcnow
 from webapp.permissions import Action, can
-from webapp.services import handling
+from webapp.services.casework import handling
 
 
 def _kinds(report: Report) -> list[str]:
@@ -87,7 +87,7 @@ def test_triage_correction_is_kept_for_the_nlu(ctx):
     report = make_report("CHIEUSANG")
     report.classified_at = utcnow()
     db.session.commit()
-    from webapp.services import workflow
+    from webapp.services.casework import workflow
 
     workflow.transition(report, ReportStatus.NEEDS_TRIAGE)
     db.session.commit()
@@ -167,8 +167,8 @@ def test_info_received_resumes_the_clock_and_moves_the_deadline(ctx, client, app
 
 
 def test_resident_of_a_duplicate_follows_the_original(ctx):
-    from webapp.services import followers
-    from webapp.services.reports import ChannelIdentity, ReportDraft, submit_report
+    from webapp.services.intake import followers
+    from webapp.services.intake.reports import ChannelIdentity, ReportDraft, submit_report
 
     original = make_report("CHIEUSANG")
     result = submit_report(

@@ -12,8 +12,9 @@ from tests.backoffice.conftest import PHONE, USERS, login, make_report, user
 from webapp.extensions import db
 from webapp.models import OutboxMessage, Report
 from webapp.models.audit import IdentityView
-from webapp.services import handling, queries
-from webapp.services.reports import ReportDraft, submit_report
+from webapp.services.casework import handling
+from webapp.services.intake.reports import ReportDraft, submit_report
+from webapp.services.ioc import queries
 
 LOG = "/bo/quan-tri/truy-cap-danh-tinh"
 
@@ -70,7 +71,7 @@ def test_an_anonymous_report_shows_no_identity_and_records_nothing(app, ctx):
 
 
 def test_the_messenger_id_counts_as_identity(app, ctx):
-    from webapp.services.reports import ChannelIdentity
+    from webapp.services.intake.reports import ChannelIdentity
 
     result = submit_report(
         ReportDraft(

@@ -20,8 +20,9 @@ from webapp.blueprints import params
 from webapp.errors import ValidationError
 from webapp.extensions import db
 from webapp.models import AuditEntry, Category, ExportJob, Report, RoutingRule, User
-from webapp.services import handling, stats
-from webapp.services.queries import ReportFilter
+from webapp.services.casework import handling
+from webapp.services.ioc import stats
+from webapp.services.ioc.queries import ReportFilter
 
 GARBAGE_PATH = ("abc", "²", "1e23", "-1", "99999999999999999999", "%00")
 GARBAGE_VALUES = (
@@ -381,7 +382,7 @@ def test_login_with_a_malformed_field_is_422(app, form):
 
 
 def test_login_next_goes_to_the_back_office_only(app):
-    from webapp.services.seed import DEMO_PASSWORD
+    from webapp.services.administration.seed import DEMO_PASSWORD
 
     for target, expected in (
         ("/bo/ioc/dieu-phoi", "/bo/ioc/dieu-phoi"),

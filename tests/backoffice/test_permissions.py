@@ -65,7 +65,7 @@ CONFIRMS_TRANSFER_TO_SXD = {
 
 @pytest.mark.parametrize("role", list(EXPECTED))
 def test_matrix_confirm_transfer(ctx, role):
-    from webapp.services import handling
+    from webapp.services.casework import handling
 
     report = make_report("CHIEUSANG")
     handling.transfer(user(USERS["staff"]), report, agency("SXD"), "Thuộc Sở Xây dựng")
@@ -76,7 +76,7 @@ def test_matrix_confirm_transfer(ctx, role):
 def test_nobody_confirms_the_transfer_they_requested(ctx, requester):
     # Confirming gives a new deadline: a lead sending its report to its own sub- or parent
     # agency and confirming it would extend its deadline without the IOC.
-    from webapp.services import handling
+    from webapp.services.casework import handling
 
     report = make_report("CHIEUSANG")
     who = user(USERS[requester])
@@ -101,7 +101,7 @@ DECIDES_EXTENSION = {
 
 @pytest.mark.parametrize("role", list(EXPECTED))
 def test_matrix_extension_request_and_decision(ctx, reports, role):
-    from webapp.services import handling
+    from webapp.services.casework import handling
 
     own = db.session.scalar(select(Report).where(Report.code == reports["own"]))
     other = db.session.scalar(select(Report).where(Report.code == reports["other"]))
@@ -128,7 +128,7 @@ DUPLICATE_TARGETS = {
 @pytest.mark.parametrize("role", list(DUPLICATE_TARGETS))
 @pytest.mark.parametrize("target", ["own", "other"])
 def test_matrix_duplicate_target(ctx, reports, role, target):
-    from webapp.services import handling
+    from webapp.services.casework import handling
 
     copy = make_report("CHIEUSANG", "Đèn đường lại hỏng ở Bạch Đằng")
     u = user(USERS[role])

@@ -16,8 +16,8 @@ from tests.backoffice.conftest import USERS, login, user
 from webapp.extensions import db
 from webapp.models import AuditEntry, RecoveryCode
 from webapp.models.types import utcnow
-from webapp.services import second_factor
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
+from webapp.services.staff import second_factor
 
 
 @pytest.fixture()

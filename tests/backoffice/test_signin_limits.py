@@ -8,8 +8,8 @@ import pytest
 
 from tests.backoffice.conftest import USERS, user
 from webapp.extensions import db
-from webapp.services import accounts
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
+from webapp.services.staff import accounts
 
 
 def _attempt(client, email: str, password: str, address: str = "198.51.100.20"):

@@ -17,8 +17,8 @@ from tests.conftest import REDIS_URL
 from webapp.extensions import db
 from webapp.models import AuditEntry, StaffSession
 from webapp.models.types import utcnow
-from webapp.services import sessions
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
+from webapp.services.staff import sessions
 
 SESSION_REDIS = REDIS_URL.rsplit("/", 1)[0] + "/5"
 NEW_PASSWORD = "mưa-phùn trên cầu Rồng 47"

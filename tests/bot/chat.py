@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from bot.dialog import Dialog, Incoming, Outgoing
-from webapp.services.gazetteer import fold
+from webapp.services.geography.gazetteer import fold
 
 HAI_CHAU = (16.0700, 108.2246)  # Bạch Đằng riverside, phường Hải Châu
 
@@ -121,7 +121,8 @@ def resolve_with_result_photo(report_id: int, note: str = "Đã thu gom toàn b�
     from tests.fixtures.images import make_jpeg
     from webapp.extensions import db
     from webapp.models import Report, ReportStatus
-    from webapp.services import photos, reports, routing, workflow
+    from webapp.services.casework import routing, workflow
+    from webapp.services.intake import photos, reports
 
     report = db.session.get(Report, report_id)
     assert report is not None
@@ -143,7 +144,7 @@ def deliver_new_messages(report_id: int, after_id: int = 0) -> list[str]:
 
     from webapp.extensions import db
     from webapp.models import OutboxMessage
-    from webapp.services import outbox
+    from webapp.services.messaging import outbox
 
     ids = db.session.scalars(
         select(OutboxMessage.id)

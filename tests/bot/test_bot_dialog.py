@@ -21,8 +21,8 @@ from webapp.models import (
     ReportStatus,
 )
 from webapp.models.types import utcnow
-from webapp.services import routing, workflow
-from webapp.services.reports import ChannelIdentity, ReportDraft, submit_report
+from webapp.services.casework import routing, workflow
+from webapp.services.intake.reports import ChannelIdentity, ReportDraft, submit_report
 
 
 def _report(code: str) -> Report:

@@ -11,9 +11,10 @@ from bot import tasks
 from tests.bot.chat import Chat
 from tests.fixtures.images import make_jpeg
 from webapp.extensions import db
+from webapp.infra import queue
 from webapp.models import ConversationPhoto, InboundEvent
 from webapp.models.types import utcnow
-from webapp.services import conversations, queue
+from webapp.services.messaging import conversations
 
 
 def test_sweep_requeues_unhandled_webhook_events(ctx, monkeypatch):

@@ -14,7 +14,7 @@ import pytest
 from tests.support.fake_nlu import FakeRasa
 from tests.support.fake_telegram import TOKEN, FakeTelegram
 from webapp.extensions import db
-from webapp.services.reports import get_by_code
+from webapp.services.intake.reports import get_by_code
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = 4242

@@ -16,8 +16,9 @@ from tests.bot.chat import (
 from tests.fixtures.images import make_jpeg
 from webapp.extensions import db
 from webapp.models import AdminUnit, InboundEvent, OutboxMessage, OutboxStatus, Report
-from webapp.services import outbox, workflow
-from webapp.services.reports import get_by_code
+from webapp.services.casework import workflow
+from webapp.services.intake.reports import get_by_code
+from webapp.services.messaging import outbox
 
 USER = 1001
 
@@ -114,7 +115,7 @@ def test_greeting_on_telegram_is_answered_with_the_menu(fake_telegram, telegram_
 
 
 def test_telegram_sender_failure_is_recorded_for_retry(app, fake_telegram, ctx):
-    from webapp.services.reports import ChannelIdentity, ReportDraft, submit_report
+    from webapp.services.intake.reports import ChannelIdentity, ReportDraft, submit_report
 
     result = submit_report(
         ReportDraft(

@@ -17,9 +17,10 @@ from tests.bot.chat import (
 from tests.fixtures.images import make_jpeg
 from webapp.extensions import db
 from webapp.models import AdminUnit, InboundEvent, MessengerToken, OutboxMessage, Report
-from webapp.services import messengers, outbox, workflow
-from webapp.services.reports import ChannelIdentity, ReportDraft, get_by_code, submit_report
-from webapp.services.senders import SendError
+from webapp.services.casework import workflow
+from webapp.services.intake.reports import ChannelIdentity, ReportDraft, get_by_code, submit_report
+from webapp.services.messaging import messengers, outbox
+from webapp.services.messaging.senders import SendError
 
 USER = "246845883529197922"
 

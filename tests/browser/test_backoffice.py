@@ -11,8 +11,8 @@ from tests.backoffice.conftest import make_report
 from tests.fixtures.images import make_jpeg
 from webapp.extensions import db
 from webapp.models import Report, ReportStatus
-from webapp.services import workflow
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
+from webapp.services.casework import workflow
 
 pytestmark = pytest.mark.browser
 

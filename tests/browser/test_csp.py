@@ -24,9 +24,10 @@ from tests.backoffice.conftest import USERS, agency, user
 from tests.ioc.conftest import insert_report
 from webapp.extensions import db
 from webapp.models import ExportJob, Report, ReportStatus, Resident
-from webapp.services import contacts, routing, workflow
-from webapp.services.reports import Contact, ReportDraft, submit_report
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
+from webapp.services.casework import routing, workflow
+from webapp.services.intake import contacts
+from webapp.services.intake.reports import Contact, ReportDraft, submit_report
 
 pytestmark = pytest.mark.browser
 

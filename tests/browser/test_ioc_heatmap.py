@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.ioc.conftest import insert_report, random_point, ward_codes
 from webapp.extensions import db
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 

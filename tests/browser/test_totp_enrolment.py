@@ -17,7 +17,7 @@ from PIL import Image
 from tests.backoffice.conftest import USERS, user
 from webapp.extensions import db
 from webapp.models import RecoveryCode
-from webapp.services.seed import DEMO_PASSWORD
+from webapp.services.administration.seed import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
 EMAIL = USERS["operator"]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from tests.support.processes import Worker, wait_until, worker_env
 from webapp.extensions import db
 from webapp.models import AdminUnit, Report, ReportStatus
-from webapp.services.reports import ReportDraft, submit_report
+from webapp.services.intake.reports import ReportDraft, submit_report
 
 pytestmark = [pytest.mark.integration, pytest.mark.rasa]
 

@@ -9,7 +9,7 @@ from tests.support.fake_nlu import FakeRasa
 from tests.support.processes import RedisServer, Worker, wait_until, worker_env
 from webapp.extensions import db
 from webapp.models import Report, ReportEvent, ReportStatus
-from webapp.services.reports import ReportDraft, submit_report
+from webapp.services.intake.reports import ReportDraft, submit_report
 
 pytestmark = pytest.mark.integration
 FINAL = (ReportStatus.ASSIGNED, ReportStatus.NEEDS_TRIAGE)
@@ -65,7 +65,7 @@ def test_kill_9_worker_mid_batch_then_restart_finishes_every_report_once(app, ap
                 # Unacknowledged tasks come back after the visibility timeout; the sweep
                 # re-enqueues anything still waiting.
                 app.config["REQUEUE_AFTER_SECONDS"] = 0
-                from webapp.services.sweep import run_sweep
+                from webapp.services.sla.sweep import run_sweep
 
                 def done() -> bool:
                     if _finished(ids) < len(ids):
@@ -113,7 +113,7 @@ def test_broker_down_intake_still_stores_and_sweep_finishes_the_backlog(app, app
                 worker = Worker(env, log=tmp_path / "worker.log").start()
                 try:
                     app.config["REQUEUE_AFTER_SECONDS"] = 0
-                    from webapp.services.sweep import run_sweep
+                    from webapp.services.sla.sweep import run_sweep
 
                     assert run_sweep().requeued == len(ids)
                     assert wait_until(lambda: _finished(ids) == len(ids), 120)

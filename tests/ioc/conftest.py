@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.backoffice.conftest import USERS, agency, login, user  # noqa: F401  (re-exported)
 from webapp.extensions import db
 from webapp.models import AdminUnit, Agency, Category, Report
-from webapp.services import places
+from webapp.services.geography import places
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,8 @@ from tests.ioc.conftest import agency, at, insert_report, login, user
 from tests.ioc.test_stats import NOW, hand_made_set
 from webapp.extensions import db
 from webapp.models import AdminUnit, ExportJob, OutboxMessage, Report, Resident
-from webapp.services import exports, outbox, stats
+from webapp.services.ioc import exports, stats
+from webapp.services.messaging import outbox
 from workers.export_tasks import purge_exports as purge_exports_task
 from workers.export_tasks import run_export
 from workers.export_tasks import weekly_summary as weekly_summary_task
@@ -127,7 +128,7 @@ def test_large_lists_are_exported_in_the_background(app, listed, monkeypatch, tm
     monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
     queued = []
     monkeypatch.setattr(
-        "webapp.services.queue.enqueue", lambda name, *args: queued.append((name, args)) or True
+        "webapp.infra.queue.enqueue", lambda name, *args: queued.append((name, args)) or True
     )
     client = login(app.test_client(), "staff")  # CHIEUSANG: 6 reports, more than 3
     assert "trong nền" in client.get("/ioc/xuat").get_data(as_text=True)
@@ -167,7 +168,7 @@ def test_background_csv_and_failure(app, listed, monkeypatch, tmp_path):
     monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path))
     with app.app_context():
         viewer = user("giamsat@demo.vn")
-        monkeypatch.setattr("webapp.services.queue.enqueue", lambda *a: True)
+        monkeypatch.setattr("webapp.infra.queue.enqueue", lambda *a: True)
         job = exports.start_job(viewer, "reports", "csv", {"filter": {"category": "waste"}})
         assert run_export.run(job.id) == "done"
         job = db.session.get(ExportJob, job.id)
@@ -176,7 +177,7 @@ def test_background_csv_and_failure(app, listed, monkeypatch, tmp_path):
         broken = exports.start_job(viewer, "kpi", "csv", {})
         assert run_export.run(broken.id) == "failed"
         assert db.session.get(ExportJob, broken.id).status == "failed"
-        monkeypatch.setattr("webapp.services.queue.enqueue", lambda *a: False)
+        monkeypatch.setattr("webapp.infra.queue.enqueue", lambda *a: False)
         refused = exports.start_job(viewer, "reports", "csv", {})
         assert refused.status == "failed"  # the broker is down: say so instead of waiting
 

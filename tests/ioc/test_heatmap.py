@@ -11,8 +11,9 @@ import pytest
 from tests.ioc.conftest import insert_report, login, ward_codes
 from webapp.extensions import db
 from webapp.models import OPEN_STATUSES
-from webapp.services import heatmap, places
-from webapp.services.queries import LOCAL_TZ
+from webapp.services.geography import places
+from webapp.services.ioc import heatmap
+from webapp.services.ioc.queries import LOCAL_TZ
 
 
 def brute(reports, resolution: int, keep=lambda r: True) -> Counter:

@@ -18,8 +18,9 @@ import pytest
 from tests.ioc.conftest import insert_report, login, random_point, ward_codes
 from tests.ioc.test_heatmap import as_counter, brute, local_day_start, served
 from webapp.extensions import db
-from webapp.services import heatmap, places
-from webapp.services.queries import LOCAL_TZ
+from webapp.services.geography import places
+from webapp.services.ioc import heatmap
+from webapp.services.ioc.queries import LOCAL_TZ
 
 PUBLIC = "/cong-khai/ban-do.json"
 HUGE = "60,-20,120,40"  # 60° wide, the province somewhere inside

@@ -12,8 +12,8 @@ from tests.ioc.conftest import agency, user
 from webapp.extensions import db
 from webapp.models import Photo, Report, ReportStatus
 from webapp.models.types import utcnow
-from webapp.services import handling, routing, workflow
-from webapp.services.reports import (
+from webapp.services.casework import handling, routing, workflow
+from webapp.services.intake.reports import (
     ChannelIdentity,
     Contact,
     PhotoUpload,

@@ -11,7 +11,7 @@ import time_machine
 from tests.ioc.conftest import agency, at, insert_report, login
 from webapp.extensions import db
 from webapp.models import AdminUnit
-from webapp.services import stats
+from webapp.services.ioc import stats
 
 MARCH = stats.Period(date(2026, 3, 1), date(2026, 3, 31))
 NOW = at("2026-04-20 03:00")  # 10:00 in Vietnam, after every deadline of the set

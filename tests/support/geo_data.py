@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from webapp.services import geo
+from webapp.services.geography import geo
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_WARDS = ROOT.parent / "shared" / "geo" / "wards.geojson.gz"

@@ -13,8 +13,8 @@ from webapp.blueprints import openapi
 from webapp.blueprints.forms import draft_from_request
 from webapp.models import Channel
 from webapp.ratelimit import limit
-from webapp.services import reports, serializers
-from webapp.services.serializers import absolute_url
+from webapp.services.intake import reports, serializers
+from webapp.services.intake.serializers import absolute_url
 
 bp = Blueprint("api", __name__)
 PREFIX = "/api/v1"
@@ -49,7 +49,7 @@ def track(token: str):
 @limit("RATELIMIT_PUBLIC_JSON")
 def units_geojson():
     """Ward boundaries of the province, simplified for drawing."""
-    from webapp.services import boundaries
+    from webapp.services.geography import boundaries
 
     return jsonify(boundaries.display_geojson())
 

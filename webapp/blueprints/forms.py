@@ -18,8 +18,8 @@ from werkzeug.exceptions import BadRequest
 
 from webapp.errors import ValidationError
 from webapp.ratelimit import client_address
-from webapp.services.queries import CONTROL_CHARS
-from webapp.services.reports import Contact, PhotoUpload, ReportDraft
+from webapp.services.intake.reports import Contact, PhotoUpload, ReportDraft
+from webapp.services.ioc.queries import CONTROL_CHARS
 
 FIELD_LABELS = {
     "description": ("nội dung phản ánh", "description"),

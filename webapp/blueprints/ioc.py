@@ -28,8 +28,8 @@ from webapp.errors import PermissionDenied
 from webapp.extensions import db
 from webapp.models import AdminUnit, Agency, Category, ExportJob
 from webapp.models.types import utcnow
-from webapp.services import exports, heatmap, stats
-from webapp.services.serializers import STATUS_LABELS
+from webapp.services.intake.serializers import STATUS_LABELS
+from webapp.services.ioc import exports, heatmap, stats
 
 bp = Blueprint("ioc", __name__)
 

@@ -14,8 +14,9 @@ or the date arithmetic. What a bad value gives depends on the kind of parameter:
 - GET parameters that choose which file is made (`by` and `fmt` of the KPI export): 422.
 - Form posts: 422 with the form's usual message. The report actions flash it on the report
   page (re-rendered, status 422); bulk assignment and the list export show the error page;
-  the login form shows its error. The admin forms are checked by `webapp.services.admin`
-  (200 and a flashed message, as before); the hotline form by `webapp.blueprints.forms`.
+  the login form shows its error. The admin forms are checked by
+  `webapp.services.administration.admin` (200 and a flashed message, as before); the hotline
+  form by `webapp.blueprints.forms`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from pydantic_core import PydanticCustomError
 
 from webapp.errors import NotFound, ValidationError
 from webapp.models import ReportStatus, Urgency
-from webapp.services import queries, stats
+from webapp.services.ioc import queries, stats
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -18,9 +18,10 @@ from flask_babel import get_locale
 from webapp.blueprints.forms import draft_from_request
 from webapp.errors import DomainError
 from webapp.extensions import db
+from webapp.infra import health
 from webapp.models import Category, Channel, Photo
 from webapp.ratelimit import limit
-from webapp.services import contacts, health, reports, serializers
+from webapp.services.intake import contacts, reports, serializers
 
 bp = Blueprint("public", __name__)
 
@@ -32,7 +33,8 @@ def _categories():
 
 
 def _map_settings() -> dict:
-    from webapp.services import heatmap, places
+    from webapp.services.geography import places
+    from webapp.services.ioc import heatmap
 
     return {
         "tile_url": current_app.config["MAP_TILE_URL"],

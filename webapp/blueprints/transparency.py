@@ -16,8 +16,8 @@ from webapp.blueprints.ioc import map_settings
 from webapp.extensions import db
 from webapp.models import Category
 from webapp.ratelimit import limit
-from webapp.services import heatmap, stats
-from webapp.services.queries import ReportFilter
+from webapp.services.ioc import heatmap, stats
+from webapp.services.ioc.queries import ReportFilter
 
 bp = Blueprint("transparency", __name__)
 

@@ -12,7 +12,7 @@ import json
 from flask import Blueprint, Flask, jsonify, request
 
 from webapp.extensions import csrf
-from webapp.services import conversations, messengers
+from webapp.services.messaging import conversations, messengers
 
 bp = Blueprint("webhooks", __name__)
 ZALO_TASK = "bot.tasks.handle_zalo_event"

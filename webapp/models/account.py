@@ -12,7 +12,7 @@ from webapp.models.types import UTCDateTime, utcnow
 
 
 class StaffSession(db.Model):
-    """A signed-in browser, when sessions live in the database (webapp.services.sessions).
+    """A signed-in browser, when sessions live in the database (webapp.services.staff.sessions).
 
     The cookie carries a random token; only its SHA-256 is kept, so a copy of this table
     signs nobody in. Ended sessions stay (ended_at, end_reason) for the account's history.

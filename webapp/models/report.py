@@ -20,7 +20,7 @@ from webapp.models.user import User
 
 
 class ReportStatus(StrEnum):
-    """The states of the one state machine (webapp.services.workflow)."""
+    """The states of the one state machine (webapp.services.casework.workflow)."""
 
     RECEIVED = "received"
     CLASSIFIED = "classified"
@@ -49,7 +49,7 @@ OPEN_STATUSES = frozenset(
 
 
 # The sweep's partial indexes hold only reports whose clock runs, so resolved history never
-# slows it down (must match webapp.services.sweep.CLOCK_RUNNING).
+# slows it down (must match webapp.services.sla.sweep.CLOCK_RUNNING).
 _CLOCK = (
     " AND waiting_since IS NULL"
     " AND status IN ('assigned', 'in_progress', 'reopened', 'transferred')"
@@ -85,7 +85,7 @@ class Report(TimestampMixin, db.Model):
         Index("ix_reports_status_due_at", "status", "due_at"),
         Index("ix_reports_agency_status", "agency_id", "status"),
         # Heatmap aggregation reads only these indexes (index-only scans), see
-        # webapp/services/heatmap.py and bench/heatmap_1m.py.
+        # webapp/services/ioc/heatmap.py and bench/heatmap_1m.py.
         Index("ix_reports_heat_r6", "h3_r6", "h3_r8", postgresql_include=_HEAT_COLUMNS),
         Index("ix_reports_heat_r8", "h3_r8", "h3_r10", postgresql_include=_HEAT_COLUMNS),
         Index(
@@ -197,11 +197,12 @@ class Report(TimestampMixin, db.Model):
     # Moderation took the report off the public views (they show its status only).
     public_hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
-    # Personal data: only the IOC sees these (webapp.services.serializers keeps them out).
+    # Personal data: only the IOC sees these (webapp.services.intake.serializers keeps them out).
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     identity_id: Mapped[int | None] = mapped_column(ForeignKey("resident_identities.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    # Keyed hash of the client address it came from (webapp.services.blocks), never the address.
+    # Keyed hash of the client address it came from (webapp.services.intake.blocks), never
+    # the address.
     client_hash: Mapped[str | None] = mapped_column(String(64))
 
     category: Mapped[Category | None] = relationship()
@@ -219,7 +220,7 @@ class Report(TimestampMixin, db.Model):
 
     @hybrid_property
     def status(self) -> str:
-        """The current state; change it only with webapp.services.workflow.transition."""
+        """The current state; change it only with webapp.services.casework.workflow.transition."""
         return self._status
 
     @status.inplace.expression

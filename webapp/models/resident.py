@@ -62,7 +62,7 @@ class ResidentIdentity(TimestampMixin, db.Model):
 class IntakeBlock(db.Model):
     """A lock on a verified identity or a client address: intake from it is refused.
 
-    Only keyed hashes are stored (webapp.services.blocks); address locks expire, because a
+    Only keyed hashes are stored (webapp.services.intake.blocks); address locks expire, because a
     mobile carrier's address is shared by many residents.
     """
 

@@ -42,7 +42,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), index=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The TOTP secret, encrypted (webapp.services.second_factor); on once totp_enabled_at is set.
+    # The TOTP secret, encrypted (webapp.services.staff.second_factor); on once
+    # totp_enabled_at is set.
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The time step of the last code accepted: a code is good once (no replay).

@@ -13,7 +13,7 @@ from webapp.blueprints.backoffice import bp
 from webapp.errors import DomainError, PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.models import AuditEntry, Role, User
-from webapp.services import accounts, second_factor, sessions
+from webapp.services.staff import accounts, second_factor, sessions
 
 # What a user who must enrol a second factor may still open.
 ENROLMENT_ENDPOINTS = frozenset({"bo.second_factor", "bo.logout", "bo.login", "static"})

@@ -13,7 +13,7 @@ from webapp.blueprints.backoffice import bp
 from webapp.errors import DomainError, PermissionDenied
 from webapp.extensions import db
 from webapp.models import Agency, Category, Role
-from webapp.services import admin
+from webapp.services.administration import admin
 
 
 def _require_admin() -> None:
@@ -55,7 +55,8 @@ def admin_list(key: str):
 def admin_edit(key: str, obj_id: str | None = None):
     """Create or edit one row; every change lands in the audit trail.
 
-    The form is checked by `webapp.services.admin` (a bad field: the form again, flashed).
+    The form is checked by `webapp.services.administration.admin` (a bad field: the form
+    again, flashed).
     """
     _require_admin()
     if key not in admin.ENTITIES:

@@ -10,7 +10,7 @@ from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
 from webapp.errors import ValidationError
 from webapp.ratelimit import RateLimited, client_address, limit
-from webapp.services import accounts, sessions
+from webapp.services.staff import accounts, sessions
 
 
 def _attempts_limited() -> bool:
@@ -20,7 +20,7 @@ def _attempts_limited() -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 @limit("RATELIMIT_LOGIN_ADDRESS", exempt_when=_attempts_limited)
 def login():
-    """The sign-in form; failures slow the next attempts down (webapp.services.accounts)."""
+    """The sign-in form; failures slow the next attempts down (webapp.services.staff.accounts)."""
     if current_user.is_authenticated:
         return redirect(url_for("bo.queue"))
     error, status, retry = None, 200, None

@@ -52,7 +52,7 @@ def triage_queue():
 def hotline():
     """A call to the 1022 hotline typed in by the operator, through the same intake."""
     _require_desk()
-    from webapp.services import reports
+    from webapp.services.intake import reports
 
     if request.method == "POST":
         try:

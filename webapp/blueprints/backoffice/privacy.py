@@ -8,7 +8,7 @@ from pydantic import Field
 
 from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
-from webapp.services import handling
+from webapp.services.casework import handling
 
 
 class IdentityViewArgs(params.Params):

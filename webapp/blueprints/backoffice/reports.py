@@ -14,8 +14,10 @@ from webapp.errors import DomainError, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.models import AdminUnit, Agency, Category, Photo, Report, User
 from webapp.permissions import Action, can, require, visible_reports
-from webapp.services import handling, queries, reports
-from webapp.services.serializers import STATUS_LABELS
+from webapp.services.casework import handling
+from webapp.services.intake import reports
+from webapp.services.intake.serializers import STATUS_LABELS
+from webapp.services.ioc import queries
 
 
 def _report(code: str) -> Report:

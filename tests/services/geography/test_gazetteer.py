@@ -1,0 +1,320 @@
+"""Offline gazetteer, street list and geocoders (Nominatim against a local fake server)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from webapp.errors import ValidationError
+from webapp.services.geography import gazetteer as gz
+from webapp.services.geography import geo
+
+from .test_geo import AN_HAI, HAI_CHAU, HOI_AN, real_units, require_shared_geo
+
+STREETS_CSV = gz.streets_path("48")
+HOI_AN_TAY, HOA_KHANH, BA_NA, HOA_CUONG = "20401", "20200", "20308", "20257"
+
+
+@pytest.fixture(scope="module")
+def units48() -> tuple[geo.UnitShape, ...]:
+    require_shared_geo()
+    return real_units("48")
+
+
+@pytest.fixture(scope="module")
+def index48(units48) -> geo.GeoIndex:
+    return geo.GeoIndex(units48)
+
+
+@pytest.fixture(scope="module")
+def streets() -> list[gz.Street]:
+    return gz.load_streets(STREETS_CSV)
+
+
+@pytest.fixture(scope="module")
+def gazetteer(units48, streets) -> gz.Gazetteer:
+    return gz.Gazetteer.from_units(units48, streets)
+
+
+# --- folding ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("P.Hải Châu", "phuong hai chau"),
+        ("p hai chau", "phuong hai chau"),
+        ("Phường  Hải   Châu", "phuong hai chau"),
+        ("Hải Châu", "hai chau"),
+        ("X.Hòa Vang", "xa hoa vang"),
+        ("Q. Sơn Trà, TP Đà Nẵng", "quan son tra thanh pho da nang"),
+        ("TP.Hội An", "thanh pho hoi an"),
+        ("ĐƯỜNG Nguyễn Văn Linh", "duong nguyen van linh"),
+        ("Hoà Khánh", "hoa khanh"),
+        ("Hòa Khánh", "hoa khanh"),
+        ("kiệt 12/3 Lê Duẩn", "kiet 12 3 le duan"),
+        ("", ""),
+    ],
+)
+def test_fold(text, folded):
+    assert gz.fold(text) == folded
+
+
+def test_fold_is_stable_under_unicode_normalisation():
+    decomposed = "Ha\u0309i Cha\u0302u"  # NFD input, as some keyboards send it
+    assert gz.fold(decomposed) == gz.fold("Hải Châu") == "hai chau"
+
+
+# --- wards --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["phuong hai chau", "P.Hải Châu", "Hải Châu", "p. hai chau", "rác ở phường Hải Châu"],
+)
+def test_ward_names_match_however_written(gazetteer, index48, text):
+    match = gazetteer.find(text)
+    assert match is not None
+    assert match.unit_code == HAI_CHAU
+    assert match.precision == "ward"
+    assert match.street is None
+    assert index48.locate(match.lat, match.lon) == HAI_CHAU
+
+
+def test_matched_text_quotes_the_original(gazetteer):
+    assert gazetteer.find("kiệt 12, P. Hải Châu").matched_text == "P. Hải Châu"
+    assert gazetteer.find("gần chợ Hải Châu nhé").matched_text == "Hải Châu"
+
+
+def test_longest_name_and_prefix_win(gazetteer):
+    assert gazetteer.find("Hội An Tây").unit_code == HOI_AN_TAY
+    assert gazetteer.find("phường Hội An").unit_code == HOI_AN
+    assert gazetteer.find("hoi an").unit_code == HOI_AN
+    # Two wards named: the one with "phường" in front is the ward meant.
+    assert gazetteer.find("gần Hải Châu, phường Hòa Khánh").unit_code == HOA_KHANH
+
+
+def test_spelling_conventions_are_the_same_name(gazetteer):
+    # Official data writes "Hoà", most keyboards "Hòa"; "Kỳ"/"Kì" alike.
+    assert gazetteer.find("Hòa Khánh").unit_code == HOA_KHANH
+    assert gazetteer.find("Hoà Khánh").unit_code == HOA_KHANH
+    assert gazetteer.find("Tam Kì").unit_code == gazetteer.find("Tam Kỳ").unit_code == "20341"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hôm nay trời đẹp quá",
+        "hai cháu nhỏ bị ngã xe",  # folds to "hai chau" but is not Hải Châu
+        "ba na",  # too short to trust without a prefix
+        "lên Bà Nà chơi",
+        "ngày 2 tháng 9 nghỉ lễ",  # a date, not the street
+        "đường Hoàng Sa",  # the beach road, not the special zone
+        "Ổ gà trên phố Hàng Bài, Hà Nội",
+        "con chó sủa suốt đêm",
+        "",
+        "   ",
+    ],
+)
+def test_random_words_do_not_match(gazetteer, text):
+    assert gazetteer.find(text) is None
+
+
+def test_short_names_need_a_prefix(gazetteer):
+    assert gazetteer.find("xã Bà Nà").unit_code == BA_NA
+    assert gazetteer.find("X.Bà Nà").unit_code == BA_NA
+
+
+def test_common_word_names_need_a_prefix():
+    units = [
+        gz.PlaceUnit("00001", "Thống Nhất", "Phường Thống Nhất", 10.0, 106.0),
+        gz.PlaceUnit("00002", "Bình An", "Xã Bình An", 10.1, 106.1),
+    ]
+    gazetteer = gz.Gazetteer(units)
+    assert gazetteer.find("đất nước thống nhất") is None
+    assert gazetteer.find("mong mọi người bình an") is None
+    assert gazetteer.find("phường Thống Nhất").unit_code == "00001"
+    assert gazetteer.find("xa binh an").unit_code == "00002"
+
+
+# --- streets ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "đường nguyen van linh gần cầu rồng",
+        "Đường Nguyễn Văn Linh",
+        "Nguyễn Văn Linh",
+        "nguyen van linh",
+        "254 Nguyễn Văn Linh",
+    ],
+)
+def test_street_names_give_the_street_point_and_its_ward(gazetteer, streets, text):
+    match = gazetteer.find(text)
+    row = next(s for s in streets if s.name == "Nguyễn Văn Linh")
+    assert match is not None
+    assert match.precision == "street"
+    assert match.street == "Nguyễn Văn Linh"
+    assert (match.lat, match.lon) == (row.lat, row.lon)
+    assert match.unit_code == row.ward_code == HAI_CHAU
+
+
+def test_ward_in_the_text_restricts_the_street(gazetteer):
+    da_nang = gazetteer.find("Trần Phú")
+    hoi_an = gazetteer.find("số 5 Trần Phú, phường Hội An")
+    assert da_nang.unit_code == HAI_CHAU
+    assert hoi_an.unit_code == HOI_AN and hoi_an.precision == "street"
+    assert hoi_an.matched_text == "5 Trần Phú, phường Hội An"
+    assert geo.distance_m((da_nang.lat, da_nang.lon), (hoi_an.lat, hoi_an.lon)) > 20_000
+    # A bare neighbouring name (often an old district) picks the nearest row...
+    assert gazetteer.find("Lê Lợi, Hội An Tây").unit_code == HOI_AN
+    assert gazetteer.find("đường Ngô Quyền, Sơn Trà").unit_code == AN_HAI
+    # ...but "phường X" is the resident's word: the ward, with the street for the operator.
+    stated = gazetteer.find("Lê Lợi, phường Hội An Tây")
+    assert (stated.unit_code, stated.precision, stated.street) == (HOI_AN_TAY, "ward", "Lê Lợi")
+    # A street known only far away is not moved into the ward.
+    far = gazetteer.find("Lê Lợi, Tam Kỳ")
+    assert (far.unit_code, far.precision) == ("20341", "ward")
+
+
+def test_street_light_is_not_a_street_name(gazetteer):
+    match = gazetteer.find("đèn đường Hải Châu hỏng cả tuần")
+    assert match.unit_code == HAI_CHAU and match.precision == "ward"
+
+
+def test_numbered_streets_need_a_street_word(gazetteer):
+    assert gazetteer.find("đường 2 Tháng 9").unit_code == HOA_CUONG
+    assert gazetteer.find("123 Cách Mạng Tháng 8").street == "Cách Mạng Tháng 8"
+
+
+def test_every_street_point_lies_in_its_ward_inside_the_province(streets, index48, units48):
+    assert 40 <= len(streets) <= 150
+    province = {u.code for u in units48}
+    for street in streets:
+        code = index48.locate(street.lat, street.lon)
+        assert code in province, street
+        assert code == street.ward_code, street
+    names = [(s.name, s.ward_code) for s in streets]
+    assert len(names) == len(set(names)), "a street twice in the same ward"
+
+
+def test_streets_csv_is_validated(tmp_path):
+    bad_header = tmp_path / "a.csv"
+    bad_header.write_text("name,lat,lon\nX,16,108\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match="ward_code"):
+        gz.load_streets(bad_header)
+    bad_row = tmp_path / "b.csv"
+    bad_row.write_text("name,lat,lon,ward_code\nX,16,108,20242\nY,abc,108,20242\n", "utf-8")
+    with pytest.raises(ValidationError, match="3"):
+        gz.load_streets(bad_row)
+    assert gz.streets_path("48") == Path(
+        gz.PROJECT_ROOT, "config", "provinces", "48", "streets.csv"
+    )
+
+
+# --- geocoders ----------------------------------------------------------------------------
+
+
+class _FakeNominatim(BaseHTTPRequestHandler):
+    """Answers /search like Nominatim: one hit for known queries, [] otherwise."""
+
+    answers: dict[str, list[dict]] = {}
+    seen: list[dict] = []
+
+    def do_GET(self):
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        type(self).seen.append({"path": url.path, **query, "agent": self.headers["User-Agent"]})
+        if query.get("q") == "boom":
+            self.send_error(500)
+            return
+        body = json.dumps(type(self).answers.get(query.get("q", ""), [])).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def nominatim(monkeypatch) -> Iterator[str]:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    _FakeNominatim.seen = []
+    _FakeNominatim.answers = {
+        "Cầu Rồng, Đà Nẵng": [
+            {"lat": "16.0612", "lon": "108.2275", "display_name": "Cầu Rồng, Đà Nẵng, Việt Nam"}
+        ],
+        "Hồ Gươm": [{"lat": "21.0287", "lon": "105.8524", "display_name": "Hồ Gươm, Hà Nội"}],
+    }
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeNominatim)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_nominatim_geocoder_returns_the_point(nominatim):
+    online = gz.NominatimGeocoder(nominatim, "phananh-test", timeout=2, scheme="http")
+    assert isinstance(online, gz.Geocoder)
+    assert online.geocode("Cầu Rồng, Đà Nẵng") == (16.0612, 108.2275)
+    assert online.geocode("nowhere at all") is None
+    request = _FakeNominatim.seen[0]
+    assert request["path"] == "/search"
+    assert request["q"] == "Cầu Rồng, Đà Nẵng"
+    assert request["format"] == "json"
+    assert request["countrycodes"] == "vn"
+    assert request["agent"] == "phananh-test"
+
+
+def test_nominatim_failures_return_none(nominatim, caplog):
+    online = gz.NominatimGeocoder(nominatim, "phananh-test", timeout=2, scheme="http")
+    assert online.geocode("boom") is None  # HTTP 500
+    down = gz.NominatimGeocoder(f"127.0.0.1:{_closed_port()}", "phananh-test", 2, scheme="http")
+    assert down.geocode("Cầu Rồng, Đà Nẵng") is None  # connection refused
+    assert "failed" in caplog.text
+
+
+def test_geocode_tries_online_first_then_the_gazetteer(nominatim, gazetteer, index48):
+    online = gz.NominatimGeocoder(nominatim, "phananh-test", timeout=2, scheme="http")
+    found = gz.geocode("Cầu Rồng, Đà Nẵng", online, gazetteer, index=index48)
+    assert (found.lat, found.lon, found.precision) == (16.0612, 108.2275, "address")
+    assert found.unit_code == index48.locate(16.0612, 108.2275)
+    # Nothing online: the offline gazetteer answers.
+    offline = gz.geocode("P.Hải Châu", online, gazetteer, index=index48)
+    assert (offline.unit_code, offline.precision) == (HAI_CHAU, "ward")
+    # An online answer outside the province is not believed.
+    assert gz.geocode("Hồ Gươm", online, gazetteer, index=index48) is None
+    # Server down: still the gazetteer, no exception.
+    down = gz.NominatimGeocoder(f"127.0.0.1:{_closed_port()}", "phananh-test", 2, scheme="http")
+    assert gz.geocode("phuong hai chau", down, gazetteer).unit_code == HAI_CHAU
+    # Not configured.
+    assert gz.geocode("Nguyễn Văn Linh", None, gazetteer).precision == "street"
+
+
+def test_offline_geocoder_wraps_the_gazetteer(gazetteer):
+    offline = gz.OfflineGeocoder(gazetteer)
+    assert isinstance(offline, gz.Geocoder)
+    match = gazetteer.find("P.Hải Châu")
+    assert offline.geocode("P.Hải Châu") == (match.lat, match.lon)
+    assert offline.geocode("trời mưa to") is None

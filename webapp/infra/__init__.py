@@ -1,0 +1,1 @@
+"""Infrastructure apart from the domain: bulk database writes, the task queue, health checks."""

@@ -1,0 +1,1 @@
+"""Administration of agencies, users, categories and rules; the demo seed."""

@@ -1,0 +1,247 @@
+"""Administration of agencies, users, categories/SLAs and routing rules, each change audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from webapp.errors import PermissionDenied, ValidationError
+from webapp.extensions import db
+from webapp.models import Agency, AuditEntry, Category, Role, RoutingRule, User
+from webapp.services.ioc.queries import CONTROL_CHARS, MAX_ID
+from webapp.services.staff import accounts, sessions
+
+PASSWORD_MAX = 200  # characters; the hash is of fixed size, the work need not be unbounded
+
+
+def N_(text: str) -> str:
+    """Marks a label for the catalog; templates translate it when shown (`_(f.label)`)."""
+    return text
+
+
+@dataclass(frozen=True)
+class Field:
+    """One editable attribute: name, label, kind (text|int|bool|choice|password), choices.
+
+    An int is written in ASCII digits, from 0 to `maximum`.
+    """
+
+    name: str
+    label: str
+    kind: str = "text"
+    required: bool = False
+    maximum: int = MAX_ID
+
+
+@dataclass(frozen=True)
+class Entity:
+    """An administrable table."""
+
+    key: str
+    label: str
+    model: type
+    fields: tuple[Field, ...]
+    order_by: str
+
+
+ENTITIES: dict[str, Entity] = {
+    e.key: e
+    for e in (
+        Entity(
+            "agencies",
+            N_("Cơ quan"),
+            Agency,
+            (
+                Field("code", N_("Mã"), required=True),
+                Field("name", N_("Tên"), required=True),
+                Field("name_en", N_("Tên tiếng Anh")),
+                Field("kind", N_("Loại")),
+                Field("parent_id", N_("Cơ quan cấp trên"), "agency"),
+                Field("email", N_("E-mail")),
+                Field("phone", N_("Điện thoại")),
+                Field("active", N_("Hoạt động"), "bool"),
+            ),
+            "name",
+        ),
+        Entity(
+            "users",
+            N_("Tài khoản"),
+            User,
+            (
+                Field("email", N_("E-mail"), required=True),
+                Field("name", N_("Họ tên"), required=True),
+                Field("role", N_("Vai trò"), "role", required=True),
+                Field("agency_id", N_("Cơ quan"), "agency"),
+                Field("active", N_("Hoạt động"), "bool"),
+                Field("password", N_("Mật khẩu mới"), "password"),
+            ),
+            "email",
+        ),
+        Entity(
+            "categories",
+            N_("Lĩnh vực và thời hạn"),
+            Category,
+            (
+                Field("code", N_("Mã"), required=True),
+                Field("name_vi", N_("Tên"), required=True),
+                Field("name_en", N_("Tên tiếng Anh"), required=True),
+                Field("default_urgency", N_("Mức độ mặc định"), "urgency"),
+                Field("sla_urgent_hours", N_("Khẩn: số giờ làm việc"), "int", maximum=24 * 365),
+                Field("sla_normal_days", N_("Thông thường: số ngày làm việc"), "int", maximum=365),
+                Field("sla_complex_days", N_("Phức tạp: số ngày làm việc"), "int", maximum=365),
+                Field("active", N_("Hoạt động"), "bool"),
+            ),
+            "sort_order",
+        ),
+        Entity(
+            "rules",
+            N_("Quy tắc phân công"),
+            RoutingRule,
+            (
+                Field("category_code", N_("Lĩnh vực (trống: mọi lĩnh vực)"), "category"),
+                Field("unit_code", N_("Mã xã/phường (trống: toàn tỉnh)")),
+                Field("agency_id", N_("Cơ quan"), "agency", required=True),
+                Field("priority", N_("Thứ tự ưu tiên"), "int"),
+                Field("active", N_("Hoạt động"), "bool"),
+            ),
+            "priority",
+        ),
+    )
+}
+
+
+def _require_admin(user: User) -> None:
+    if user.role_enum is not Role.ADMIN:
+        raise PermissionDenied("Chỉ quản trị viên được thay đổi.", "Administrators only.")
+
+
+def snapshot(obj: Any, entity: Entity) -> dict[str, Any]:
+    """The audited values of an object (never a password hash)."""
+    return {f.name: getattr(obj, f.name, None) for f in entity.fields if f.kind != "password"}
+
+
+def _max_length(entity: Entity, f: Field) -> int | None:
+    if f.kind == "password":
+        return PASSWORD_MAX
+    column = entity.model.__table__.columns.get(f.name)
+    return getattr(column.type, "length", None) if column is not None else None
+
+
+def _number(f: Field, raw: str) -> int | None:
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
+        raise ValidationError(
+            f"“{f.label}” phải là số.", f"{f.name} must be a number.", field=f.name
+        )
+    if int(raw) > f.maximum:
+        raise ValidationError(
+            f"“{f.label}” tối đa là {f.maximum}.", f"{f.name}: at most {f.maximum}.", field=f.name
+        )
+    return int(raw)
+
+
+def _check_text(entity: Entity, f: Field, raw: str) -> None:
+    if CONTROL_CHARS.search(raw):
+        raise ValidationError(
+            f"“{f.label}” chứa ký tự không hợp lệ.",
+            f"{f.name} contains characters that are not allowed.",
+            field=f.name,
+        )
+    limit = _max_length(entity, f)
+    if limit and len(raw) > limit:
+        raise ValidationError(
+            f"“{f.label}” quá dài (tối đa {limit} ký tự).",
+            f"{f.name} is too long (at most {limit} characters).",
+            field=f.name,
+        )
+
+
+def _parse(entity: Entity, form: dict[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in entity.fields:
+        raw = (form.get(f.name) or "").strip()
+        _check_text(entity, f, raw)
+        if f.kind == "bool":
+            values[f.name] = form.get(f.name) in ("on", "1", "true")
+        elif f.kind in ("int", "agency"):
+            values[f.name] = _number(f, raw)
+        elif f.kind == "role" and raw not in {r.value for r in Role}:
+            raise ValidationError("Vai trò không hợp lệ.", "Invalid role.", field=f.name)
+        elif f.kind == "urgency" and raw and raw not in ("urgent", "normal", "complex"):
+            raise ValidationError("Mức độ không hợp lệ.", "Invalid urgency.", field=f.name)
+        else:
+            values[f.name] = raw or None
+        if f.required and values.get(f.name) in (None, ""):
+            raise ValidationError(f"Vui lòng nhập “{f.label}”.", f"{f.name} is required.")
+    return values
+
+
+def save(user: User, key: str, obj_id: str | None, form: dict[str, str]) -> Any:
+    """Create or update one object from a form and write the audit entry."""
+    _require_admin(user)
+    entity = ENTITIES[key]
+    values = _parse(entity, form)
+    obj = db.session.get(entity.model, obj_id) if obj_id else None
+    before = snapshot(obj, entity) if obj is not None else None
+    if obj is None:
+        obj = entity.model()
+        db.session.add(obj)
+    password = values.pop("password", None)
+    for name, value in values.items():
+        setattr(obj, name, value)
+    if isinstance(obj, User):
+        if password:
+            accounts.set_password(obj, password)
+        elif before is None:
+            raise ValidationError("Tài khoản mới cần mật khẩu.", "A new account needs a password.")
+    try:
+        db.session.flush()
+    except IntegrityError:  # a code or e-mail taken, an agency, category or ward that is not
+        db.session.rollback()
+        raise ValidationError(
+            "Giá trị đã được dùng hoặc tham chiếu không tồn tại (mã, e-mail, cơ quan, "
+            "lĩnh vực, xã/phường).",
+            "A value is already taken or refers to nothing (code, e-mail, agency, category, ward).",
+        ) from None
+    pk = getattr(obj, "id", None) or getattr(obj, "code", None)
+    db.session.add(
+        AuditEntry(
+            actor_id=user.id,
+            action="update" if before is not None else "create",
+            entity=key,
+            entity_id=str(pk),
+            before=before,
+            after=snapshot(obj, entity),
+        )
+    )
+    db.session.commit()
+    if isinstance(obj, User) and before is not None:
+        _end_sessions_on_change(obj, before, bool(password))
+    return obj
+
+
+def _end_sessions_on_change(user: User, before: dict[str, Any], password_set: bool) -> None:
+    """A new password, role or agency, or a deactivation ends every session of the user."""
+    changed = [k for k in ("role", "agency_id", "active") if before.get(k) != getattr(user, k)]
+    if password_set or changed:
+        reason = "password" if password_set else ("deactivated" if not user.active else "role")
+        sessions.end_all(user.id, reason)
+
+
+def rows(key: str, limit: int = 500) -> list[Any]:
+    """The objects of an entity, in its natural order."""
+    entity = ENTITIES[key]
+    return list(
+        db.session.scalars(
+            select(entity.model).order_by(getattr(entity.model, entity.order_by)).limit(limit)
+        )
+    )
+
+
+def audit_trail(limit: int = 200) -> list[AuditEntry]:
+    """The latest administrative changes."""
+    return list(db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)))

@@ -1,0 +1,82 @@
+"""The resident's word on a resolved report: a rating of 1–5, and reopening it.
+
+Reopening goes through the state machine (resolved → reopened) with the resident's own
+words as the event's note, then back to the same agency with a new deadline.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from webapp.errors import PermissionDenied, ValidationError
+from webapp.extensions import db
+from webapp.models import Report, ReportStatus, ResidentIdentity
+from webapp.services.casework import routing, workflow
+from webapp.services.intake import followers
+
+RATABLE = frozenset({ReportStatus.RESOLVED.value, ReportStatus.CLOSED.value})
+# Ratings at or below this offer to send the report back to the agency.
+REOPEN_OFFER_AT = 2
+MIN_REASON_LENGTH = 5
+
+
+def _author_identity(report: Report, channel: str, external_id: str):
+    identity = db.session.scalar(
+        select(ResidentIdentity).filter_by(channel=channel, external_id=external_id)
+    )
+    if identity is None or not followers.is_author(report, identity):
+        raise PermissionDenied(
+            f"Chỉ người gửi phản ánh {report.code} mới có thể đánh giá hoặc yêu cầu xử lý lại.",
+            f"Only the author of {report.code} may rate or reopen it.",
+        )
+    return identity
+
+
+def rate(report: Report, channel: str, external_id: str, stars: int) -> bool:
+    """Record the author's rating; True when it is low enough to offer reopening."""
+    if not 1 <= stars <= 5:
+        raise ValidationError("Điểm đánh giá phải từ 1 đến 5.", "A rating is 1 to 5.")
+    _author_identity(report, channel, external_id)
+    if report.status not in RATABLE:
+        raise ValidationError(
+            f"Phản ánh {report.code} chưa được xử lý xong nên chưa thể đánh giá.",
+            f"Report {report.code} is not resolved yet.",
+        )
+    report.rating = stars
+    workflow.record_event(
+        report, "rating", actor_label="resident", public=False, data={"rating": stars}
+    )
+    return stars <= REOPEN_OFFER_AT
+
+
+def reopen(report: Report, channel: str, external_id: str, words: str) -> Report:
+    """Send a resolved report back to its agency, with a new deadline and the resident's words."""
+    words = (words or "").strip()
+    if len(words) < MIN_REASON_LENGTH:
+        raise ValidationError(
+            "Vui lòng cho biết vấn đề còn tồn tại (ít nhất vài từ).",
+            "Please say what is still wrong.",
+        )
+    _author_identity(report, channel, external_id)
+    if report.status not in RATABLE:
+        raise ValidationError(
+            f"Phản ánh {report.code} không ở trạng thái có thể mở lại.",
+            f"Report {report.code} cannot be reopened now.",
+        )
+    workflow.transition(
+        report,
+        ReportStatus.REOPENED,
+        actor_label="resident",
+        note=words[:2000],
+        public=True,
+        data={"reason": "resident", "rating": report.rating},
+    )
+    if report.agency is not None:
+        routing.assign(
+            report, report.agency, actor_label="resident", note="Người dân yêu cầu xử lý lại."
+        )
+    else:
+        workflow.transition(
+            report, ReportStatus.NEEDS_TRIAGE, actor_label="resident", data={"reason": "reopened"}
+        )
+    return report

@@ -1,0 +1,3 @@
+"""Where a report is: ward boundaries and their index, the gazetteer of place names, the cache
+of places.
+"""

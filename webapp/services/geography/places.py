@@ -1,0 +1,142 @@
+"""Geography backed by the database: the in-memory index of units, placement and geocoding."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from shapely.geometry import shape
+
+from webapp.extensions import db
+from webapp.models import AdminUnit
+from webapp.services.geography import gazetteer as gz
+from webapp.services.geography import geo
+
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a point lies: its ward (None when outside every known unit) and its cells."""
+
+    unit_code: str | None
+    province_code: str | None
+    cells: dict[str, str]
+
+    @property
+    def inside(self) -> bool:
+        """Whether the point lies in a known commune/ward."""
+        return self.unit_code is not None
+
+
+class _Places:
+    """The spatial index and gazetteer of one database, rebuilt when units change."""
+
+    def __init__(self, units: list[AdminUnit], streets_csv: Path | None):
+        wards = [u for u in units if u.level == "ward" and u.geometry]
+        self.parent = {u.code: u.parent_code for u in wards}
+        self.index = geo.GeoIndex(
+            [(u.code, shape(json.loads(u.geometry))) for u in wards]  # type: ignore[arg-type]
+        )
+        self.approximate = any(u.approximate for u in wards)
+        self.gazetteer = gz.Gazetteer(
+            [
+                gz.PlaceUnit(
+                    u.code,
+                    u.name,
+                    u.full_name,
+                    *self.index.representative_point(u.code),
+                    area_km2=u.area_km2,
+                )
+                for u in wards
+            ],
+            gz.load_streets(streets_csv) if streets_csv and streets_csv.exists() else (),
+        )
+
+
+def _streets_csv() -> Path:
+    return gz.streets_path(current_app.config["PROVINCE_CODE"])
+
+
+def places() -> _Places:
+    """The index for the current app, built once from the units table."""
+    cache = current_app.extensions.setdefault("places", {})
+    if "value" not in cache:
+        with _lock:
+            if "value" not in cache:
+                units = list(db.session.scalars(db.select(AdminUnit)))
+                cache["value"] = _Places(units, _streets_csv())
+    return cache["value"]
+
+
+def invalidate() -> None:
+    """Drop the cached index and display layer (after an import of boundaries)."""
+    current_app.extensions["places"] = {}
+
+
+def place(lat: float, lon: float) -> Placement:
+    """Locate a point in its commune/ward and compute its heatmap cells."""
+    p = places()
+    code = p.index.locate(lat, lon)
+    return Placement(code, p.parent.get(code) if code else None, geo.cells_for(lat, lon))
+
+
+def geocode(text: str) -> gz.GazetteerMatch | None:
+    """A point for a typed address: Nominatim when configured, else the offline gazetteer."""
+    cfg = current_app.config
+    online = None
+    if cfg.get("NOMINATIM_DOMAIN"):
+        online = gz.NominatimGeocoder(
+            domain=cfg["NOMINATIM_DOMAIN"],
+            scheme=cfg.get("NOMINATIM_SCHEME", "https"),
+            user_agent=cfg["NOMINATIM_USER_AGENT"],
+        )
+    p = places()
+    return gz.geocode(text, online, p.gazetteer, index=p.index)
+
+
+def find_place_names(text: str) -> gz.GazetteerMatch | None:
+    """Ward and street names of the province found in free text (offline only)."""
+    return places().gazetteer.find(text)
+
+
+def import_units(shapes: list[geo.UnitShape]) -> tuple[int, int]:
+    """Insert or update provinces and wards from boundary shapes; returns (created, updated)."""
+    created = updated = 0
+    provinces = {s.province_code: s.province_name for s in shapes}
+    for code, name in provinces.items():
+        unit = db.session.get(AdminUnit, code)
+        if unit is None:
+            db.session.add(
+                AdminUnit(code=code, level="province", name=_short(name), full_name=name)
+            )
+            created += 1
+    db.session.flush()
+    for s in shapes:
+        unit = db.session.get(AdminUnit, s.code)
+        if unit is None:
+            unit = AdminUnit(code=s.code, level="ward")
+            db.session.add(unit)
+            created += 1
+        else:
+            updated += 1
+        centre = s.geometry.representative_point()
+        unit.name, unit.full_name, unit.name_en = s.name, s.full_name, s.name_en
+        unit.parent_code = s.province_code
+        unit.area_km2 = s.area_km2
+        unit.center_lat, unit.center_lon = centre.y, centre.x
+        unit.geometry = json.dumps(s.geometry.__geo_interface__, separators=(",", ":"))
+        unit.approximate = s.approximate
+    db.session.commit()
+    invalidate()
+    return created, updated
+
+
+def _short(province_name: str) -> str:
+    for prefix in ("Thành phố ", "Tỉnh "):
+        if province_name.startswith(prefix):
+            return province_name[len(prefix) :]
+    return province_name

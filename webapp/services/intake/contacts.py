@@ -1,0 +1,79 @@
+"""Contact details are claims: an e-mail receives news only after its owner confirms it.
+
+Intake writes one confirmation e-mail (through the outbox, once per report) with a signed
+link (itsdangerous, the same signer Flask's sessions use; CONFIRM_EMAIL_DAYS to follow it).
+Following the link marks that resident's e-mail confirmed; nothing else is merged. At most
+RATELIMIT_CONFIRM_EMAIL confirmation mails go to one address, so the form cannot be used to
+flood a stranger's inbox.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from webapp.errors import ValidationError
+from webapp.extensions import db
+from webapp.models import Report, Resident
+from webapp.models.types import utcnow
+from webapp.ratelimit import RateLimited, hit_identity
+from webapp.services.intake.serializers import absolute_url
+from webapp.services.messaging import outbox
+
+SALT = "confirm-email"
+
+
+def _signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
+
+
+def confirmation_link(resident: Resident) -> str:
+    """The link that confirms this resident's e-mail."""
+    token = _signer().dumps({"r": resident.id, "e": resident.email})
+    return absolute_url(f"/xac-nhan-email/{token}")
+
+
+def send_confirmation(resident: Resident, report: Report) -> bool:
+    """Queue the confirmation e-mail (False when this address had enough of them today)."""
+    if not resident.email or resident.email_confirmed_at:
+        return False
+    try:
+        hit_identity("confirm-email", resident.email, "RATELIMIT_CONFIRM_EMAIL")
+    except RateLimited:
+        return False
+    outbox.add_message(
+        dedupe_key=f"confirm:{report.id}",
+        recipient_kind="resident",
+        channel="email",
+        address=resident.email,
+        report_id=report.id,
+        subject=f"Xác nhận e-mail nhận thông báo phản ánh {report.code}",
+        body=(
+            f"Địa chỉ e-mail này được ghi khi gửi phản ánh {report.code}.\n"
+            f"Nếu đúng là bạn, hãy bấm vào liên kết sau để nhận thông báo kết quả xử lý:\n"
+            f"{confirmation_link(resident)}\n\n"
+            "Nếu không phải bạn, hãy bỏ qua thư này: bạn sẽ không nhận thêm thư nào.\n"
+            "(This address was given with a report. Follow the link to receive its updates;"
+            " otherwise ignore this e-mail.)"
+        ),
+    )
+    return True
+
+
+def confirm(token: str) -> Resident:
+    """Mark the e-mail of the link's resident confirmed; ValidationError on a bad link."""
+    days = float(current_app.config["CONFIRM_EMAIL_DAYS"])
+    try:
+        data = _signer().loads(token, max_age=int(days * 86400))
+        resident = db.session.get(Resident, int(data["r"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        resident = None
+    if resident is None or not resident.email or resident.email != data.get("e"):
+        raise ValidationError(
+            "Liên kết xác nhận không hợp lệ hoặc đã hết hạn.",
+            "The confirmation link is invalid or has expired.",
+        )
+    if resident.email_confirmed_at is None:
+        resident.email_confirmed_at = utcnow()
+        db.session.commit()
+    return resident

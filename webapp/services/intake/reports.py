@@ -1,0 +1,372 @@
+"""Intake: the one way a report enters the system, from any channel."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from webapp import ratelimit
+from webapp.errors import NotFound, ValidationError
+from webapp.extensions import db
+from webapp.infra import queue
+from webapp.models import (
+    Channel,
+    LocationSource,
+    Photo,
+    Report,
+    ReportStatus,
+    Resident,
+    ResidentIdentity,
+    User,
+)
+from webapp.models.types import utcnow
+from webapp.services.casework import workflow
+from webapp.services.geography import gazetteer, places
+from webapp.services.intake import blocks, contacts, photos
+
+log = logging.getLogger(__name__)
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+PHONE_RE = re.compile(r"^(\+84|84|0)(\d{9,10})$")
+CODE_RE = re.compile(r"[A-Z]{1,8}-\d{4}-\d{6,12}")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class PhotoUpload:
+    """Bytes of one uploaded photo and the name the resident's device gave it."""
+
+    data: bytes
+    filename: str | None = None
+
+
+@dataclass
+class ChannelIdentity:
+    """Who sent the report on a messenger (Telegram or Zalo user id)."""
+
+    channel: str
+    external_id: str
+    display_name: str | None = None
+
+
+@dataclass
+class Contact:
+    """Optional contact details typed by the resident on the web form or to the hotline."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass
+class ReportDraft:
+    """A channel-neutral report as an adapter hands it to intake."""
+
+    channel: str
+    description: str
+    photos: list[PhotoUpload] = field(default_factory=list)
+    lat: float | None = None
+    lon: float | None = None
+    location_source: str | None = None  # pin | device; default pin when lat/lon given
+    address: str | None = None
+    contact: Contact | None = None
+    identity: ChannelIdentity | None = None
+    category_hint: str | None = None
+    created_by: User | None = None
+    client_address: str | None = None  # the HTTP client's address (web, API), for locks
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """What the resident is told: the code and the status."""
+
+    report_id: int
+    code: str
+    status: str
+    queued: bool
+    tracking_token: str = ""
+
+
+def photo_limits() -> photos.PhotoLimits:
+    """Photo limits from the app config (bytes, pixels, request budget, decode slots)."""
+    return photos.PhotoLimits.from_config(current_app.config)
+
+
+def photo_store() -> photos.PhotoStore:
+    """The photo store under the configured upload directory."""
+    return photos.PhotoStore(current_app.config["UPLOAD_DIR"])
+
+
+def _clean_description(text: str | None) -> str:
+    text = (text or "").strip()
+    cfg = current_app.config
+    if not text:
+        raise ValidationError(
+            "Vui lòng mô tả vấn đề bạn muốn phản ánh.",
+            "Please describe the problem.",
+            field="description",
+        )
+    if len(text) < cfg["DESCRIPTION_MIN_LENGTH"]:
+        raise ValidationError(
+            f"Mô tả quá ngắn: vui lòng viết ít nhất {cfg['DESCRIPTION_MIN_LENGTH']} ký tự.",
+            f"The description is too short (at least {cfg['DESCRIPTION_MIN_LENGTH']} characters).",
+            field="description",
+        )
+    if len(text) > cfg["DESCRIPTION_MAX_LENGTH"]:
+        raise ValidationError(
+            f"Mô tả quá dài: tối đa {cfg['DESCRIPTION_MAX_LENGTH']} ký tự.",
+            f"The description is too long (at most {cfg['DESCRIPTION_MAX_LENGTH']} characters).",
+            field="description",
+        )
+    return text
+
+
+def _check_point(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise ValidationError(
+            "Vị trí thiếu vĩ độ hoặc kinh độ.", "Latitude or longitude missing.", field="lat"
+        )
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValidationError("Vị trí không hợp lệ.", "Invalid location.", field="lat")
+    return float(lat), float(lon)
+
+
+def _check_contact(contact: Contact | None) -> Contact | None:
+    if contact is None:
+        return None
+    phone = re.sub(r"[\s.\-()]", "", contact.phone or "") or None
+    email = (contact.email or "").strip().lower() or None
+    if phone and not PHONE_RE.match(phone):
+        raise ValidationError(
+            "Số điện thoại không hợp lệ.", "Invalid phone number.", field="contact"
+        )
+    if email and not EMAIL_RE.match(email):
+        raise ValidationError("Địa chỉ e-mail không hợp lệ.", "Invalid e-mail.", field="contact")
+    name = (contact.name or "").strip() or None
+    if not (phone or email or name):
+        return None
+    return Contact(name=name, phone=phone, email=email)
+
+
+def _locked_out() -> ValidationError:
+    return ValidationError(
+        "Tài khoản của bạn đã bị tạm khóa do vi phạm quy định. Vui lòng gọi đường dây 1022.",
+        "Your account is locked. Please call the 1022 hotline.",
+    )
+
+
+def _check_limits(draft: ReportDraft, contact: Contact | None, client_hash: str | None) -> None:
+    """Refuse locked senders and count the report against each identity's limit.
+
+    Staff typing a hotline call are not limited: the limits protect against residents' clients.
+    """
+    keys = [(kind, getattr(contact, kind)) for kind in ("email", "phone") if contact]
+    keys = [(kind, value) for kind, value in keys if value]
+    hashes = [(kind, blocks.key_hash(kind, value)) for kind, value in keys]
+    if blocks.is_blocked(hashes + ([("address", client_hash)] if client_hash else [])):
+        raise _locked_out()
+    if draft.created_by is not None:
+        return
+    if draft.identity:
+        ratelimit.hit_identity("intake", f"{draft.identity.channel}:{draft.identity.external_id}")
+    for kind, value in keys:
+        ratelimit.hit_identity("intake", f"{kind}:{value}")
+
+
+def _resident_for(draft: ReportDraft, contact: Contact | None):
+    """The resident and the identity the answers go back to.
+
+    A messenger id is verified by the platform: it finds the same resident again. A phone or
+    e-mail typed on the web, the API or by a hotline operator is only a claim: it is kept on a
+    new resident of this report and never selects, merges or overwrites anyone.
+    """
+    if draft.identity:
+        identity = db.session.scalar(
+            select(ResidentIdentity).filter_by(
+                channel=draft.identity.channel, external_id=draft.identity.external_id
+            )
+        )
+        if identity is None:
+            resident = Resident(display_name=draft.identity.display_name)
+            identity = ResidentIdentity(
+                resident=resident,
+                channel=draft.identity.channel,
+                external_id=draft.identity.external_id,
+                display_name=draft.identity.display_name,
+            )
+            db.session.add(identity)
+        if identity.resident.locked:
+            raise _locked_out()
+        return identity.resident, identity
+    if contact is None:
+        return None, None
+    resident = Resident(display_name=contact.name, phone=contact.phone, email=contact.email)
+    db.session.add(resident)
+    return resident, None
+
+
+def _locate(report: Report, draft: ReportDraft, processed: list[photos.ProcessedPhoto]) -> None:
+    """Fill the point: pin, then photo GPS, then typed address, then names in the text."""
+    point = _check_point(draft.lat, draft.lon)
+    source = draft.location_source or LocationSource.PIN
+    if point is None:
+        gps = next((p.gps for p in processed if p.gps), None)
+        if gps:
+            point, source = gps, LocationSource.EXIF
+    if point is None and report.address_text:
+        match = places.geocode(report.address_text)
+        if match:
+            point, source = (match.lat, match.lon), LocationSource.ADDRESS
+    if point is None:
+        match = places.find_place_names(report.description)
+        if match:
+            point, source = (match.lat, match.lon), LocationSource.TEXT
+    if point is None:
+        report.location_source = LocationSource.NONE
+        return
+    report.lat, report.lon = point
+    report.location_source = source
+    placement = places.place(*point)
+    report.unit_code = placement.unit_code
+    report.province_code = placement.province_code
+    report.outside_area = not placement.inside
+    for name, cell in placement.cells.items():
+        setattr(report, name, cell)
+
+
+def photo_row(
+    item: photos.ProcessedPhoto,
+    key: str,
+    position: int,
+    *,
+    kind: str = "report",
+    filename: str | None = None,
+) -> Photo:
+    """The database row of a stored photo (a resident's, or an agency's result photo)."""
+    taken_at = item.taken_at
+    if taken_at is not None and taken_at.tzinfo is None:
+        # Cameras without an offset record local time; here that is Vietnam's.
+        taken_at = taken_at.replace(tzinfo=LOCAL_TZ)
+    return Photo(
+        key=key,
+        kind=kind,
+        position=position,
+        mime=item.mime,
+        width=item.width,
+        height=item.height,
+        size_bytes=len(item.original),
+        sha256=item.sha256,
+        gps_lat=item.gps[0] if item.gps else None,
+        gps_lon=item.gps[1] if item.gps else None,
+        taken_at=taken_at,
+        original_name=(filename or "")[:200] or None,
+    )
+
+
+def public_code(report_id: int, created: datetime, prefix: str) -> str:
+    """The code residents quote, e.g. PA-2611-000123 (year, month, number)."""
+    return f"{prefix}-{created.astimezone(LOCAL_TZ):%y%m}-{report_id:06d}"
+
+
+def submit_report(draft: ReportDraft) -> IntakeResult:
+    """Validate and store a report with its photos in one transaction, then queue it."""
+    description = _clean_description(draft.description)
+    if draft.channel not in {c.value for c in Channel}:
+        raise ValidationError("Kênh gửi không hợp lệ.", "Unknown channel.", field="channel")
+    contact = _check_contact(draft.contact)
+    client_hash = blocks.key_hash("address", draft.client_address) if draft.client_address else None
+    _check_limits(draft, contact, client_hash)
+    # Check every photo's header against the budgets, then decode and re-encode them in a
+    # bounded pool, before touching the database: a bad photo refuses the whole report.
+    processed = photos.process_photos([(p.data, p.filename) for p in draft.photos], photo_limits())
+    address = (draft.address or "").strip()[:500] or None
+
+    store = photo_store()
+    stored_keys: list[str] = []
+    try:
+        now = utcnow()
+        report = Report(
+            channel=draft.channel,
+            description=description,
+            address_text=address,
+            search_text=search_text(description, address),
+            category_hint=draft.category_hint,
+            created_by_id=draft.created_by.id if draft.created_by else None,
+            created_at=now,
+            tracking_token=secrets.token_urlsafe(32),
+            client_hash=client_hash,
+        )
+        _locate(report, draft, processed)
+        report.resident, report.identity = _resident_for(draft, contact)
+        db.session.add(report)
+        for position, (upload, item) in enumerate(zip(draft.photos, processed, strict=True)):
+            saved = store.store(item)
+            stored_keys.append(saved.key)
+            report.photos.append(photo_row(item, saved.key, position, filename=upload.filename))
+        workflow.transition(
+            report,
+            ReportStatus.RECEIVED,
+            actor=draft.created_by,
+            actor_label=None if draft.created_by else "resident",
+            data={"channel": draft.channel, "photos": len(processed)},
+        )
+        if report.lat is not None and report.outside_area:
+            workflow.transition(
+                report,
+                ReportStatus.NEEDS_TRIAGE,
+                note="Vị trí nằm ngoài địa bàn tỉnh/thành phố.",
+                data={"reason": "outside_area"},
+            )
+        db.session.flush()
+        report.code = public_code(report.id, now, current_app.config["PUBLIC_CODE_PREFIX"])
+        if report.resident is not None and report.identity is None:
+            contacts.send_confirmation(report.resident, report)
+        # Read what the caller needs before the commit expires the row (no reload after it).
+        report_id, code, status = report.id, report.code, report.status
+        token = report.tracking_token or ""
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for key in stored_keys:
+            store.delete(key)
+        raise
+    queued = queue.enqueue("workers.tasks.classify_report", report_id)
+    log.info("report %s stored (%s), queued=%s", report_id, status, queued)
+    return IntakeResult(report_id, code, status, queued, token)
+
+
+def search_text(description: str, address: str | None) -> str:
+    """The folded copy of the text that staff search ("duong" finds "đường")."""
+    return gazetteer.fold(f"{description} {address or ''}")
+
+
+def get_by_token(token: str) -> Report:
+    """A report by the secret token of its tracking link, or NotFound."""
+    report = None
+    if token and len(token) <= 64:
+        report = db.session.scalar(select(Report).where(Report.tracking_token == token))
+    if report is None:
+        raise NotFound("Liên kết theo dõi không đúng.", "Unknown tracking link.", field="token")
+    return report
+
+
+def get_by_code(code: str) -> Report:
+    """A report by its public code, or NotFound."""
+    code = (code or "").strip().upper()
+    report = None
+    if CODE_RE.fullmatch(code):
+        report = db.session.scalar(select(Report).where(Report.code == code))
+    if report is None:
+        shown = code if CODE_RE.fullmatch(code) else code[:20]
+        raise NotFound(
+            f"Không tìm thấy phản ánh có mã {shown}.", f"No report with code {shown}.", field="code"
+        )
+    return report

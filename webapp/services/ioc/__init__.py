@@ -1,0 +1,1 @@
+"""The province's view: report lists and filters, KPIs, the heatmap, exports."""

@@ -1,0 +1,3 @@
+"""Telling people: the outbox, what each event sends, the bot conversations, and the channels
+(e-mail, Telegram, Zalo).
+"""
