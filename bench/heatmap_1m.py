@@ -276,7 +276,7 @@ def synth_rows(app, shapes: list, n: int, seed: int, now: datetime):
     """Yield COPY text lines of n reports: attributes drawn with numpy, cells as intake does."""
     import h3
 
-    from webapp.services.geography import gazetteer
+    from webapp.services.text import fold
 
     rng = np.random.default_rng(seed)
     wards = mainland_wards(shapes)
@@ -312,7 +312,7 @@ def synth_rows(app, shapes: list, n: int, seed: int, now: datetime):
     is_open = np.isin(statuses, list(OPEN))
     overdue = np.where(is_open & (due < 0), "t", "f")
     channels = rng.choice(["web", "telegram", "zalo", "hotline"], n, p=[0.5, 0.2, 0.25, 0.05])
-    texts = [(d, gazetteer.fold(d)) for d in DESCRIPTIONS]
+    texts = [(d, fold(d)) for d in DESCRIPTIONS]
     text_pick = rng.integers(0, len(texts), n)
     agency = np.array(
         [

@@ -389,13 +389,13 @@ RAW_INSERT = (
 
 def raw_rows(drafts: list) -> list[dict[str, Any]]:
     """Parameters for bench_raw built from the same drafts (same text, same sizes)."""
-    from webapp.services.geography import gazetteer
+    from webapp.services.text import fold
 
     return [
         {
             "channel": d.channel,
             "description": d.description,
-            "search_text": gazetteer.fold(f"{d.description} {d.address or ''}"),
+            "search_text": fold(f"{d.description} {d.address or ''}"),
             "address_text": d.address,
             "lat": d.lat,
             "lon": d.lon,

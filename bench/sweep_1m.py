@@ -191,7 +191,8 @@ def build_world(app, shapes: list, rng) -> World:
     from sqlalchemy import text
 
     from webapp.extensions import db
-    from webapp.services.geography import gazetteer, geo
+    from webapp.services.geography import geo
+    from webapp.services.text import fold
 
     with app.app_context():
         cats = db.session.execute(
@@ -249,7 +250,7 @@ def build_world(app, shapes: list, rng) -> World:
         body = rng.choice(intake.DESCRIPTIONS).format(
             street=rng.choice(streets), num=rng.randrange(1, 400), ward=ward.name
         ) + rng.choice(intake.CLOSINGS)
-        texts.append((copy_text(body), copy_text(gazetteer.fold(body))))
+        texts.append((copy_text(body), copy_text(fold(body))))
 
     weights = {c: CATEGORY_WEIGHTS.get(c, 0) for c in cats}
     sla = {

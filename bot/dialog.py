@@ -26,11 +26,11 @@ from webapp.extensions import db
 from webapp.models import AdminUnit, Category, InboundEvent, Report, ReportEvent
 from webapp.services.casework import feedback
 from webapp.services.geography import places
-from webapp.services.geography.gazetteer import fold
 from webapp.services.intake import followers, photos, reports
 from webapp.services.intake.serializers import public_url, status_label, tracking_url
 from webapp.services.messaging import conversations, messengers
 from webapp.services.messaging.notifications import result_photo_key
+from webapp.services.text import fold
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

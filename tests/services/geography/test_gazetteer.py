@@ -43,35 +43,6 @@ def gazetteer(units48, streets) -> gz.Gazetteer:
     return gz.Gazetteer.from_units(units48, streets)
 
 
-# --- folding ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "folded"),
-    [
-        ("P.Hải Châu", "phuong hai chau"),
-        ("p hai chau", "phuong hai chau"),
-        ("Phường  Hải   Châu", "phuong hai chau"),
-        ("Hải Châu", "hai chau"),
-        ("X.Hòa Vang", "xa hoa vang"),
-        ("Q. Sơn Trà, TP Đà Nẵng", "quan son tra thanh pho da nang"),
-        ("TP.Hội An", "thanh pho hoi an"),
-        ("ĐƯỜNG Nguyễn Văn Linh", "duong nguyen van linh"),
-        ("Hoà Khánh", "hoa khanh"),
-        ("Hòa Khánh", "hoa khanh"),
-        ("kiệt 12/3 Lê Duẩn", "kiet 12 3 le duan"),
-        ("", ""),
-    ],
-)
-def test_fold(text, folded):
-    assert gz.fold(text) == folded
-
-
-def test_fold_is_stable_under_unicode_normalisation():
-    decomposed = "Ha\u0309i Cha\u0302u"  # NFD input, as some keyboards send it
-    assert gz.fold(decomposed) == gz.fold("Hải Châu") == "hai chau"
-
-
 # --- wards --------------------------------------------------------------------------------
 
 

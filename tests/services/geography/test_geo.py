@@ -417,7 +417,5 @@ def test_simplify_for_display_returns_a_lighter_geojson_geometry(by_code):
     assert collection["features"][0]["properties"]["code"] == HAI_CHAU
 
 
-def test_ascii_name_removes_vietnamese_diacritics():
-    assert geo.ascii_name("Điện Bàn Đông") == "Dien Ban Dong"
-    assert geo.ascii_name("Hoà Khánh") == geo.ascii_name("Hòa Khánh") == "Hoa Khanh"
+def test_km_per_degree():
     assert math.isclose(geo.KM_PER_DEGREE, 111.32)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from typing import TYPE_CHECKING, Literal, Protocol, cast, runtime_checkable
 
 from config.settings import ROOT
 from webapp.errors import ValidationError
-from webapp.services.geography.geo import ascii_name, distance_m
+from webapp.services.geography.geo import distance_m
+from webapp.services.text import Token, exact_key, split_words
 
 if TYPE_CHECKING:
     from webapp.services.geography.geo import GeoIndex, UnitShape
@@ -35,27 +35,6 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = ROOT
 
 Precision = Literal["street", "ward", "address"]
-
-# ---------------------------------------------------------------------------------------
-# Folding
-# ---------------------------------------------------------------------------------------
-
-_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
-_WORD = re.compile(r"[^\W_]+")
-
-# Abbreviations written with a dot ("P.Hải Châu", "Q. Hải Châu", "TP. Đà Nẵng").
-_DOTTED = {
-    "p": ("phuong",),
-    "ph": ("phuong",),
-    "x": ("xa",),
-    "q": ("quan",),
-    "tp": ("thanh", "pho"),
-    "tx": ("thi", "xa"),
-    "tt": ("thi", "tran"),
-    "d": ("duong",),
-}
-# Abbreviations common enough to expand without a dot: "p hai chau", "tp da nang".
-_BARE = {"p": ("phuong",), "tp": ("thanh", "pho")}
 
 _WARD_PREFIXES = (("phuong",), ("xa",), ("dac", "khu"), ("thi", "tran"))
 _STREET_PREFIXES = (
@@ -105,73 +84,7 @@ _COMMON_WORDS_VI = (
 _MIN_LETTERS_UNPREFIXED = 5
 
 
-_VOWELS = frozenset("aăâeêioôơuưy")
-
-
-def _i_for_y(word: str) -> str:
-    # "Kỳ"/"Kì", "Mỹ"/"Mĩ", "Quy"/"Qui": a final y after a consonant (or "qu") is
-    # also spelt i; after a vowel ("tay", "thuy") it is part of the rhyme and stays.
-    if word.endswith("y") and (len(word) == 1 or word[-2] not in _VOWELS or word.endswith("quy")):
-        return word[:-1] + "i"
-    return word
-
-
-def _match_key(word: str) -> str:
-    """A folded word (no diacritics) for comparison, with final y spelt i."""
-    return _i_for_y(word)
-
-
-def _exact_key(word: str) -> str:
-    """Lower-case word with diacritics for comparison, tone mark moved to the end.
-
-    "hoà"/"hòa" and "kỳ"/"kì" are the same word spelt by two conventions; the key
-    makes them equal while keeping "hải" ≠ "hai".
-    """
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    tones = [c for c in decomposed if c in _TONE_MARKS]
-    base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONE_MARKS))
-    return _i_for_y(base) + "".join(tones)
-
-
-_COMMON_KEYS = frozenset(
-    tuple(_exact_key(w) for w in phrase.split()) for phrase in _COMMON_WORDS_VI
-)
-
-
-@dataclass(frozen=True)
-class _Token:
-    folded: str
-    key: str
-    exact: str
-    start: int
-    end: int
-
-
-def _tokens(text: str) -> list[_Token]:
-    text = unicodedata.normalize("NFC", text or "")
-    words = list(_WORD.finditer(text))
-    out: list[_Token] = []
-    for i, match in enumerate(words):
-        word = match.group()
-        folded = ascii_name(word).lower()
-        after = text[match.end() : match.end() + 1]
-        expansion: tuple[str, ...] | None = None
-        if after == "." and folded in _DOTTED:
-            expansion = _DOTTED[folded]
-        elif folded in _BARE and i + 1 < len(words) and after.isspace():
-            expansion = _BARE[folded]
-        if expansion:
-            out.extend(_Token(w, w, w, match.start(), match.end()) for w in expansion)
-        else:
-            out.append(
-                _Token(folded, _match_key(folded), _exact_key(word), match.start(), match.end())
-            )
-    return out
-
-
-def fold(text: str) -> str:
-    """Text as a comparison key: lower-case, no diacritics, abbreviations expanded, one space."""
-    return " ".join(t.folded for t in _tokens(text))
+_COMMON_KEYS = frozenset(tuple(exact_key(w) for w in phrase.split()) for phrase in _COMMON_WORDS_VI)
 
 
 # ---------------------------------------------------------------------------------------
@@ -251,7 +164,7 @@ class _Hit:
 
 
 def _entry(name: str, payload: object) -> _Entry | None:
-    tokens = _tokens(name)
+    tokens = split_words(name)
     if not tokens:
         return None
     key = tuple(t.key for t in tokens)
@@ -273,7 +186,7 @@ def _index(entries: Iterable[_Entry]) -> dict[str, list[_Entry]]:
     return by_first
 
 
-def _prefix_length(tokens: list[_Token], at: int, prefixes: tuple[tuple[str, ...], ...]) -> int:
+def _prefix_length(tokens: list[Token], at: int, prefixes: tuple[tuple[str, ...], ...]) -> int:
     for prefix in prefixes:
         n = len(prefix)
         if at >= n and tuple(t.key for t in tokens[at - n : at]) == prefix:
@@ -281,14 +194,14 @@ def _prefix_length(tokens: list[_Token], at: int, prefixes: tuple[tuple[str, ...
     return 0
 
 
-def _house_number_before(tokens: list[_Token], at: int) -> bool:
+def _house_number_before(tokens: list[Token], at: int) -> bool:
     # "12 Bạch Đằng", "K12/3 Lê Duẩn": a number in front says the name is a street.
     if at < 1 or not any(c.isdigit() for c in tokens[at - 1].key):
         return False
     return not (at >= 2 and tokens[at - 2].key in _DIVISIONS)
 
 
-def _street_word_before(tokens: list[_Token], at: int) -> bool:
+def _street_word_before(tokens: list[Token], at: int) -> bool:
     """Whether a street word or house number precedes the name ("đường Hoàng Sa")."""
     n = _prefix_length(tokens, at, _STREET_PREFIXES)
     # "đèn đường Hải Châu" is a street light in the ward, not a street.
@@ -344,7 +257,7 @@ class Gazetteer:
 
     def _hits(
         self,
-        tokens: list[_Token],
+        tokens: list[Token],
         index: dict[str, list[_Entry]],
         prefixes: tuple[tuple[str, ...], ...],
         street: bool,
@@ -392,7 +305,7 @@ class Gazetteer:
 
     def find(self, text: str) -> GazetteerMatch | None:
         """The best place named in the text (street with its ward, or ward), or None."""
-        tokens = _tokens(text)
+        tokens = split_words(text)
         if not tokens:
             return None
         wards = self._hits(tokens, self._wards, _WARD_PREFIXES, street=False)
@@ -458,7 +371,7 @@ def _resolve_overlaps(wards: list[_Hit], streets: list[_Hit]) -> tuple[list[_Hit
     return kept_wards, kept_streets
 
 
-def _quote(text: str, tokens: list[_Token], hits: list[_Hit]) -> str:
+def _quote(text: str, tokens: list[Token], hits: list[_Hit]) -> str:
     text = unicodedata.normalize("NFC", text)
     parts = []
     for hit in sorted(hits, key=lambda h: h.span[0]):

@@ -15,7 +15,6 @@ import json
 import math
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 
 from webapp.errors import NotFound, ValidationError
+from webapp.services.text import ascii_name
 
 CELL_RESOLUTIONS = (6, 8, 10)
 
@@ -64,12 +64,6 @@ class UnitShape:
         """A (lat, lon) guaranteed to lie inside the unit."""
         point = self.geometry.representative_point()
         return (point.y, point.x)
-
-
-def ascii_name(text: str) -> str:
-    """The text without Vietnamese diacritics ("Hoà Khánh" → "Hoa Khanh")."""
-    text = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    return unicodedata.normalize("NFC", "".join(c for c in text if not unicodedata.combining(c)))
 
 
 # ---------------------------------------------------------------------------------------

@@ -28,8 +28,9 @@ from webapp.models import (
 )
 from webapp.models.types import utcnow
 from webapp.services.casework import workflow
-from webapp.services.geography import gazetteer, places
+from webapp.services.geography import places
 from webapp.services.intake import blocks, contacts, photos
+from webapp.services.text import fold
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -345,7 +346,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
 
 def search_text(description: str, address: str | None) -> str:
     """The folded copy of the text that staff search ("duong" finds "đường")."""
-    return gazetteer.fold(f"{description} {address or ''}")
+    return fold(f"{description} {address or ''}")
 
 
 def get_by_token(token: str) -> Report:

@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from webapp.extensions import db
 from webapp.models import OPEN_STATUSES, Report
 from webapp.models.types import utcnow
-from webapp.services.geography.gazetteer import fold
 from webapp.services.geography.geo import CELL_RESOLUTIONS
+from webapp.services.text import fold
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DUE_SOON = timedelta(hours=24)

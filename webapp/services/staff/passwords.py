@@ -9,7 +9,6 @@ zxcvbn scores it below PASSWORD_MIN_SCORE given the account's own name and e-mai
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import cache
 
 from flask import current_app
@@ -18,6 +17,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from config.settings import ROOT
 from webapp.errors import ValidationError
+from webapp.services.text import ascii_name
 
 MAX_LENGTH = 200
 # zxcvbn's work grows with the length; what follows this many characters adds no doubt.
@@ -44,16 +44,11 @@ def _is_common(password: str) -> bool:
     return lowered in common or (core in common) or not core
 
 
-def _ascii(text: str) -> str:
-    text = text.lower().replace("đ", "d")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-
-
 def _personal_words(email: str, name: str) -> list[str]:
     """The account's own words, as typed and without diacritics (zxcvbn's user_inputs)."""
     local = email.split("@")[0]
     words = [email, local, *re.split(r"[._+-]", local), *name.split(), name.replace(" ", "")]
-    return sorted({w for word in words if word for w in (word.lower(), _ascii(word))})
+    return sorted({w for word in words if word for w in (word.lower(), ascii_name(word).lower())})
 
 
 def check(password: str, *, email: str = "", name: str = "") -> None:
