@@ -28,7 +28,7 @@ db: venv translations
 	$(BIN)/flask geo ensure
 
 demo: db
-	$(BIN)/flask demo seed
+	$(BIN)/flask demo seed --history-days 90
 
 ## run: the whole system on SQLite and a serverless broker, with demo data.
 run: demo

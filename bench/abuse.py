@@ -22,16 +22,11 @@ bench/results/abuse.json and drops the database. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import os
-import platform
 import random
 import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,26 +34,26 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
-
-from intake_throughput import (  # noqa: E402  (the shared database set-up and runner)
-    git_commit,
-    log,
-    measure_until_interrupted,
-    throwaway_database,
+import harness
+from harness import MB, Col, Server, log, verdict
+from submissions import (
+    Upload,
+    compressible_png,
+    decode_cost,
+    dense_jpeg,
+    largest_png,
+    megapixels,
+    phone_photo,
+    scan_bomb,
 )
 
-RESULTS = ROOT / "bench" / "results" / "abuse.json"
-BIN = ROOT / ".venv" / "bin"
+RESULTS = harness.RESULTS_DIR / "abuse.json"
 GOAL_RATIO = 5.0
 GOAL_CPU_S = 1.0
 GOAL_RSS_MB = 100.0
-MB = 1024 * 1024
 
 DESCRIPTION = "Đèn đường hỏng trước số 12 Lê Lợi, phường Hải Châu"
 PIN = {"lat": "16.0678", "lon": "108.2208"}
@@ -74,72 +69,6 @@ MAP_WORST = (
 
 
 # --------------------------------------------------------------------------- images
-
-
-Upload = tuple[str, bytes, str]  # filename, bytes, content type
-
-
-def _encode(im: Any, fmt: str, **params: Any) -> bytes:
-    buf = io.BytesIO()
-    im.save(buf, fmt, **params)
-    return buf.getvalue()
-
-
-def _noise_rgb(size: tuple[int, int], sigma: float) -> Any:
-    from PIL import Image
-
-    return Image.merge("RGB", [Image.effect_noise(size, sigma) for _ in range(3)])
-
-
-def phone_photo(rng: random.Random, size: tuple[int, int] = (4032, 3024)) -> bytes:
-    """A 12 MP JPEG like a phone's: a street scene of flat shapes under sensor noise, ~3.5 MB."""
-    from PIL import Image, ImageChops, ImageDraw, ImageFilter
-
-    w, h = size
-    sky = Image.linear_gradient("L").resize((w, h // 2))
-    scene = Image.new("RGB", size, (110, 110, 105))
-    scene.paste(Image.merge("RGB", [sky.point(lambda v: 120 + v // 3)] * 2 + [sky]), (0, 0))
-    draw = ImageDraw.Draw(scene)
-    for _ in range(60):  # buildings, signs, motorbikes
-        x, y = rng.randrange(w), rng.randrange(h // 3, h)
-        bw, bh = rng.randrange(80, 900), rng.randrange(80, 1200)
-        colour = tuple(rng.randrange(30, 230) for _ in range(3))
-        draw.rectangle((x, y - bh, x + bw, y), fill=colour)
-    scene = scene.filter(ImageFilter.GaussianBlur(2))
-    noisy = ImageChops.add(scene, _noise_rgb(size, 9), scale=1.0, offset=-128)
-    return _encode(noisy, "JPEG", quality=90)
-
-
-def compressible_png(size: tuple[int, int], mode: str = "RGB") -> bytes:
-    """A PNG of one colour: a few hundred KB on the wire, `size` pixels to decode."""
-    from PIL import Image
-
-    colour = (40, 120, 200, 128) if mode == "RGBA" else (40, 120, 200)
-    return _encode(Image.new(mode, size, colour), "PNG", compress_level=9)
-
-
-def dense_jpeg(size: tuple[int, int], max_bytes: int) -> bytes:
-    """The JPEG of `size` with the most entropy-coded data that fits `max_bytes` (pure noise)."""
-    im = _noise_rgb(size, 40)
-    low, high, best = 20, 95, b""
-    while low <= high:  # the highest quality under the limit
-        quality = (low + high) // 2
-        data = _encode(im, "JPEG", quality=quality, subsampling=0)
-        if len(data) <= max_bytes:
-            best, low = data, quality + 1
-        else:
-            high = quality - 1
-    return best
-
-
-def scan_bomb(size: tuple[int, int], extra_scans: int) -> bytes:
-    """A progressive JPEG whose last scan is repeated: each copy is a pass over every block."""
-    from PIL import Image
-
-    data = _encode(Image.new("RGB", size, (90, 90, 90)), "JPEG", progressive=True, quality=50)
-    last_sos = data.rindex(b"\xff\xda")
-    end = data.rindex(b"\xff\xd9")
-    return data[:end] + data[last_sos:end] * extra_scans + data[end:]
 
 
 @dataclass
@@ -161,36 +90,6 @@ def _png(name: str, data: bytes) -> Upload:
 
 def _jpg(name: str, data: bytes) -> Upload:
     return (name, data, "image/jpeg")
-
-
-def decode_cost(data: bytes, limits: Any) -> int:
-    """What the server's photo budget counts for `data` (webapp.services.intake.photos)."""
-    from webapp.services.intake import photos
-
-    opened = photos._open(data, None, limits, target=limits.web_size)
-    opened.image.close()
-    return opened.cost
-
-
-def largest_png(cost: int, limits: Any, mode: str = "RGBA") -> bytes:
-    """The largest 4:3 one-colour PNG whose decode cost is at most `cost`."""
-    low, high, best = 64, int((limits.max_full_decode_pixels * 4 / 3) ** 0.5), b""
-    while low <= high:  # the per-file limit first, then the cost
-        width = (low + high) // 2
-        fits = width * (width * 3 // 4) <= limits.max_full_decode_pixels
-        data = compressible_png((width, width * 3 // 4), mode) if fits else b""
-        if fits and decode_cost(data, limits) <= cost:
-            best, low = data, width + 1
-        else:
-            high = width - 1
-    return best
-
-
-def megapixels(data: bytes) -> str:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(data)) as im:
-        return f"{im.size[0] * im.size[1] / 1e6:.1f} MP"
 
 
 def photo_cases(rng: random.Random) -> tuple[PhotoCase, list[PhotoCase]]:
@@ -257,87 +156,6 @@ def photo_cases(rng: random.Random) -> tuple[PhotoCase, list[PhotoCase]]:
         ),
     ]
     return ordinary, hostile
-
-
-# --------------------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """The waitress process and what it costs."""
-
-    proc: subprocess.Popen
-    port: int
-    log_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def cpu(self) -> float:
-        import psutil
-
-        times = psutil.Process(self.proc.pid).cpu_times()
-        return times.user + times.system
-
-    def rss_mb(self) -> float:
-        import psutil
-
-        return psutil.Process(self.proc.pid).memory_info().rss / MB
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def flask(env: dict[str, str], *args: str) -> None:
-    """A flask CLI command, as `make db` / `make demo` run it."""
-    subprocess.run([str(BIN / "flask"), *args], cwd=ROOT, env=env, check=True, capture_output=True)
-
-
-def start_server(env: dict[str, str], tmp: Path, threads: int) -> Server:
-    port = free_port()
-    log_path = tmp / "server.log"
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(BIN / "waitress-serve"),
-                f"--threads={threads}",
-                "--host=127.0.0.1",
-                f"--port={port}",
-                "--call",
-                "webapp:create_app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(proc, port, log_path)
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited: see {log_path}\n{log_path.read_text()[-2000:]}")
-        try:
-            httpx.get(f"{server.url}/api/v1/openapi.json", timeout=2)
-            return server
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.stop()
-    raise RuntimeError(f"the server did not answer within 60 s: see {log_path}")
 
 
 # --------------------------------------------------------------------------- requests
@@ -470,7 +288,6 @@ def server_env(database_url: str, tmp: Path) -> dict[str, str]:
         RATELIMIT_ENABLED="false",  # what is measured is the work behind the limits
         HEATMAP_CACHE_SECONDS="0",
         SECRET_KEY=secrets.token_urlsafe(48),
-        PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "bench")]),
     )
     return env
 
@@ -493,13 +310,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     server: Server | None = None
     rows: list[Row] = []
     try:
-        with throwaway_database() as database_url:
+        with harness.throwaway_database() as database_url:
             env = server_env(database_url, tmp)
             log("flask db upgrade, geo ensure, demo seed")
-            flask(env, "db", "upgrade")
-            flask(env, "geo", "ensure")
-            flask(env, "demo", "seed")
-            server = start_server(env, tmp, args.threads)
+            harness.flask(env, "db", "upgrade")
+            harness.flask(env, "geo", "ensure")
+            harness.flask(env, "demo", "seed")
+            server = harness.start_server(env, tmp, args.threads, "/api/v1/openapi.json")
             log(f"server pid {server.proc.pid} on port {server.port}")
             with httpx.Client(timeout=args.timeout) as client:
                 # Warm-up: imports, connection pool, spatial index, the first decode.
@@ -554,13 +371,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             server.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average": os.getloadavg(),
-        },
+        **harness.run_info(args),
+        "machine": harness.host(load_average=os.getloadavg()),
         "limits": photo_limits_json(),
         "rows": [row.as_json() for row in rows],
         "rss_mb": {
@@ -584,23 +396,19 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 # --------------------------------------------------------------------------- output
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def print_table(rows: list[Row]) -> dict[str, bool]:
     """The table of rows; returns the verdict of every row with a goal."""
-    header = (
-        f"{'request':58} {'answer':>7} {'upload':>8} {'CPU ms':>7} {'wall ms':>8} "
-        f"{'× ord.':>7}  goal ≤ {GOAL_RATIO:g}× and < {GOAL_CPU_S:g} s"
-    )
-    print(header)
-    print("-" * len(header))
-    verdicts: dict[str, bool] = {}
+    columns = [
+        Col("request", 58, left=True), Col("answer", 7, gap=" "), Col("upload", 8, gap=" "),
+        Col("CPU ms", 7, ".0f", gap=" "), Col("wall ms", 8, ".0f", gap=" "),
+        Col("× ord.", 7, ".2f", gap=" "),
+        Col(f"goal ≤ {GOAL_RATIO:g}× and < {GOAL_CPU_S:g} s", left=True, gap="  "),
+    ]  # fmt: skip
+    lines, verdicts = [], {}
     baseline = {row.kind: row for row in rows if row.ordinary}
     for row in rows:
         base = baseline[row.kind]
-        ratio = row.cpu / base.cpu if base.cpu > 0 else float("inf")
+        ratio = harness.times(row.cpu, base.cpu)
         status = "/".join(str(s) for s in sorted(set(row.statuses), key=str))
         upload = f"{row.upload_bytes / MB:.1f} MB" if row.upload_bytes else ""
         wall = statistics.median(row.wall_s) * 1000
@@ -615,19 +423,14 @@ def print_table(rows: list[Row]) -> dict[str, bool]:
             ok = not timed_out and ratio <= GOAL_RATIO and row.cpu < GOAL_CPU_S
             verdicts[row.label] = ok
             goal = verdict(ok) + (" (timed out)" if timed_out else "")
-        print(
-            f"{row.label:58} {status:>7} {upload:>8} {row.cpu * 1000:7.0f} {wall:8.0f} "
-            f"{ratio:7.2f}  {goal}"
-        )
+        lines.append((row.label, status, upload, row.cpu * 1000, wall, ratio, goal))
+    harness.table(columns, lines)
     return verdicts
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, print the table and the goals, write the JSON."""
-    args = parse_args(argv)
-    results = measure_until_interrupted(measure, args)
-    if results is None:
-        return 130
+def report(results: dict[str, Any]) -> bool:
+    """The limits, the table, the burst and the goals on stdout; True when all are met."""
+    args = argparse.Namespace(**results["args"])
     rows: list[Row] = results.pop("_rows")
     print()
     limits = results["limits"]
@@ -671,11 +474,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{kind}: {verdict(not failed)}" + (f" ({'; '.join(failed)})" if failed else ""))
     print(f"memory: {verdict(rss_ok)}")
     results["goals"] = {"rows": verdicts, "rss": rss_ok}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
-    print(f"\nwritten {shown}")
-    return 0 if all(verdicts.values()) and rss_ok else 1
+    return all(verdicts.values()) and rss_ok
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table and the goals, write the JSON."""
+    args = parse_args(argv)
+    return harness.main(measure, report, args, args.output)
 
 
 if __name__ == "__main__":

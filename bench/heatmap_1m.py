@@ -1,8 +1,8 @@
 """Heatmap on 1,000,000 reports: server-side H3 aggregation next to shipping the raw points.
 
-Creates a throwaway PostgreSQL database (bench_<random>, like bench/intake_throughput.py),
-migrates and seeds it, loads N synthetic reports spread over the demo province (Đà Nẵng, 48)
-with COPY (H3 cells computed as intake does), adds the indexes the heatmap needs
+Creates a throwaway PostgreSQL database (bench_<random>, bench/harness.py), migrates and
+seeds it, loads N synthetic reports of two years spread over the demo province (Đà Nẵng, 48)
+with COPY (bench/synthetic.py; H3 cells computed as intake does), adds the indexes the heatmap needs
 (RECOMMENDED_INDEXES: a migration should create them; here they are made only when missing),
 VACUUMs, then times through the Flask test client, signed in as the IOC viewer:
 
@@ -17,40 +17,24 @@ bench/results/heatmap.json and drops the database. See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import math
 import os
-import platform
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import harness
+from harness import Col, log, percentile
+from synthetic import HISTORY_COLUMNS, build_world, copy_reports, history_lines
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+from webapp.models import OPEN_STATUSES
 
-from intake_throughput import (  # noqa: E402  (the shared database and app set-up)
-    PROVINCE,
-    build_app,
-    git_commit,
-    log,
-    measure_until_interrupted,
-    percentile,
-    server_settings,
-    throwaway_database,
-)
-
-from webapp.models import OPEN_STATUSES  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results" / "heatmap.json"
+RESULTS = harness.RESULTS_DIR / "heatmap.json"
 GOAL_P95_MS = 150.0
 GOAL_SPEEDUP = 20.0
 GOAL_PAYLOAD_KB = 150.0
@@ -79,53 +63,6 @@ RECOMMENDED_INDEXES = {
     "ix_reports_heat_unit": "ON reports (unit_code) INCLUDE "
     "(h3_r8, h3_r10, status, category_code, agency_id, created_at, due_at)",
 }
-
-# A realistic mix of what residents report (share of all reports).
-CATEGORY_MIX = {
-    "waste": 0.17,
-    "road_damage": 0.15,
-    "street_lighting": 0.10,
-    "drainage_flooding": 0.09,
-    "encroachment": 0.08,
-    "noise": 0.06,
-    "trees": 0.06,
-    "traffic": 0.05,
-    "water_supply": 0.05,
-    "illegal_construction": 0.04,
-    "pollution": 0.04,
-    "electricity": 0.03,
-    "public_security": 0.03,
-    "public_service": 0.02,
-    "food_health": 0.01,
-    "other": 0.02,
-}
-# Statuses of reports older than a month, and of the last month's.
-OLD_STATUS_MIX = {
-    "closed": 0.60, "resolved": 0.24, "rejected": 0.05, "duplicate": 0.03,
-    "in_progress": 0.04, "assigned": 0.03, "reopened": 0.01,
-}  # fmt: skip
-NEW_STATUS_MIX = {
-    "received": 0.03, "classified": 0.02, "needs_triage": 0.03, "assigned": 0.22,
-    "in_progress": 0.27, "transferred": 0.02, "resolved": 0.25, "closed": 0.08,
-    "rejected": 0.05, "duplicate": 0.03,
-}  # fmt: skip
-DESCRIPTIONS = (
-    "Ổ gà lớn trên đường, xe máy đi qua rất dễ té ngã, đề nghị sửa chữa sớm.",
-    "Rác thải tập kết bừa bãi đầu kiệt nhiều ngày chưa được thu gom, bốc mùi hôi thối.",
-    "Đèn chiếu sáng bị hỏng từ tuần trước, buổi tối rất tối và mất an toàn.",
-    "Mưa lớn làm ngập sâu đoạn đường, nước không thoát được, đi lại rất khó khăn.",
-    "Cây xanh gãy cành lớn đổ ra lòng đường, cần xử lý ngay để tránh tai nạn.",
-    "Quán nhậu mở nhạc rất to đến sau 23 giờ, ảnh hưởng giấc ngủ của khu dân cư.",
-    "Hộ kinh doanh lấn chiếm vỉa hè để buôn bán, người đi bộ phải xuống lòng đường.",
-    "Đường ống nước bị vỡ, nước chảy lênh láng từ sáng đến giờ.",
-)
-COPY_COLUMNS = (
-    "code", "channel", "description", "search_text", "status", "category_code", "agency_id",
-    "unit_code", "province_code", "lat", "lon", "location_source", "outside_area", "h3_r6",
-    "h3_r8", "h3_r10", "urgency", "due_at", "original_due_at", "extension_status",
-    "first_response_at", "resolved_at", "closed_at", "rating", "overdue", "classify_attempts",
-    "created_at", "updated_at",
-)  # fmt: skip
 
 
 @dataclass
@@ -173,244 +110,7 @@ class View:
         }
 
 
-# --------------------------------------------------------------------------- synthetic data
-
-
-def _weights(mix: dict[str, float]) -> tuple[list[str], np.ndarray]:
-    keys = list(mix)
-    p = np.array([mix[k] for k in keys], dtype=float)
-    return keys, p / p.sum()
-
-
-def mainland_wards(shapes: list) -> list:
-    """Wards with a boundary, leaving out outlying islands (nobody reports from Hoàng Sa)."""
-    wards = [s for s in shapes if not s.geometry.is_empty]
-    centres = np.array([(s.geometry.centroid.y, s.geometry.centroid.x) for s in wards])
-    mid = np.median(centres, axis=0)
-    far = np.abs(centres - mid).max(axis=1) > 1.5
-    return [w for w, out in zip(wards, far, strict=True) if not out]
-
-
-def _inside(geometry, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
-    import shapely
-
-    return shapely.contains_xy(geometry, lons, lats)
-
-
-def sample_points(rng: np.random.Generator, wards: list, n: int):
-    """n points, 35 % around hot spots; towns report most (ward weight ∝ 1/√area, ×3 phường)."""
-    import shapely
-
-    area = np.array([max(w.area_km2 or w.geometry.area * 12_000, 0.5) for w in wards])
-    urban = np.array([3.0 if w.full_name.startswith("Phường") else 1.0 for w in wards])
-    weight = urban / np.sqrt(area)
-    counts = rng.multinomial(n, weight / weight.sum())
-    lats, lons, units = [], [], []
-    for ward, k in zip(wards, counts, strict=True):
-        if k == 0:
-            continue
-        geometry = ward.geometry
-        shapely.prepare(geometry)
-        minx, miny, maxx, maxy = geometry.bounds
-        got_lat: list[np.ndarray] = []
-        got_lon: list[np.ndarray] = []
-        # Hot spots: a market, a low street that floods, a school gate.
-        spots = []
-        while len(spots) < 3:
-            y, x = rng.uniform(miny, maxy), rng.uniform(minx, maxx)
-            if shapely.contains_xy(geometry, x, y):
-                spots.append((y, x))
-        hot = int(k * 0.35)
-        if hot:
-            centre = np.array(spots)[rng.integers(0, 3, hot)]
-            la = centre[:, 0] + rng.normal(0, 0.0015, hot)
-            lo = centre[:, 1] + rng.normal(0, 0.0015, hot)
-            keep = _inside(geometry, la, lo)
-            got_lat.append(la[keep])
-            got_lon.append(lo[keep])
-        have = sum(len(a) for a in got_lat)
-        while have < k:
-            batch = max(64, int((k - have) * 2.5))
-            la, lo = rng.uniform(miny, maxy, batch), rng.uniform(minx, maxx, batch)
-            keep = _inside(geometry, la, lo)
-            got_lat.append(la[keep][: k - have])
-            got_lon.append(lo[keep][: k - have])
-            have = sum(len(a) for a in got_lat)
-        lats.append(np.concatenate(got_lat)[:k])
-        lons.append(np.concatenate(got_lon)[:k])
-        units.extend([ward.code] * k)
-    return np.concatenate(lats), np.concatenate(lons), np.array(units)
-
-
-def routing_table(app) -> tuple[dict[str, int | None], dict[str, int], dict[str, int]]:
-    """category → agency id (None: the ward's committee), ward → committee id, SLA days."""
-    import yaml
-
-    from webapp.extensions import db
-    from webapp.models import Agency, Category
-
-    spec = yaml.safe_load(
-        (ROOT / "config" / "provinces" / PROVINCE / "agencies.yml").read_text("utf-8")
-    )
-    with app.app_context():
-        ids = {a.code: a.id for a in db.session.scalars(db.select(Agency))}
-        sla = {c.code: c.sla_normal_days for c in db.session.scalars(db.select(Category))}
-    prefix = spec["ward_committees"]["code_prefix"]
-    by_category = {cat: None if t == "ward" else ids[t] for cat, t in spec["routing"].items()}
-    committees = {code[len(prefix) :]: i for code, i in ids.items() if code.startswith(prefix)}
-    return by_category, committees, sla
-
-
-NULL = "\\N"
-
-
-def _stamps(base: datetime, seconds: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
-    """COPY text of UTC timestamps base + seconds (NULL where not present), vectorised."""
-    origin = np.datetime64(base.replace(tzinfo=None), "us")
-    values = origin + (seconds * 1e6).astype("timedelta64[us]")
-    text = np.char.add(np.datetime_as_string(values, unit="s"), "+00")
-    return text if present is None else np.where(present, text, NULL)
-
-
-def synth_rows(app, shapes: list, n: int, seed: int, now: datetime):
-    """Yield COPY text lines of n reports: attributes drawn with numpy, cells as intake does."""
-    import h3
-
-    from webapp.services.text import fold
-
-    rng = np.random.default_rng(seed)
-    wards = mainland_wards(shapes)
-    log(f"sampling {n:,} points in {len(wards)} wards")
-    lats, lons, units = sample_points(rng, wards, n)
-    order = rng.permutation(n)  # rows are not stored ward by ward
-    lats, lons, units = lats[order], lons[order], units[order]
-    by_category, committees, sla = routing_table(app)
-    cat_keys, cat_p = _weights(CATEGORY_MIX)
-    old_keys, old_p = _weights(OLD_STATUS_MIX)
-    new_keys, new_p = _weights(NEW_STATUS_MIX)
-    categories = rng.choice(cat_keys, n, p=cat_p)
-    # Two years of reports, more of them recently (seconds relative to now, negative).
-    created = -730 * 86400 * (1 - np.sqrt(rng.uniform(0, 1, n)))
-    recent = created > -30 * 86400
-    statuses = np.where(recent, rng.choice(new_keys, n, p=new_p), rng.choice(old_keys, n, p=old_p))
-    # SLA in working days → calendar time (weekends and holidays: about ×1.4).
-    sla_days = {c: sla.get(c, 5) for c in cat_keys}
-    sla_s = np.array([sla_days[c] for c in categories.tolist()], dtype=float) * 1.4 * 86400
-    first_due = created + sla_s
-    extended = rng.uniform(0, 1, n) < 0.08
-    due = first_due + np.where(extended, 5 * 86400, 0)
-    responded_mask = ~np.isin(statuses, ["received", "classified", "needs_triage"])
-    responded = created + rng.exponential(6, n) * 3600
-    resolved_mask = np.isin(statuses, ["resolved", "closed"])
-    # Share of the allowed time used: most within it, about one in ten late.
-    resolved = np.minimum(created + (due - created) * rng.lognormal(-0.6, 0.6, n), -300)
-    closed = np.minimum(resolved + 3 * 86400, -60)
-    rated = resolved_mask & (rng.uniform(0, 1, n) < 0.3)
-    ratings = np.where(
-        rated, rng.choice(["1", "2", "3", "4", "5"], n, p=[0.08, 0.07, 0.15, 0.35, 0.35]), NULL
-    )
-    is_open = np.isin(statuses, list(OPEN))
-    overdue = np.where(is_open & (due < 0), "t", "f")
-    channels = rng.choice(["web", "telegram", "zalo", "hotline"], n, p=[0.5, 0.2, 0.25, 0.05])
-    texts = [(d, fold(d)) for d in DESCRIPTIONS]
-    text_pick = rng.integers(0, len(texts), n)
-    agency = np.array(
-        [
-            str(by_category.get(c) or committees.get(u) or NULL)
-            for c, u in zip(categories.tolist(), units.tolist(), strict=True)
-        ]
-    )
-    columns = {
-        "created": _stamps(now, created),
-        "first_due": _stamps(now, first_due),
-        "due": _stamps(now, due),
-        "responded": _stamps(now, responded, responded_mask),
-        "resolved": _stamps(now, resolved, resolved_mask),
-        "closed": _stamps(now, closed, statuses == "closed"),
-        "updated": _stamps(now, np.where(resolved_mask, resolved, created)),
-    }
-    extension = np.where(extended, "approved", NULL)
-    log("computing H3 cells (r6, r8, r10) and writing COPY rows")
-    cell = h3.latlng_to_cell
-    rows = zip(
-        lats.tolist(), lons.tolist(), units.tolist(), categories.tolist(), statuses.tolist(),
-        agency.tolist(), channels.tolist(), text_pick.tolist(), columns["created"].tolist(),
-        columns["first_due"].tolist(), columns["due"].tolist(), extension.tolist(),
-        columns["responded"].tolist(), columns["resolved"].tolist(), columns["closed"].tolist(),
-        ratings.tolist(), overdue.tolist(), columns["updated"].tolist(),
-        strict=True,
-    )  # fmt: skip
-    for i, (lat, lon, unit, category, status, agency_id, channel, pick, created_at, first_due_at,
-            due_at, extension_status, responded_at, resolved_at, closed_at, rating, late,
-            updated_at) in enumerate(rows):  # fmt: skip
-        description, folded = texts[pick]
-        yield (
-            f"PA-B{i:08d}\t{channel}\t{description}\t{folded}\t{status}\t{category}\t"
-            f"{agency_id}\t{unit}\t{PROVINCE}\t{lat!r}\t{lon!r}\tpin\tf\t"
-            f"{cell(lat, lon, 6)}\t{cell(lat, lon, 8)}\t{cell(lat, lon, 10)}\tnormal\t"
-            f"{due_at}\t{first_due_at}\t{extension_status}\t{responded_at}\t{resolved_at}\t"
-            f"{closed_at}\t{rating}\t{late}\t1\t{created_at}\t{updated_at}\n"
-        )
-
-
-def load_reports(app, shapes: list, n: int, seed: int, now: datetime) -> dict[str, float]:
-    """COPY the synthetic reports in, rebuild the indexes, add the heatmap's, VACUUM ANALYZE.
-
-    The table's secondary indexes are dropped before COPY and rebuilt after it with the same
-    definitions: building an index once is much faster than updating it a million times.
-    """
-    from webapp.extensions import db
-
-    timings: dict[str, float] = {}
-    start = time.perf_counter()
-    with app.app_context():
-        engine = db.engine
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        secondary = conn.exec_driver_sql(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'reports' "
-            "AND indexdef NOT LIKE 'CREATE UNIQUE%%'"
-        ).all()
-        for name, _definition in secondary:
-            conn.exec_driver_sql(f"DROP INDEX {name}")
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        # The generated rows are consistent by construction: skip the foreign-key triggers
-        # (3 lookups a row) while loading. Needs a superuser, as on the test server.
-        cur.execute("SET session_replication_role = replica")
-        with cur.copy(f"COPY reports ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
-            buf = io.StringIO()
-            for count, line in enumerate(synth_rows(app, shapes, n, seed, now), 1):
-                buf.write(line)
-                if count % 20_000 == 0:
-                    copy.write(buf.getvalue())
-                    buf.seek(0)
-                    buf.truncate()
-                if count % 200_000 == 0:
-                    log(f"  {count:,} rows ({time.perf_counter() - start:.0f} s)")
-            copy.write(buf.getvalue())
-        raw.commit()
-    finally:
-        raw.close()
-    timings["copy_s"] = round(time.perf_counter() - start, 1)
-    log(f"loaded {n:,} reports in {timings['copy_s']} s")
-    t0 = time.perf_counter()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")
-        for _name, definition in secondary:
-            conn.exec_driver_sql(definition)
-    timings["migration_indexes_s"] = round(time.perf_counter() - t0, 1)
-    log(f"rebuilt {len(secondary)} indexes of the migrations in {timings['migration_indexes_s']} s")
-    t0 = time.perf_counter()
-    made = create_indexes(engine)
-    timings["indexes_s"] = round(time.perf_counter() - t0, 1)
-    log(f"heatmap indexes {made or 'already there'} in {timings['indexes_s']} s")
-    t0 = time.perf_counter()
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM (ANALYZE) reports")
-    timings["vacuum_s"] = round(time.perf_counter() - t0, 1)
-    log(f"VACUUM ANALYZE in {timings['vacuum_s']} s")
-    return timings
+# --------------------------------------------------------------------------- data
 
 
 def create_indexes(engine, names: Sequence[str] | None = None) -> list[str]:
@@ -526,36 +226,6 @@ class PlanCatcher:
             self.last = (statement, parameters)
 
 
-def explain(app, caught: tuple[str, Any]) -> list[str]:
-    """The plan's nodes, one line each (node type, index, rows, time)."""
-    from webapp.extensions import db
-
-    statement, parameters = caught
-    with app.app_context(), db.engine.connect() as conn:
-        result = conn.exec_driver_sql(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
-        ).scalar()
-    plan = result[0] if isinstance(result, list) else json.loads(result)[0]
-    lines: list[str] = []
-
-    def walk(node: dict, depth: int) -> None:
-        label = node["Node Type"]
-        if node.get("Index Name"):
-            label += f" using {node['Index Name']}"
-        if node.get("Heap Fetches") is not None:
-            label += f" (heap fetches {node['Heap Fetches']})"
-        lines.append(
-            f"{'  ' * depth}{label}: rows={node.get('Actual Rows')} "
-            f"time={node.get('Actual Total Time')} ms"
-        )
-        for child in node.get("Plans", []):
-            walk(child, depth + 1)
-
-    walk(plan["Plan"], 0)
-    lines.append(f"execution {plan.get('Execution Time')} ms")
-    return lines
-
-
 def measure_views(
     app, views: list[View], runs: int, raw_runs: int, profile: Path | None = None
 ) -> None:
@@ -601,7 +271,8 @@ def measure_views(
                 body["total"],
             )
             if catcher.last:
-                view.plan = explain(app, catcher.last)
+                with engine.connect() as conn:
+                    view.plan = harness.explain(conn, *catcher.last).lines
             client.get("/bench/raw-points", query_string=view.params)  # warm-up
             for _ in range(raw_runs):
                 t0 = time.perf_counter()
@@ -668,27 +339,36 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Set up, load, time; the database is dropped whatever happens."""
     import logging
+    import random
+
+    from webapp.extensions import db
 
     started = time.perf_counter()
-    queue_name = f"phananh-bench-{uuid.uuid4().hex[:8]}"
-    with tempfile.TemporaryDirectory(prefix="bench-heat-") as tmp, throwaway_database() as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-heat-") as tmp,
+        harness.throwaway_database() as url,
+    ):
         logging.getLogger().setLevel(logging.WARNING)
-        app, shapes, boundaries = build_app(url, str(Path(tmp) / "uploads"), queue_name)
+        uploads = str(Path(tmp) / "uploads")
+        app, _, boundaries = harness.build_app(url, uploads, harness.queue_name(), demo_users=True)
         app.config["TASKS_ENABLED"] = False
         # Every timed request counts in the database; the shared cache is timed apart.
         app.config["HEATMAP_CACHE_SECONDS"] = 0
         add_raw_route(app)
-        from webapp.extensions import db
-        from webapp.services.administration import seed
-
         with app.app_context():
-            seed.load_demo_users()
-            settings = server_settings(db.engine)
+            settings = harness.server_settings(db.engine)
+            engine = db.engine
+        world = build_world(app, random.Random(args.seed))
         setup_s = time.perf_counter() - started
         now = datetime.now(UTC)
         if args.no_indexes:
             RECOMMENDED_INDEXES.clear()
-        load = load_reports(app, shapes, args.reports, args.seed, now)
+        rows = history_lines(world, args.reports, args.seed, now)
+        load = copy_reports(url, ", ".join(HISTORY_COLUMNS), rows)
+        t0 = time.perf_counter()
+        made = create_indexes(engine)
+        load["heat_indexes_s"] = round(time.perf_counter() - t0, 1)
+        log(f"heatmap indexes {made or 'already there'} in {load['heat_indexes_s']} s")
         views = build_views(app)
         load_before = os.getloadavg()
         measure_views(app, views, args.runs, args.raw_runs, args.profile)
@@ -704,9 +384,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             db.session.remove()
             db.engine.dispose()
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        **harness.run_info(args),
         "boundaries": boundaries,
         "setup_seconds": round(setup_s, 1),
         "load": load,
@@ -721,33 +399,30 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "after": [round(x, 2) for x in load_after],
         },
         "goals": {"p95_ms": GOAL_P95_MS, "speedup": GOAL_SPEEDUP, "payload_kb": GOAL_PAYLOAD_KB},
-        "host": {
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-        },
+        "host": harness.host(),
     }
 
 
-def print_results(results: dict[str, Any]) -> bool:
+def report(results: dict[str, Any]) -> bool:
     """The table and the goals; True when every goal is met."""
     pg = results["postgres"]
     load = results["load"]
     print()
     print(
         f"PostgreSQL {pg.get('server_version')}, {results['args']['reports']:,} reports "
-        f"(COPY {load['copy_s']} s, indexes {load['migration_indexes_s']} + "
-        f"{load['indexes_s']} s, VACUUM {load['vacuum_s']} s; table {results['table_size']}, "
+        f"(COPY {load['copy_s']} s, indexes {load['indexes_s']} + "
+        f"{load['heat_indexes_s']} s, VACUUM {load['vacuum_analyze_s']} s; "
+        f"table {results['table_size']}, "
         f"indexes {results['indexes_size']}), {results['boundaries']}"
     )
     print()
-    header = (
-        f"{'view':<40}{'res':>4}{'cells':>6}{'reports':>10}{'p50 ms':>8}{'p95 ms':>8}{'KB':>6}"
-        f"{'raw p50':>9}{'raw KB':>8}{'×':>6}  goals"
-    )
-    print(header)
-    print("-" * len(header))
-    ok = True
+    columns = [
+        Col("view", 40, left=True), Col("res", 4), Col("cells", 6, ","), Col("reports", 10, ","),
+        Col("p50 ms", 8, ".1f"), Col("p95 ms", 8, ".1f"), Col("KB", 6, ".1f"),
+        Col("raw p50", 9, ".0f"), Col("raw KB", 8, ",.0f"), Col("×", 6, ".0f"),
+        Col("goals", left=True, gap="  "),
+    ]  # fmt: skip
+    ok, rows = True, []
     for v in results["views"]:
         speedup = v["speedup_p50"] or 0.0
         met = (
@@ -764,12 +439,11 @@ def print_results(results: dict[str, Any]) -> bool:
             else f"(×{'✓' if m else '–'})"
             for name, m in zip(("p95", "×", "KB"), met, strict=True)
         )
-        print(
-            f"{v['view'][:39]:<40}{'r' + str(v['resolution']):>4}{v['cells']:>6,}"
-            f"{v['reports']:>10,}{v['heat_p50_ms']:>8.1f}{v['heat_p95_ms']:>8.1f}"
-            f"{v['heat_kb']:>6.1f}{v['raw_p50_ms']:>9.0f}{v['raw_kb']:>8,.0f}{speedup:>6.0f}"
-            f"  {flags}"
-        )
+        rows.append(
+            (v["view"][:39], f"r{v['resolution']}", v["cells"], v["reports"], v["heat_p50_ms"],
+             v["heat_p95_ms"], v["heat_kb"], v["raw_p50_ms"], v["raw_kb"], speedup, flags)
+        )  # fmt: skip
+    harness.table(columns, rows)
     cached = results["cached"]
     print(
         f"(same view with the 30 s shared cache: {cached['view']}: p50 {cached['p50_ms']} ms, "
@@ -783,31 +457,23 @@ def print_results(results: dict[str, Any]) -> bool:
     print()
     print(
         f"goals: p95 ≤ {GOAL_P95_MS:.0f} ms, ≥ {GOAL_SPEEDUP:.0f}× faster than raw points, "
-        f"≤ {GOAL_PAYLOAD_KB:.0f} KB: {'met' if ok else 'MISSED, see ✗ above'} (× counts for "
-        f"the province-wide and the ward view of all reports; p95 and KB for every view)"
+        f"≤ {GOAL_PAYLOAD_KB:.0f} KB: {harness.met(ok)}{'' if ok else ', see ✗ above'} "
+        "(× counts for the province-wide and the ward view of all reports; "
+        "p95 and KB for every view)"
     )
     print("plans (EXPLAIN ANALYZE of the heatmap's GROUP BY, last run):")
     for v in results["views"]:
         print(f"  {v['view']}:")
         for line in v["plan"]:
             print(f"    {line}")
+    results["goals"]["met"] = ok
     return ok
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark, print the table, write the JSON."""
     args = parse_args(argv)
-
-    results = measure_until_interrupted(measure, args)
-    if results is None:
-        return 130
-    ok = print_results(results)
-    results["goals"]["met"] = ok
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
-    print(f"\nwritten {shown}")
-    return 0 if ok else 1
+    return harness.main(measure, report, args, args.output)
 
 
 if __name__ == "__main__":

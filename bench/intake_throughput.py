@@ -10,62 +10,22 @@ See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import csv
 import io
-import json
-import logging
-import os
-import platform
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "intake.json"
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
-PROVINCE = "48"
-WARMUP = 30
+import harness
+from harness import Col, fmt_rate, log, percentile
+from submissions import DraftFactory, make_jpegs
 
-# Problems residents of Đà Nẵng report, in their words; {street}, {num}, {ward} are filled in.
-DESCRIPTIONS = (
-    "Ổ gà lớn trên đường {street} gần số nhà {num}, xe máy đi qua rất dễ té ngã, "
-    "đề nghị sửa chữa sớm.",
-    "Rác thải tập kết bừa bãi ở đầu kiệt {num} {street} nhiều ngày chưa được thu gom, "
-    "bốc mùi hôi thối.",
-    "Đèn chiếu sáng trên đường {street} đoạn trước nhà số {num} bị hỏng từ tuần trước, "
-    "buổi tối rất tối và mất an toàn.",
-    "Mưa lớn làm ngập sâu đoạn đường {street}, nước không thoát được, người dân đi lại "
-    "rất khó khăn.",
-    "Cây xanh bị gãy cành lớn đổ ra lòng đường {street}, cần xử lý ngay để tránh tai nạn.",
-    "Quán nhậu ở số {num} {street} mở nhạc rất to đến sau 23 giờ, ảnh hưởng giấc ngủ "
-    "của cả khu dân cư.",
-    "Nhiều hộ kinh doanh lấn chiếm vỉa hè đường {street} để buôn bán, người đi bộ phải "
-    "đi xuống lòng đường.",
-    "Đường ống nước bị vỡ tại số {num} {street}, nước chảy lênh láng từ sáng đến giờ.",
-    "Công trình xây dựng ở {street} không che chắn, bụi bay mù mịt, vật liệu tràn ra đường.",
-    "Khu vực chợ {ward} thường xuyên có nhóm thanh niên tụ tập gây mất trật tự ban đêm.",
-    "Nắp cống trên đường {street} bị vỡ, để hở một hố sâu rất nguy hiểm cho trẻ em.",
-    "Dây điện bị võng thấp sát đầu người đi đường ở kiệt {num} {street}, sợ bị chập cháy.",
-)
-CLOSINGS = (
-    "",
-    " Mong cơ quan chức năng sớm kiểm tra và xử lý.",
-    " Tình trạng này đã kéo dài hơn một tháng, người dân đã phản ánh nhiều lần.",
-    " Xin cảm ơn!",
-)
-NAMES = ("Nguyễn Văn An", "Trần Thị Bích", "Lê Minh Châu", "Phạm Quốc Dũng", "Võ Thị Hạnh")
-CATEGORY_HINTS = (None, None, None, "road_damage", "waste", "street_lighting", "trees")
+RESULTS = harness.RESULTS_DIR / "intake.json"
+WARMUP = 30
 
 
 @dataclass
@@ -83,19 +43,6 @@ class Phase:
     max_ms: float
     cpu_ms: float  # this process's CPU time per item
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def log(message: str) -> None:
-    """Progress on stderr (stdout keeps the results)."""
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100) of sorted values, nearest-rank."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, round(q / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def summarise(name: str, timings: Timings, **extra: Any) -> Phase:
@@ -116,218 +63,6 @@ def summarise(name: str, timings: Timings, **extra: Any) -> Phase:
         cpu_ms=round(timings.cpu / n * 1000, 3) if n else float("nan"),
         extra=extra,
     )
-
-
-# --------------------------------------------------------------------------- database
-
-
-@contextmanager
-def throwaway_database() -> Iterator[str]:
-    """Create bench_<random> and yield its SQLAlchemy URL; dropped afterwards.
-
-    BENCH_KEEP_DB=1 keeps it (to look at the plans by hand); drop it yourself when done.
-    """
-    import psycopg
-
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    log(f"created database {name}")
-    try:
-        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        yield f"{base}/{name}"
-    finally:
-        if os.environ.get("BENCH_KEEP_DB") == "1":
-            log(f"kept database {name} (BENCH_KEEP_DB=1): DROP DATABASE {name} when done")
-        else:
-            drop_database(name)
-
-
-def drop_database(name: str) -> None:
-    """DROP DATABASE … WITH (FORCE), ignoring a second Ctrl-C while it runs."""
-    import psycopg
-
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a 2nd Ctrl-C must not leak it
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        log(f"dropped database {name}")
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def server_settings(engine) -> dict[str, str]:
-    """The PostgreSQL settings that decide what a COMMIT costs."""
-    from sqlalchemy import text
-
-    names = ("fsync", "synchronous_commit", "wal_sync_method", "commit_delay", "server_version")
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT name, setting FROM pg_settings WHERE name = ANY(:names)"),
-            {"names": list(names)},
-        )
-        return dict(rows.all())
-
-
-def build_app(database_url: str, upload_dir: str, queue_name: str):
-    """The app on the throwaway database, migrated, with boundaries, categories and agencies."""
-    from flask_migrate import upgrade
-
-    from webapp import create_app
-    from webapp.services.administration import seed
-    from webapp.services.geography import geo, places
-
-    app = create_app(
-        "testing",
-        overrides={
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "UPLOAD_DIR": upload_dir,
-            "CELERY_BROKER_URL": REDIS_URL,
-            "CELERY_QUEUE": queue_name,
-            "SERVER_NAME": None,
-        },
-    )
-    try:
-        from tests.support.geo_data import province_geojson
-
-        source = province_geojson(PROVINCE)
-    except ImportError:
-        source = None
-    with app.app_context():
-        upgrade()
-        if source:
-            shapes = geo.read_units_geojson(source, province_code=PROVINCE)
-            boundaries = f"real polygons ({source.name})"
-        else:
-            shapes = geo.approximate_units(PROVINCE)
-            boundaries = "approximate cells (vietnamadminunits)"
-        places.import_units(shapes)
-        seed.load_categories()
-        seed.load_agencies(PROVINCE)
-    return app, shapes, boundaries
-
-
-def quiet_logging(path: Path) -> None:
-    """Send the app's INFO log (one line per report) to a file instead of the terminal."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    root.addHandler(handler)
-
-
-# --------------------------------------------------------------------------- drafts
-
-
-def random_point(rng: random.Random, geometry) -> tuple[float, float]:
-    """A uniformly random (lat, lon) inside a ward polygon (rejection sampling)."""
-    import shapely
-
-    minx, miny, maxx, maxy = geometry.bounds
-    shapely.prepare(geometry)
-    for _ in range(1000):
-        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-        if shapely.contains_xy(geometry, x, y):
-            return y, x
-    point = geometry.representative_point()
-    return point.y, point.x
-
-
-def make_jpegs(rng: random.Random, count: int = 8) -> list[bytes]:
-    """Small camera-like JPEGs (640×480, noisy gradient, ~40–80 KB)."""
-    from PIL import Image, ImageDraw
-
-    out = []
-    for _ in range(count):
-        base = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
-        tint = Image.new("RGB", (640, 480), tuple(rng.randrange(40, 220) for _ in range(3)))
-        image = Image.blend(base, tint, 0.5)
-        noise = Image.effect_noise((640, 480), 40).convert("RGB")
-        image = Image.blend(image, noise, 0.25)
-        draw = ImageDraw.Draw(image)
-        for _ in range(12):
-            x, y = rng.randrange(600), rng.randrange(440)
-            box = (x, y, x + rng.randrange(10, 120), y + rng.randrange(10, 90))
-            draw.rectangle(box, fill=tuple(rng.randrange(256) for _ in range(3)))
-        buf = io.BytesIO()
-        image.save(buf, "JPEG", quality=85)
-        out.append(buf.getvalue())
-    return out
-
-
-class DraftFactory:
-    """Realistic ReportDrafts for Đà Nẵng: pins in wards, typed addresses, contacts, ids."""
-
-    def __init__(self, rng: random.Random, shapes: list, jpegs: list[bytes]):
-        self.rng = rng
-        self.wards = [s for s in shapes if not s.geometry.is_empty]
-        self.ward_names = {s.code: s.full_name for s in self.wards}
-        self.jpegs = jpegs
-        with (ROOT / "config" / "provinces" / PROVINCE / "streets.csv").open(encoding="utf-8") as f:
-            self.streets = [(r["name"], r["ward_code"]) for r in csv.DictReader(f)]
-        self.phones = [f"09{rng.randrange(10**8):08d}" for _ in range(400)]
-        self.chat_ids = [str(rng.randrange(10**8, 10**10)) for _ in range(300)]
-        self.stats: dict[str, int] = {}
-
-    def _count(self, key: str) -> None:
-        self.stats[key] = self.stats.get(key, 0) + 1
-
-    def description(self, street: str, ward: str) -> str:
-        """One resident's description."""
-        text = self.rng.choice(DESCRIPTIONS).format(
-            street=street, num=self.rng.randrange(1, 400), ward=ward
-        )
-        return text + self.rng.choice(CLOSINGS)
-
-    def draft(self, photos: int):
-        """One draft: 80 % pin inside a ward, 20 % typed address; channels web/Telegram/Zalo."""
-        from webapp.services.intake.reports import (
-            ChannelIdentity,
-            Contact,
-            PhotoUpload,
-            ReportDraft,
-        )
-
-        rng = self.rng
-        street, street_ward = rng.choice(self.streets)
-        ward = rng.choice(self.wards)
-        fields: dict[str, Any] = {}
-        if rng.random() < 0.8:
-            fields["lat"], fields["lon"] = random_point(rng, ward.geometry)
-            fields["location_source"] = "device" if rng.random() < 0.15 else "pin"
-            self._count("pin")
-        else:
-            ward_name = self.ward_names.get(street_ward, ward.full_name)
-            fields["address"] = f"{rng.randrange(1, 400)} {street}, {ward_name}, Đà Nẵng"
-            self._count("address")
-        roll = rng.random()
-        if roll < 0.7:
-            channel = "web"
-            if rng.random() < 0.4:
-                fields["contact"] = Contact(
-                    name=rng.choice(NAMES) if rng.random() < 0.5 else None,
-                    phone=rng.choice(self.phones),
-                )
-                self._count("contact")
-        else:
-            channel = "telegram" if roll < 0.85 else "zalo"
-            fields["identity"] = ChannelIdentity(
-                channel, rng.choice(self.chat_ids), rng.choice(NAMES)
-            )
-            self._count("identity")
-        self._count(f"channel_{channel}")
-        uploads = [
-            PhotoUpload(rng.choice(self.jpegs), f"IMG_{rng.randrange(10000):04d}.jpg")
-            for _ in range(photos)
-        ]
-        return ReportDraft(
-            channel=channel,
-            description=self.description(street, ward.name),
-            photos=uploads,
-            category_hint=rng.choice(CATEGORY_HINTS),
-            **fields,
-        )
 
 
 # --------------------------------------------------------------------------- loops
@@ -496,36 +231,6 @@ def db_checks(app) -> dict[str, Any]:
     return out
 
 
-# --------------------------------------------------------------------------- redis
-
-
-def redis_queue_length(queue_name: str) -> int | None:
-    """Messages waiting in the bench queue (nothing consumes it), or None without Redis."""
-    try:
-        import redis
-
-        return int(redis.Redis.from_url(REDIS_URL).llen(queue_name))
-    except Exception:
-        return None
-
-
-def drop_redis_queue(queue_name: str) -> None:
-    """Delete the bench queue and its kombu bindings from Redis."""
-    try:
-        import redis
-
-        client = redis.Redis.from_url(REDIS_URL)
-        client.delete(
-            queue_name,
-            f"_kombu.binding.{queue_name}",
-            f"_kombu.binding_permanent.{queue_name}",
-        )
-        for key in client.scan_iter(f"{queue_name}\x06\x16*"):  # priority sub-queues
-            client.delete(key)
-    except Exception as exc:
-        log(f"could not clean Redis queue {queue_name}: {exc}")
-
-
 # --------------------------------------------------------------------------- output
 
 
@@ -534,35 +239,15 @@ def photo_label(count: int) -> str:
     return f"{count} photo" if count == 1 else f"{count} photos"
 
 
-def git_commit() -> str | None:
-    """HEAD of the working tree (read-only), or None."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-        return out.stdout.strip() or None
-    except OSError:
-        return None
-
-
-def fmt_rate(value: float) -> str:
-    """1234.5 → '1,234'."""
-    return f"{value:,.0f}"
-
-
 def print_table(phases: list[Phase]) -> None:
     """The timings of every phase as a fixed-width table on stdout."""
-    header = (
-        f"{'phase':<32}{'count':>6}{'rate/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-        f"{'CPU ms':>9}"
-    )
-    print(header)
-    print("-" * len(header))
-    for p in phases:
-        print(
-            f"{p.name:<32}{p.count:>6}{fmt_rate(p.rate):>9}"
-            f"{p.p50_ms:>9.2f}{p.p95_ms:>9.2f}{p.p99_ms:>9.2f}{p.cpu_ms:>9.2f}"
-        )
+    columns = [
+        Col("phase", 32, left=True), Col("count", 6), Col("rate/s", 9, ",.0f"),
+        Col("p50 ms", 9, ".2f"), Col("p95 ms", 9, ".2f"), Col("p99 ms", 9, ".2f"),
+        Col("CPU ms", 9, ".2f"),
+    ]  # fmt: skip
+    rows = [(p.name, p.count, p.rate, p.p50_ms, p.p95_ms, p.p99_ms, p.cpu_ms) for p in phases]
+    harness.table(columns, rows)
 
 
 def summary_line(intake: Phase, raw: Phase) -> str:
@@ -617,27 +302,29 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Set up the database and app, run every loop, and return the results."""
     from webapp.extensions import db
+    from webapp.services.administration import history
 
     rng = random.Random(args.seed)
-    queue_name = f"phananh-bench-{uuid.uuid4().hex[:8]}"
+    queue_name = harness.queue_name()
     with (
         tempfile.TemporaryDirectory(prefix="phananh-bench-") as tmp,
-        throwaway_database() as database_url,
+        harness.throwaway_database() as database_url,
     ):
         try:
             t0 = time.perf_counter()
-            app, shapes, boundaries = build_app(database_url, f"{tmp}/uploads", queue_name)
-            quiet_logging(Path(tmp) / "app.log")
+            app, shapes, boundaries = harness.build_app(database_url, f"{tmp}/uploads", queue_name)
+            harness.quiet_logging(Path(tmp) / "app.log")
             setup_s = time.perf_counter() - t0
             log(f"migrated and seeded in {setup_s:.1f} s ({len(shapes)} wards, {boundaries})")
             celery = app.extensions["celery"]
             enqueue_on = app.config.get("TASKS_ENABLED", True) and not celery.conf.task_always_eager
             with app.app_context():
-                settings = server_settings(db.engine)
+                settings = harness.server_settings(db.engine)
                 db.session.execute(db.text(RAW_DDL))
                 db.session.commit()
+                wards = history.province_wards(harness.PROVINCE)
 
-            factory = DraftFactory(rng, shapes, make_jpegs(rng))
+            factory = DraftFactory(rng, wards, make_jpegs(rng))
             warm = [factory.draft(args.photos) for _ in range(WARMUP)]
             main = [factory.draft(args.photos) for _ in range(args.reports)]
             main_stats = dict(factory.stats)
@@ -668,18 +355,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             if args.profile:
                 extra = [factory.draft(args.photos) for _ in range(min(args.reports, 500))]
                 profile_intake(app, extra, args.profile)
-            waiting = redis_queue_length(queue_name)
+            waiting = harness.redis_queue_length(queue_name)
             checks = db_checks(app)
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
         finally:
-            drop_redis_queue(queue_name)
+            harness.drop_redis_queue(queue_name)
 
     return {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "commit": git_commit(),
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        **harness.run_info(args),
         "summary": {
             "intake_reports_per_s": intake.rate,
             "intake_p50_ms": intake.p50_ms,
@@ -695,7 +380,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "phases": [asdict(p) for p in phases],
         "enqueue": {
             "on": bool(enqueue_on),
-            "broker": REDIS_URL,
+            "broker": harness.REDIS_URL,
             "queue": queue_name,
             "messages_in_queue_before_cleanup": waiting,
         },
@@ -705,47 +390,17 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "draft_mix": main_stats,
         "stored": checks,
         "postgres": settings,
-        "host": {
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
-        },
+        "host": harness.host(),
         "_phases": phases,
     }
 
 
-def measure_until_interrupted(measure: Callable[[Any], dict], args: Any) -> dict | None:
-    """Run `measure(args)`; on SIGTERM/SIGINT return None (its finally blocks drop the database).
-
-    Also when started in the background, where SIGINT arrives ignored: the database must go.
-    """
-
-    def _terminate(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return measure(args)
-    except KeyboardInterrupt:
-        log("interrupted; the database was dropped")
-        return None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the benchmark, print the table and the headline, write the JSON."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))  # tests.support.geo_data lives in the repository
-    args = parse_args(argv)
-
-    results = measure_until_interrupted(measure, args)
-    if results is None:
-        return 130
+def report(results: dict[str, Any]) -> bool:
+    """The settings, the table and the headline on stdout."""
     phases: list[Phase] = results.pop("_phases")
     intake, raw = phases[0], phases[1]
     enqueue = results["enqueue"]
     pg = results["postgres"]
-
     print()
     print(
         f"PostgreSQL {pg.get('server_version')} (fsync={pg.get('fsync')}, "
@@ -769,11 +424,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{fmt_rate(results['summary']['raw_rows_per_s_beside_1photo'])} rows/s | "
             f"ratio: {results['summary']['ratio_1photo']:.2f}"
         )
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", "utf-8")
-    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
-    print(f"\nwritten {shown}")
-    return 0
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table and the headline, write the JSON."""
+    args = parse_args(argv)
+    return harness.main(measure, report, args, args.output)
 
 
 if __name__ == "__main__":

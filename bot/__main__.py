@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from bot import telegram_adapter
     from webapp import create_app
-    from webapp.services.messaging import messengers
+    from webapp.services.messaging.channels.zalo import store_zalo_tokens
 
     app = create_app()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per long poll otherwise
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Telegram will call {args.url}")
     else:
         with app.app_context():
-            messengers.store_zalo_tokens(args.access_token, args.refresh_token, args.expires_in)
+            store_zalo_tokens(args.access_token, args.refresh_token, args.expires_in)
         print("Zalo tokens stored")
 
 

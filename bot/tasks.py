@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from celery import shared_task
 
-ZALO_TASK = "bot.tasks.handle_zalo_event"
-TELEGRAM_TASK = "bot.tasks.handle_telegram_update"
+from webapp.infra import task_names as names
+
+ZALO_TASK = names.HANDLE_ZALO_EVENT
+TELEGRAM_TASK = names.HANDLE_TELEGRAM_UPDATE
 
 
 @shared_task(name=ZALO_TASK, acks_late=True)
@@ -31,7 +33,7 @@ def handle_telegram_update(event_row_id: int) -> str:
     return telegram_adapter.handle_stored_update(current_app._get_current_object(), event_row_id)
 
 
-@shared_task(name="bot.tasks.sweep")
+@shared_task(name=names.BOT_SWEEP)
 def sweep() -> dict:
     """Queue again webhook events never handled (the broker was down); prune old rows."""
     from webapp.infra import queue

@@ -36,7 +36,12 @@ from telegram.ext import (
 from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
 from webapp.models import InboundEvent
-from webapp.services.messaging import messengers
+from webapp.services.messaging.channels.telegram import (
+    TELEGRAM_CAPTION_LIMIT,
+    TELEGRAM_TEXT_LIMIT,
+    telegram_event_key,
+    telegram_file_base_url,
+)
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -68,7 +73,7 @@ class Runtime:
 
 def event_key(update: Update) -> str:
     """The id under which this update is recorded as handled."""
-    return messengers.telegram_event_key(update.to_dict())
+    return telegram_event_key(update.to_dict())
 
 
 async def _photo(message: Message) -> dict:
@@ -151,15 +156,13 @@ async def send_reply(bot, chat_id: int | str, reply: Outgoing) -> None:
     """sendMessage, or sendPhoto with the text as caption when it fits."""
     keyboard = markup(reply)
     if reply.photo is not None:
-        if len(reply.text) <= messengers.TELEGRAM_CAPTION_LIMIT:
+        if len(reply.text) <= TELEGRAM_CAPTION_LIMIT:
             await bot.send_photo(
                 chat_id, photo=reply.photo, caption=reply.text, reply_markup=keyboard
             )
             return
         await bot.send_photo(chat_id, photo=reply.photo)
-    await bot.send_message(
-        chat_id, reply.text[: messengers.TELEGRAM_TEXT_LIMIT], reply_markup=keyboard
-    )
+    await bot.send_message(chat_id, reply.text[:TELEGRAM_TEXT_LIMIT], reply_markup=keyboard)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -184,7 +187,7 @@ def build_application(
     """The Telegram application: Bot API address from the settings, handlers, error handler."""
     cfg = flask_app.config
     with flask_app.app_context():
-        file_base_url = messengers.telegram_file_base_url()
+        file_base_url = telegram_file_base_url()
     application = (
         Application.builder()
         .token(token or cfg["TELEGRAM_BOT_TOKEN"])

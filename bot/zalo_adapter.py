@@ -13,8 +13,15 @@ from typing import Any
 from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
 from webapp.models import InboundEvent
-from webapp.services.messaging import conversations, messengers
-from webapp.services.messaging.senders import SendError
+from webapp.services.messaging import conversations
+from webapp.services.messaging.channels import SendError
+from webapp.services.messaging.channels.base import download
+from webapp.services.messaging.channels.zalo import (
+    ZALO_BUTTON_PREFIX,
+    ZaloApi,
+    public_photo_url,
+    zalo_user_id,
+)
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"
@@ -33,7 +40,7 @@ def to_incoming(event: dict[str, Any]) -> Incoming | None:
 
     An image is downloaded here (httpx); a failed download raises SendError.
     """
-    user_id = messengers.zalo_user_id(event)
+    user_id = zalo_user_id(event)
     if user_id is None:
         return None
     name = event.get("event_name")
@@ -41,8 +48,8 @@ def to_incoming(event: dict[str, Any]) -> Incoming | None:
     base = {"channel": CHANNEL, "user_id": user_id}
     if name == "user_send_text":
         text = str(message.get("text") or "")
-        if text.startswith(messengers.ZALO_BUTTON_PREFIX):
-            return Incoming(**base, button=text[len(messengers.ZALO_BUTTON_PREFIX) :])
+        if text.startswith(ZALO_BUTTON_PREFIX):
+            return Incoming(**base, button=text[len(ZALO_BUTTON_PREFIX) :])
         return Incoming(**base, text=text)
     if name == "user_send_image":
         image = _attachment(message, "image") or {}
@@ -50,7 +57,7 @@ def to_incoming(event: dict[str, Any]) -> Incoming | None:
         if not url:
             return None
         text = str(message.get("text") or "") or None
-        return Incoming(**base, text=text, photo=messengers.download(url), photo_name="zalo.jpg")
+        return Incoming(**base, text=text, photo=download(url), photo_name="zalo.jpg")
     if name == "user_send_location":
         coordinates = (_attachment(message, "location") or {}).get("coordinates") or {}
         try:
@@ -65,8 +72,8 @@ def to_incoming(event: dict[str, Any]) -> Incoming | None:
 
 def send_reply(user_id: str, reply: Outgoing) -> None:
     """One reply as Zalo consultation message(s); buttons as template buttons."""
-    image = messengers.public_photo_url(reply.photo_key) if reply.photo_key else None
-    messengers.ZaloApi().send(user_id, reply.text, reply.button_rows(), image)
+    image = public_photo_url(reply.photo_key) if reply.photo_key else None
+    ZaloApi().send(user_id, reply.text, reply.button_rows(), image)
 
 
 def _finish_unanswered(event: InboundEvent) -> None:
@@ -83,7 +90,7 @@ def handle_event(row_id: int, dialog: Dialog | None = None) -> str:
         db.session.rollback()
         return "skip"
     payload, key = dict(event.payload or {}), event.event_id
-    user_id = messengers.zalo_user_id(payload)
+    user_id = zalo_user_id(payload)
     db.session.rollback()  # no transaction open while downloading
     try:
         incoming = to_incoming(payload)

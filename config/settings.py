@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
+
+
+# The province's wall clock: office hours, days, local times shown and exported.
+TIMEZONE = "Asia/Ho_Chi_Minh"
+VN_TZ = ZoneInfo(TIMEZONE)
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -23,7 +31,17 @@ def _float(name: str, default: float) -> float:
 
 
 def _bool(name: str, default: bool) -> bool:
-    return (_env(name, "1" if default else "0") or "").lower() in ("1", "true", "yes", "on")
+    """A boolean setting; anything but true/false, 1/0, yes/no, on/off is an error (no typo
+    silently turns a switch off)."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name}={raw!r} is not a boolean: use true/false, 1/0, yes/no or on/off")
 
 
 SECRET_KEY_FILE = INSTANCE / "secret_key"
@@ -71,6 +89,8 @@ class Config:
     CELERY_QUEUE = _env("CELERY_QUEUE", "phananh")
     # Redis redelivers a task whose worker died after this many seconds (acks_late).
     CELERY_VISIBILITY_TIMEOUT = int(_env("CELERY_VISIBILITY_TIMEOUT", "3600"))
+    # Off: nothing is sent to the broker (the sweep does the work); tests of intake alone.
+    TASKS_ENABLED = _bool("TASKS_ENABLED", True)
     # The sweep re-enqueues reports still unclassified after this long.
     REQUEUE_AFTER_SECONDS = _float("REQUEUE_AFTER_SECONDS", 60)
 
@@ -82,7 +102,7 @@ class Config:
     # Per file, from the header: 65 MP takes 48/50/64 MP phone photos (JPEGs are decoded at
     # about the web copy's size, so their pixels cost little). PNG, WebP and progressive JPEG
     # can only be decoded whole: 20 MP each. A submission's photos may cost 35 M in all
-    # (pixels decoded, 1¼ for PNG/WebP, + bytes): under a second of CPU (photos.py).
+    # (pixels decoded, 1¼ for PNG/WebP, + bytes): under a second of CPU (intake/photo_budget.py).
     PHOTO_MAX_PIXELS = int(_env("PHOTO_MAX_PIXELS", str(65_000_000)))
     PHOTO_MAX_FULL_DECODE_PIXELS = int(_env("PHOTO_MAX_FULL_DECODE_PIXELS", str(20_000_000)))
     PHOTO_MAX_REQUEST_PIXELS = int(_env("PHOTO_MAX_REQUEST_PIXELS", str(35_000_000)))
@@ -101,6 +121,8 @@ class Config:
     NOMINATIM_USER_AGENT = _env("NOMINATIM_USER_AGENT", "phananh-hientruong")
     MAP_TILE_URL = _env("MAP_TILE_URL", "")  # empty: boundaries only, no tiles
     MAP_TILE_ATTRIBUTION = _env("MAP_TILE_ATTRIBUTION", "")
+    # Seconds a heatmap answer is reused (0: never cached).
+    HEATMAP_CACHE_SECONDS = _float("HEATMAP_CACHE_SECONDS", 30)
 
     # NLU
     RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
@@ -123,11 +145,14 @@ class Config:
     MAIL_FROM = _env("MAIL_FROM", "phananh@localhost")
     # The weekly summary workbook goes to these addresses (comma-separated) every Monday 07:00.
     LEADERSHIP_EMAILS = _env("LEADERSHIP_EMAILS", "")
+    # Export files (empty: instance/exports); lists longer than this are made in the background.
+    EXPORT_DIR = _env("EXPORT_DIR", "")
+    EXPORT_BACKGROUND_ROWS = int(_env("EXPORT_BACKGROUND_ROWS", "5000"))
     # Background export files are deleted this many days after they were made.
     EXPORT_KEEP_DAYS = int(_env("EXPORT_KEEP_DAYS", "7"))
     IOC_EMAIL = _env("IOC_EMAIL", "")
 
-    # Messenger bots (bot/ and webapp/services/messaging/messengers.py).
+    # Messenger bots (bot/ and webapp/services/messaging/channels/).
     TELEGRAM_BOT_TOKEN = _env("TELEGRAM_BOT_TOKEN", "")
     # python-telegram-bot's base_url (a local fake in tests).
     TELEGRAM_API_BASE_URL = _env("TELEGRAM_API_BASE_URL", "https://api.telegram.org/bot")
@@ -196,7 +221,7 @@ class Config:
     TOTP_ISSUER = _env("TOTP_ISSUER", "Phản ánh hiện trường")
 
     BABEL_DEFAULT_LOCALE = "vi"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_DEFAULT_TIMEZONE = TIMEZONE
     LANGUAGES = ("vi", "en")
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -67,16 +67,16 @@ def app(app_config: dict) -> Iterator[Flask]:
 
     from webapp import create_app
     from webapp.services.administration import seed
-    from webapp.services.geography import geo, places
+    from webapp.services.geography import demo_cells, geojson_reader, places
 
     app = create_app("testing", overrides=app_config)
     with app.app_context():
         upgrade()
         source = province_geojson("48")
         shapes = (
-            geo.read_units_geojson(source, province_code="48")
+            geojson_reader.read_units_geojson(source, province_code="48")
             if source
-            else geo.approximate_units("48")
+            else demo_cells.approximate_units("48")
         )
         places.import_units(shapes)
         seed.load_categories()
@@ -194,17 +194,15 @@ def rasa_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait()
 
 
-@pytest.fixture(scope="module")
-def sqlite_app(app, tmp_path_factory):
-    """The same app on SQLite (the embedded default), migrated by Alembic."""
+def sqlite_app_at(app: Flask, path) -> Flask:
+    """A second app on a new SQLite file (the embedded default), migrated by Alembic.
+
+    The session `app` stays Celery's default and current app (tasks called directly use it).
+    """
     from flask_migrate import upgrade
 
     from webapp import create_app
-    from webapp.extensions import db
-    from webapp.models import AdminUnit, Agency
-    from webapp.services.administration import seed
 
-    path = tmp_path_factory.mktemp("sqlite") / "kpi.sqlite"
     lite = create_app(
         "testing",
         overrides={
@@ -213,11 +211,23 @@ def sqlite_app(app, tmp_path_factory):
             "SERVER_NAME": None,
         },
     )
-    # The session app stays Celery's default and current app (tasks called directly use it).
     app.extensions["celery"].set_default()
     app.extensions["celery"].set_current()
     with lite.app_context():
         upgrade()
+    return lite
+
+
+@pytest.fixture(scope="module")
+def sqlite_app(app, tmp_path_factory):
+    """The same app on SQLite (the embedded default), migrated by Alembic."""
+
+    from webapp.extensions import db
+    from webapp.models import AdminUnit, Agency
+    from webapp.services.administration import seed
+
+    lite = sqlite_app_at(app, tmp_path_factory.mktemp("sqlite") / "kpi.sqlite")
+    with lite.app_context():
         seed.load_categories()
         db.session.add_all(
             [

@@ -52,13 +52,16 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.blueprints.transparency import bp as transparency_bp
     from webapp.blueprints.webhooks import init_app as init_webhooks
     from webapp.cli import register_cli
-    from webapp.services.messaging import notifications  # noqa: F401  (outbox hooks)
+    from webapp.services.messaging import channels, notifications, outbox
 
     auth.init_app(app)
     http_errors.register(app)
     templating.register(app)
     ratelimit.init_app(app)
     headers.init_app(app)
+    channels.init_app(app)
+    outbox.init_app(app)
+    notifications.init_app(app)
     app.register_blueprint(public_bp)
     init_api(app)
     app.register_blueprint(bo_bp, url_prefix="/bo")

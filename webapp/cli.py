@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from webapp.extensions import db
 from webapp.models import AdminUnit
 from webapp.services.administration import seed
-from webapp.services.geography import geo, places
+from webapp.services.geography import demo_cells, geojson_reader, places
 
 geo_cli = AppGroup("geo", help="Administrative boundaries.")
 demo_cli = AppGroup("demo", help="Demo province data.")
@@ -30,7 +30,7 @@ SHARED_GEO = Path(__file__).resolve().parents[2] / "shared" / "geo" / "wards.geo
 def geo_import(file: str, province: str | None, all_provinces: bool) -> None:
     """Import official commune/ward boundaries from a GeoJSON file (.geojson or .gz)."""
     code = None if all_provinces else (province or current_app.config["PROVINCE_CODE"])
-    shapes = geo.read_units_geojson(file, province_code=code)
+    shapes = geojson_reader.read_units_geojson(file, province_code=code)
     if not shapes:
         raise click.ClickException(f"No communes/wards for province {code} in {file}.")
     created, updated = places.import_units(shapes)
@@ -42,7 +42,7 @@ def geo_import(file: str, province: str | None, all_provinces: bool) -> None:
 def geo_demo(province: str | None) -> None:
     """Build approximate demo cells from ward centre points (vietnamadminunits package)."""
     code = province or current_app.config["PROVINCE_CODE"]
-    shapes = geo.approximate_units(code)
+    shapes = demo_cells.approximate_units(code)
     created, updated = places.import_units(shapes)
     click.echo(f"Built {len(shapes)} APPROXIMATE demo cells: {created} new, {updated} updated.")
 
@@ -68,12 +68,29 @@ def geo_ensure(ctx: click.Context) -> None:
 
 
 @demo_cli.command("seed")
-def demo_seed() -> None:
+@click.option(
+    "--history-days",
+    type=click.IntRange(0, 3650),
+    default=0,
+    help="Also add N days of realistic past reports (once: skipped when a history is there).",
+)
+@click.option("--reset", is_flag=True, help="Replace the history already there.")
+def demo_seed(history_days: int, reset: bool) -> None:
     """Load categories, agencies, routing rules and demo users for the demo province."""
     province = current_app.config["PROVINCE_CODE"]
     click.echo(f"Categories: {seed.load_categories()}")
     click.echo(f"Agencies: {seed.load_agencies(province)}")
     users = seed.load_demo_users()
+    if history_days:
+        done = seed.load_history(history_days, reset=reset)
+        if done.existing:
+            click.echo(f"History: {done.existing} reports already there (--reset to replace).")
+        else:
+            statuses = ", ".join(f"{status} {n}" for status, n in done.by_status.items())
+            click.echo(
+                f"History: {done.created} reports over {history_days} days in "
+                f"{done.seconds:.1f} s ({statuses})"
+            )
     click.echo(f"Demo logins (password: {seed.DEMO_PASSWORD}):")
     for email, role in users:
         click.echo(f"  {email:34} {role}")

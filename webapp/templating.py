@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 from flask_babel import get_locale
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from config.settings import VN_TZ
+
+LOCAL_TZ = VN_TZ
 
 
 def localtime(value: str | datetime | None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery, Task
 from flask import Flask
 
+from config.settings import TIMEZONE
 from workers.schedule import BEAT_SCHEDULE
 
 
@@ -40,7 +41,7 @@ def celery_init_app(app: Flask) -> Celery:
         ),
         task_default_queue=app.config.get("CELERY_QUEUE", "phananh"),
         beat_schedule=BEAT_SCHEDULE,
-        timezone="Asia/Ho_Chi_Minh",
+        timezone=TIMEZONE,
         imports=("workers.tasks", "workers.export_tasks", "bot.tasks"),
     )
     celery.set_default()

@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from webapp.infra import task_names as names
 
-@shared_task(name="workers.export_tasks.run_export", acks_late=True)
+
+@shared_task(name=names.RUN_EXPORT, acks_late=True)
 def run_export(job_id: int) -> str:
     """Write the file of one ExportJob; a job already done is left alone."""
-    from webapp.services.ioc import exports
+    from webapp.services.ioc.exports import jobs
 
-    return exports.run_job(job_id)
+    return jobs.run_job(job_id)
 
 
-@shared_task(name="workers.export_tasks.weekly_summary")
+@shared_task(name=names.WEEKLY_SUMMARY)
 def weekly_summary() -> int:
     """Mail last week's summary to the leadership; a second run the same week sends nothing."""
-    from webapp.services.ioc import exports
+    from webapp.services.ioc.exports import weekly
 
-    return exports.mail_weekly_summary()
+    return weekly.mail_weekly_summary()
 
 
-@shared_task(name="workers.export_tasks.purge_exports")
+@shared_task(name=names.PURGE_EXPORTS)
 def purge_exports() -> int:
     """Delete export files past EXPORT_KEEP_DAYS."""
-    from webapp.services.ioc import exports
+    from webapp.services.ioc.exports import jobs
 
-    return exports.purge_old_files()
+    return jobs.purge_old_files()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from webapp.infra import task_names as names
 
-@shared_task(name="workers.tasks.classify_report", acks_late=True)
+
+@shared_task(name=names.CLASSIFY_REPORT, acks_late=True)
 def classify_report(report_id: int) -> str:
     """Classify a report with the NLU and route it to its agency (or to triage)."""
     from webapp.services.casework import classification
@@ -13,7 +15,7 @@ def classify_report(report_id: int) -> str:
     return classification.classify_and_route(report_id)
 
 
-@shared_task(name="workers.tasks.deliver_message", acks_late=True)
+@shared_task(name=names.DELIVER_MESSAGE, acks_late=True)
 def deliver_message(message_id: int) -> str:
     """Deliver one outbox message through its channel's sender."""
     from webapp.services.messaging import outbox
@@ -21,7 +23,7 @@ def deliver_message(message_id: int) -> str:
     return outbox.deliver(message_id)
 
 
-@shared_task(name="workers.tasks.deliver_messages", acks_late=True)
+@shared_task(name=names.DELIVER_MESSAGES, acks_late=True)
 def deliver_messages(message_ids: list[int]) -> dict:
     """Deliver a batch of outbox messages (one task for a burst, e.g. the sweep's)."""
     from webapp.services.messaging import outbox
@@ -33,7 +35,7 @@ def deliver_messages(message_ids: list[int]) -> dict:
     return results
 
 
-@shared_task(name="workers.tasks.sweep")
+@shared_task(name=names.SWEEP)
 def sweep() -> dict:
     """Reminders, escalations, unclassified reports and outbox retries, once."""
     from webapp.services.sla.sweep import run_sweep

@@ -20,7 +20,7 @@ from tests.fixtures.images import make_jpeg
 from webapp.extensions import db
 from webapp.models import Category, OutboxMessage, Report
 from webapp.models.types import utcnow
-from webapp.services.casework import handling, routing, workflow
+from webapp.services.casework import handling, moderation, routing, workflow
 
 HAI_CHAU = (16.0700, 108.2246)
 VICTIM_PHONE = "0905123456"
@@ -137,19 +137,19 @@ def test_a_forged_or_foreign_confirmation_link_confirms_nothing(app, client, ctx
 
 def test_a_locked_resident_cannot_get_around_the_lock_by_leaving_the_contact_out(app, client, ctx):
     first = _post(client, description="Nội dung spam quảng cáo lặp đi lặp lại").get_json()
-    handling.lock_resident(user("dieuphoi@demo.vn"), _report(first["code"]))
+    moderation.lock_resident(user("dieuphoi@demo.vn"), _report(first["code"]))
     again = _post(client, description="Lại là nội dung spam quảng cáo lần nữa")
     assert again.status_code == 422
     assert "khóa" in again.get_json()["message"]
     assert db.session.scalar(select(Report).where(Report.code != first["code"])) is None
     # Unlocking lifts the address lock too.
-    handling.unlock_sender(user("dieuphoi@demo.vn"), _report(first["code"]))
+    moderation.unlock_sender(user("dieuphoi@demo.vn"), _report(first["code"]))
     assert _post(client, description="Báo cáo đèn đường hỏng thật sự").status_code == 201
 
 
 def test_a_lock_covers_the_address_not_a_stranger_somewhere_else(app, client, ctx):
     first = _post(client, description="Nội dung spam quảng cáo lặp đi lặp lại").get_json()
-    handling.lock_resident(user("dieuphoi@demo.vn"), _report(first["code"]))
+    moderation.lock_resident(user("dieuphoi@demo.vn"), _report(first["code"]))
     other = client.post(
         "/api/v1/reports",
         json={"description": "Ổ gà lớn trên đường Nguyễn Văn Linh"},
@@ -227,7 +227,7 @@ def test_rejected_and_hidden_reports_show_only_their_status(app, client, ctx, ho
         workflow.transition(report, "rejected", actor=operator, note="Nội dung xúc phạm")
         db.session.commit()
     else:
-        handling.hide_from_public(operator, report)
+        moderation.hide_from_public(operator, report)
     view = client.get(f"/api/v1/reports/{body['code']}").get_json()
     assert view["public"] is False
     assert set(view) == {"code", "status", "status_label", "public", "created_at", "tracking_url"}
@@ -265,7 +265,7 @@ def test_redaction_removes_the_text_from_every_copy(app, client, ctx):
     db.session.commit()
     operator = user("dieuphoi@demo.vn")
     handling.triage(operator, report, "waste", agency("MTDT"))  # a category correction
-    handling.redact_text(operator, _report(body["code"]), "Cống tràn trước nhà, chắn cống")
+    moderation.redact_text(operator, _report(body["code"]), "Cống tràn trước nhà, chắn cống")
     db.session.expire_all()
     report = _report(body["code"])
     assert "0905" not in report.search_text and "le loi" not in report.search_text

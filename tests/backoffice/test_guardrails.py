@@ -18,7 +18,7 @@ from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.models import Report, ReportEvent, ReportStatus
 from webapp.models.types import utcnow
-from webapp.services.casework import handling
+from webapp.services.casework import deadline_changes, duplicates, handling
 from webapp.services.ioc import queries, stats
 from webapp.services.sla import deadlines
 from webapp.services.sla.sweep import run_sweep
@@ -71,7 +71,7 @@ def test_a_lead_cannot_move_its_own_deadline_by_changing_the_urgency(app, ctx):
     assert (after.due_at, after.urgency) == (due, "normal")
     assert _count(after, "urgency") == 0
     with pytest.raises(PermissionDenied):
-        handling.change_urgency(user(USERS["lead"]), after, "complex", "phức tạp")
+        deadline_changes.change_urgency(user(USERS["lead"]), after, "complex", "phức tạp")
     # The form is not offered either.
     page = client.get(f"/bo/r/{report.code}").get_data(as_text=True)
     assert 'id="form-urgency"' not in page
@@ -80,7 +80,7 @@ def test_a_lead_cannot_move_its_own_deadline_by_changing_the_urgency(app, ctx):
 def test_an_extension_request_does_not_move_the_deadline(ctx):
     report = make_report("CHIEUSANG")
     due = report.due_at
-    handling.request_extension(user(USERS["lead"]), report, 5, "Chờ vật tư thay thế")
+    deadline_changes.request_extension(user(USERS["lead"]), report, 5, "Chờ vật tư thay thế")
     report = _fresh(report.code)
     assert report.due_at == due and report.extension_status == "requested"
     assert report.extension_until == deadlines.working_calendar().add_working_days(due, 5)
@@ -91,7 +91,7 @@ def test_an_open_request_cannot_be_replaced_under_the_iocs_eyes(app, ctx):
     # granted 30. One open request at a time: the second is refused.
     report = make_report("CHIEUSANG")
     due = report.due_at
-    handling.request_extension(user(USERS["staff"]), report, 3, "Chờ vật tư")
+    deadline_changes.request_extension(user(USERS["staff"]), report, 3, "Chờ vật tư")
     until = report.extension_until
     client = login(app.test_client(), "lead")
     resp = client.post(f"/bo/r/{report.code}/extension", data={"days": "30", "reason": "thêm"})
@@ -99,8 +99,8 @@ def test_an_open_request_cannot_be_replaced_under_the_iocs_eyes(app, ctx):
     report = _fresh(report.code)
     assert report.extension_until == until and _count(report, "extension_request") == 1
     with pytest.raises(ValidationError):
-        handling.request_extension(user(USERS["lead"]), report, 30, "Thêm thời gian")
-    handling.decide_extension(user(USERS["operator"]), report, True)
+        deadline_changes.request_extension(user(USERS["lead"]), report, 30, "Thêm thời gian")
+    deadline_changes.decide_extension(user(USERS["operator"]), report, True)
     report = _fresh(report.code)
     assert report.due_at == deadlines.working_calendar().add_working_days(due, 3)
     assert report.original_due_at == due and report.extension_status == "approved"
@@ -111,7 +111,7 @@ def test_the_ioc_desk_shows_what_is_asked(app):
 
     with app.app_context():
         report = make_report("CHIEUSANG")
-        handling.request_extension(user(USERS["staff"]), report, 4, "Chờ vật tư")
+        deadline_changes.request_extension(user(USERS["staff"]), report, 4, "Chờ vật tư")
         code, shown = report.code, (localtime(report.due_at), localtime(report.extension_until))
     page = login(app.test_client(), "operator").get("/bo/ioc/dieu-phoi").get_data(as_text=True)
     assert code in page and f"{shown[0]} → {shown[1]}" in page
@@ -121,7 +121,7 @@ def test_the_ioc_desk_shows_what_is_asked(app):
 def test_extension_days_are_bounded(ctx, days):
     report = make_report("CHIEUSANG")
     with pytest.raises(ValidationError):
-        handling.request_extension(user(USERS["staff"]), report, days, "Chờ vật tư")
+        deadline_changes.request_extension(user(USERS["staff"]), report, days, "Chờ vật tư")
     assert _fresh(report.code).extension_status is None
 
 
@@ -137,7 +137,7 @@ def test_extension_days_are_bounded_by_url(app, ctx):
 def test_the_agency_never_decides_its_own_extension(app, ctx, role):
     report = make_report("CHIEUSANG")
     due = report.due_at
-    handling.request_extension(user(USERS["staff"]), report, 10, "Chờ vật tư")
+    deadline_changes.request_extension(user(USERS["staff"]), report, 10, "Chờ vật tư")
     client = login(app.test_client(), role)
     assert client.post(f"/bo/r/{report.code}/approve_extension", data={}).status_code == 403
     report = _fresh(report.code)
@@ -148,15 +148,15 @@ def test_the_ioc_decides_but_never_asks(ctx):
     # An administrator could ask for an extension and approve it himself.
     report = make_report("CHIEUSANG")
     with pytest.raises(PermissionDenied):
-        handling.request_extension(user(USERS["admin"]), report, 5, "Tự gia hạn")
+        deadline_changes.request_extension(user(USERS["admin"]), report, 5, "Tự gia hạn")
     # Even a request written by an account that now decides is not decided by it.
-    handling.request_extension(user(USERS["staff"]), report, 5, "Chờ vật tư")
+    deadline_changes.request_extension(user(USERS["staff"]), report, 5, "Chờ vật tư")
     request = next(e for e in report.events if e.kind == "extension_request")
     request.actor_id = user(USERS["operator"]).id
     db.session.commit()
     with pytest.raises(PermissionDenied):
-        handling.decide_extension(user(USERS["operator"]), report, True)
-    handling.decide_extension(user(USERS["admin"]), report, False, "Không đủ lý do")
+        deadline_changes.decide_extension(user(USERS["operator"]), report, True)
+    deadline_changes.decide_extension(user(USERS["admin"]), report, False, "Không đủ lý do")
     assert _fresh(report.code).extension_status == "refused"
 
 
@@ -164,18 +164,18 @@ def test_extension_only_while_the_agency_holds_the_report(ctx):
     report = make_report("CHIEUSANG")
     handling.resolve(user(USERS["staff"]), report, "Đã thay bóng đèn")
     with pytest.raises(ValidationError):
-        handling.request_extension(user(USERS["staff"]), report, 5, "Muộn rồi")
+        deadline_changes.request_extension(user(USERS["staff"]), report, 5, "Muộn rồi")
 
 
 def test_approved_days_count_from_the_deadline_at_the_decision(ctx):
     # The deadline moved after the request (the clock paused for the resident): approving
     # must not give back a deadline earlier than the current one.
     report = make_report("CHIEUSANG")
-    handling.request_extension(user(USERS["staff"]), report, 2, "Chờ vật tư")
+    deadline_changes.request_extension(user(USERS["staff"]), report, 2, "Chờ vật tư")
     cal = deadlines.working_calendar()
     moved = report.due_at = cal.add_working_days(report.due_at, 3)
     db.session.commit()
-    handling.decide_extension(user(USERS["operator"]), report, True)
+    deadline_changes.decide_extension(user(USERS["operator"]), report, True)
     assert _fresh(report.code).due_at == cal.add_working_days(moved, 2)
 
 
@@ -205,7 +205,7 @@ def test_changing_the_urgency_never_erases_overdue_and_escalation(ctx):
     _make_overdue(report)
     stamps = (report.escalated_at, report.due_at)
     assert _on_overdue_list(report)
-    handling.change_urgency(user(USERS["operator"]), report, "complex", "Cần thay cáp ngầm")
+    deadline_changes.change_urgency(user(USERS["operator"]), report, "complex", "Cần thay cáp ngầm")
     report = _fresh(report.code)
     assert report.urgency == "complex"
     assert report.overdue and (report.escalated_at, report.due_at) == stamps
@@ -221,7 +221,7 @@ def test_a_shorter_class_applies_to_an_overdue_report_and_keeps_its_stamps(ctx):
     report = make_report("CHIEUSANG")
     _make_overdue(report)
     escalated_at = report.escalated_at
-    handling.change_urgency(user(USERS["operator"]), report, "urgent", "Nguy hiểm")
+    deadline_changes.change_urgency(user(USERS["operator"]), report, "urgent", "Nguy hiểm")
     report = _fresh(report.code)
     assert report.overdue and report.escalated_at == escalated_at
     assert _on_overdue_list(report)
@@ -229,10 +229,10 @@ def test_a_shorter_class_applies_to_an_overdue_report_and_keeps_its_stamps(ctx):
 
 def test_a_report_on_time_follows_its_new_class_and_keeps_the_time_granted(ctx):
     report = make_report("CHIEUSANG")
-    handling.request_extension(user(USERS["staff"]), report, 5, "Chờ vật tư")
-    handling.decide_extension(user(USERS["operator"]), report, True)
+    deadline_changes.request_extension(user(USERS["staff"]), report, 5, "Chờ vật tư")
+    deadline_changes.decide_extension(user(USERS["operator"]), report, True)
     first_due = report.original_due_at
-    handling.change_urgency(user(USERS["admin"]), report, "complex", "Phải đào đường")
+    deadline_changes.change_urgency(user(USERS["admin"]), report, "complex", "Phải đào đường")
     report = _fresh(report.code)
     cal = deadlines.working_calendar()
     start = next(e.created_at for e in report.events if e.to_status == ReportStatus.ASSIGNED)
@@ -245,9 +245,9 @@ def test_a_report_on_time_follows_its_new_class_and_keeps_the_time_granted(ctx):
 def test_urgency_needs_a_reason_and_a_change(ctx):
     report = make_report("CHIEUSANG")
     with pytest.raises(ValidationError):
-        handling.change_urgency(user(USERS["operator"]), report, "complex", "")
+        deadline_changes.change_urgency(user(USERS["operator"]), report, "complex", "")
     with pytest.raises(ValidationError):
-        handling.change_urgency(user(USERS["operator"]), report, "normal", "Giữ nguyên")
+        deadline_changes.change_urgency(user(USERS["operator"]), report, "normal", "Giữ nguyên")
 
 
 # ---------------------------------------------------------------- c. duplicate of
@@ -271,7 +271,7 @@ def test_an_agency_cannot_close_its_report_as_a_duplicate_of_another_agencys(app
     assert unknown.status_code == 302 and page.status_code == 200
     for code in (theirs.code, "PA-0000-000999"):
         with pytest.raises(ValidationError) as error:
-            handling.find_original(user(USERS["staff"]), code)
+            duplicates.find_original(user(USERS["staff"]), code)
         assert error.value.message_vi == "Không tìm thấy phản ánh gốc có mã này."
 
 
@@ -282,7 +282,7 @@ def test_a_lead_cannot_cross_agencies_inside_its_own_tree(ctx):
     parent = make_report("SXD", "Ổ gà lớn trên đường Bạch Đằng")
     lead = user(USERS["parent_lead"])
     with pytest.raises(ValidationError):
-        handling.mark_duplicate(lead, mine, handling.find_original(lead, parent.code))
+        duplicates.mark_duplicate(lead, mine, duplicates.find_original(lead, parent.code))
     assert _fresh(mine.code).status == ReportStatus.ASSIGNED
 
 
@@ -290,7 +290,7 @@ def test_the_ioc_may_mark_a_duplicate_across_agencies(ctx):
     mine = make_report("CHIEUSANG")
     theirs = make_report("MTDT", "Rác thải chất đống đầu kiệt")
     operator = user(USERS["operator"])
-    handling.mark_duplicate(operator, mine, handling.find_original(operator, theirs.code))
+    duplicates.mark_duplicate(operator, mine, duplicates.find_original(operator, theirs.code))
     assert _fresh(mine.code).duplicate_of_id == theirs.id
 
 
@@ -303,18 +303,18 @@ def test_a_report_is_never_a_duplicate_of_itself(app, ctx):
 def test_duplicates_never_loop(ctx):
     a, b = make_report("CHIEUSANG"), make_report("CHIEUSANG")
     staff = user(USERS["staff"])
-    handling.mark_duplicate(staff, a, b)
+    duplicates.mark_duplicate(staff, a, b)
     # b, the original, is still open: closing it as a duplicate of a would close the loop.
     with pytest.raises(ValidationError):
-        handling.mark_duplicate(staff, b, _fresh(a.code))
+        duplicates.mark_duplicate(staff, b, _fresh(a.code))
     assert _fresh(b.code).status == ReportStatus.ASSIGNED and _fresh(b.code).duplicate_of_id is None
 
 
 def test_a_duplicate_of_a_duplicate_points_to_the_report_still_standing(ctx):
     a, b, c = make_report("CHIEUSANG"), make_report("CHIEUSANG"), make_report("CHIEUSANG")
     staff = user(USERS["staff"])
-    handling.mark_duplicate(staff, a, b)
-    handling.mark_duplicate(staff, c, _fresh(a.code))
+    duplicates.mark_duplicate(staff, a, b)
+    duplicates.mark_duplicate(staff, c, _fresh(a.code))
     assert _fresh(c.code).duplicate_of_id == b.id
 
 
@@ -351,7 +351,7 @@ def test_the_ioc_still_sees_every_nearby_report(app, ctx, role):
 def test_nearby_for_counts_what_it_hides(ctx):
     mine = make_report("CHIEUSANG")
     make_report("MTDT", "Rác thải chất đống đầu kiệt")
-    shown = handling.nearby_for(user(USERS["staff"]), mine)
+    shown = duplicates.nearby_for(user(USERS["staff"]), mine)
     assert (shown.reports, shown.others) == ([], 1)
-    ioc = handling.nearby_for(user(USERS["viewer"]), mine)
+    ioc = duplicates.nearby_for(user(USERS["viewer"]), mine)
     assert len(ioc.reports) == 1 and ioc.others == 0

@@ -14,7 +14,7 @@ from webapp.extensions import db
 from webapp.models import OutboxMessage, Report, ReportStatus
 from webapp.models.types import utcnow
 from webapp.permissions import Action, can
-from webapp.services.casework import handling
+from webapp.services.casework import deadline_changes, duplicates, handling, moderation
 
 
 def _kinds(report: Report) -> list[str]:
@@ -101,8 +101,8 @@ def test_triage_correction_is_kept_for_the_nlu(ctx):
 def test_extension_requested_then_approved_moves_the_deadline(ctx):
     report = make_report("CHIEUSANG")
     first_due = report.due_at
-    handling.request_extension(user(USERS["staff"]), report, 5, "Chờ vật tư thay thế")
-    handling.decide_extension(user(USERS["operator"]), report, True)
+    deadline_changes.request_extension(user(USERS["staff"]), report, 5, "Chờ vật tư thay thế")
+    deadline_changes.decide_extension(user(USERS["operator"]), report, True)
     assert report.extension_status == "approved"
     assert report.due_at > first_due and report.original_due_at == first_due
 
@@ -118,7 +118,7 @@ def test_reject_needs_a_listed_reason_and_tells_the_resident(ctx):
 
 def test_duplicate_points_to_the_original(ctx):
     original, copy = make_report("CHIEUSANG"), make_report("CHIEUSANG")
-    handling.mark_duplicate(user(USERS["staff"]), copy, original)
+    duplicates.mark_duplicate(user(USERS["staff"]), copy, original)
     assert copy.status == ReportStatus.DUPLICATE and copy.duplicate_of_id == original.id
 
 
@@ -127,9 +127,9 @@ def test_moderation_hides_a_photo_and_locks_the_resident(ctx, client):
     operator = user(USERS["operator"])
     handling.resolve(user(USERS["staff"]), report, "Xong", make_jpeg())
     photo = report.photos[0]
-    handling.moderate_photo(operator, report, photo, "hide")
+    moderation.moderate_photo(operator, report, photo, "hide")
     assert client.get(f"/anh/{photo.key}/web.jpg").status_code == 404
-    handling.lock_resident(operator, report)
+    moderation.lock_resident(operator, report)
     assert report.resident.locked
 
 
@@ -182,6 +182,6 @@ def test_resident_of_a_duplicate_follows_the_original(ctx):
     )
     copy = db.session.get(Report, result.report_id)
     handling.triage(user(USERS["operator"]), copy, "street_lighting", agency("CHIEUSANG"))
-    handling.mark_duplicate(user(USERS["staff"]), copy, original)
+    duplicates.mark_duplicate(user(USERS["staff"]), copy, original)
     ids = [i.external_id for i in followers.follower_identities(original)]
     assert "555123" in ids

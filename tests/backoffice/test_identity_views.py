@@ -12,7 +12,7 @@ from tests.backoffice.conftest import PHONE, USERS, login, make_report, user
 from webapp.extensions import db
 from webapp.models import OutboxMessage, Report
 from webapp.models.audit import IdentityView
-from webapp.services.casework import handling
+from webapp.services.casework import identity_views
 from webapp.services.intake.reports import ReportDraft, submit_report
 from webapp.services.ioc import queries
 
@@ -91,13 +91,13 @@ def test_the_messenger_id_counts_as_identity(app, ctx):
 
 def test_the_service_records_before_it_hands_out(ctx):
     report = make_report("CHIEUSANG")
-    card = handling.identity_card(user(USERS["operator"]), report, "report_page")
+    card = identity_views.identity_card(user(USERS["operator"]), report, "report_page")
     assert card is not None and card.phone == PHONE
     assert len(_views()) == 1
     from webapp.errors import NotFound, PermissionDenied
 
     with pytest.raises((PermissionDenied, NotFound)):
-        handling.identity_card(user(USERS["staff"]), report)
+        identity_views.identity_card(user(USERS["staff"]), report)
     assert len(_views()) == 1
 
 

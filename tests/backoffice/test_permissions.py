@@ -101,12 +101,12 @@ DECIDES_EXTENSION = {
 
 @pytest.mark.parametrize("role", list(EXPECTED))
 def test_matrix_extension_request_and_decision(ctx, reports, role):
-    from webapp.services.casework import handling
+    from webapp.services.casework import deadline_changes
 
     own = db.session.scalar(select(Report).where(Report.code == reports["own"]))
     other = db.session.scalar(select(Report).where(Report.code == reports["other"]))
-    handling.request_extension(user(USERS["staff"]), own, 3, "Chờ vật tư")
-    handling.request_extension(user(USERS["other_staff"]), other, 3, "Chờ xe chuyên dụng")
+    deadline_changes.request_extension(user(USERS["staff"]), own, 3, "Chờ vật tư")
+    deadline_changes.request_extension(user(USERS["other_staff"]), other, 3, "Chờ xe chuyên dụng")
     u = user(USERS[role])
     assert (can(u, A.DECIDE_EXTENSION, own), can(u, A.DECIDE_EXTENSION, other)) == (
         DECIDES_EXTENSION[role]
@@ -128,13 +128,13 @@ DUPLICATE_TARGETS = {
 @pytest.mark.parametrize("role", list(DUPLICATE_TARGETS))
 @pytest.mark.parametrize("target", ["own", "other"])
 def test_matrix_duplicate_target(ctx, reports, role, target):
-    from webapp.services.casework import handling
+    from webapp.services.casework import duplicates
 
     copy = make_report("CHIEUSANG", "Đèn đường lại hỏng ở Bạch Đằng")
     u = user(USERS[role])
     allowed = DUPLICATE_TARGETS[role][0 if target == "own" else 1]
     try:
-        handling.mark_duplicate(u, copy, handling.find_original(u, reports[target]))
+        duplicates.mark_duplicate(u, copy, duplicates.find_original(u, reports[target]))
     except ValidationError:
         db.session.rollback()
         assert not allowed

@@ -120,6 +120,7 @@ def resolve_with_result_photo(report_id: int, note: str = "Đã thu gom toàn b�
     """Route a report to its agency and resolve it with a photo of the result (committed)."""
     from tests.fixtures.images import make_jpeg
     from webapp.extensions import db
+    from webapp.infra import storage
     from webapp.models import Report, ReportStatus
     from webapp.services.casework import routing, workflow
     from webapp.services.intake import photos, reports
@@ -127,7 +128,7 @@ def resolve_with_result_photo(report_id: int, note: str = "Đã thu gom toàn b�
     report = db.session.get(Report, report_id)
     assert report is not None
     processed = photos.process_photo(make_jpeg(color=(30, 160, 60)), "ket-qua.jpg")
-    saved = reports.photo_store().store(processed)
+    saved = storage.photo_store().store(processed)
     report.photos.append(reports.photo_row(processed, saved.key, len(report.photos), kind="result"))
     if report.status == ReportStatus.RECEIVED:
         report.category_code = report.category_hint or "waste"

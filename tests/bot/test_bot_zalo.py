@@ -19,8 +19,9 @@ from webapp.extensions import db
 from webapp.models import AdminUnit, InboundEvent, MessengerToken, OutboxMessage, Report
 from webapp.services.casework import workflow
 from webapp.services.intake.reports import ChannelIdentity, ReportDraft, get_by_code, submit_report
-from webapp.services.messaging import messengers, outbox
-from webapp.services.messaging.senders import SendError
+from webapp.services.messaging import outbox
+from webapp.services.messaging.channels import SendError
+from webapp.services.messaging.channels.zalo import ZaloApi, refresh_zalo_token, zalo_event_key
 
 USER = "246845883529197922"
 
@@ -36,9 +37,7 @@ def zalo(app, client, fake_zalo, dialog):
         before = len(fake_zalo.sent)
         with app.app_context():
             row_id = db.session.scalar(
-                select(InboundEvent.id).where(
-                    InboundEvent.event_id == messengers.zalo_event_key(event)
-                )
+                select(InboundEvent.id).where(InboundEvent.event_id == zalo_event_key(event))
             )
             zalo_adapter.handle_event(row_id, dialog)
         return [m["message"].get("text", "") for m in fake_zalo.sent[before:]]
@@ -167,16 +166,16 @@ def test_expired_token_is_refreshed_once_and_both_tokens_saved(ctx, fake_zalo):
     assert token.expires_at is not None
     assert fake_zalo.texts_to(USER) and "tiếp nhận" in fake_zalo.texts_to(USER)[0]
     # The next message goes out with the new token, no refresh needed.
-    messengers.ZaloApi().send(USER, "Xin chào")
+    ZaloApi().send(USER, "Xin chào")
     assert len(fake_zalo.refreshes) == 1
 
 
 def test_refresh_token_is_never_spent_twice(ctx, fake_zalo):
-    messengers.ZaloApi().send(USER, "một")  # seeds the store with access-1 / refresh-1
+    ZaloApi().send(USER, "một")  # seeds the store with access-1 / refresh-1
     fake_zalo.expire("access-1")
-    assert messengers.refresh_zalo_token("access-1") == "access-2"
+    assert refresh_zalo_token("access-1") == "access-2"
     # A second process that also saw access-1 rejected gets the new token, not a refresh.
-    assert messengers.refresh_zalo_token("access-1") == "access-2"
+    assert refresh_zalo_token("access-1") == "access-2"
     assert [r["refresh_token"] for r in fake_zalo.refreshes] == ["refresh-1"]
 
 
@@ -197,4 +196,4 @@ def test_a_refused_refresh_fails_the_message(ctx, fake_zalo):
     db.session.refresh(message)
     assert "-14014" in message.last_error
     with pytest.raises(SendError):
-        messengers.ZaloApi().send(USER, "x")
+        ZaloApi().send(USER, "x")

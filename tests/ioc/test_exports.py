@@ -17,7 +17,9 @@ from tests.ioc.conftest import agency, at, insert_report, login, user
 from tests.ioc.test_stats import NOW, hand_made_set
 from webapp.extensions import db
 from webapp.models import AdminUnit, ExportJob, OutboxMessage, Report, Resident
-from webapp.services.ioc import exports, stats
+from webapp.services.ioc import stats
+from webapp.services.ioc.exports import kpi, lists, writers
+from webapp.services.ioc.exports.jobs import job_path, start_job
 from webapp.services.messaging import outbox
 from workers.export_tasks import purge_exports as purge_exports_task
 from workers.export_tasks import run_export
@@ -96,7 +98,7 @@ def test_xlsx_of_a_filtered_list(app, listed):
     client = login(app.test_client(), "viewer")
     resp = client.post("/ioc/xuat", data={"fmt": "xlsx", "agency": str(listed["light"])})
     assert resp.status_code == 200
-    assert resp.mimetype == exports.MIMETYPES["xlsx"]
+    assert resp.mimetype == writers.MIMETYPES["xlsx"]
     sheets = _xlsx(resp.get_data())
     rows = sheets["Phản ánh"]
     assert rows[0][0] == "Mã phản ánh" and len(rows) == 1 + 6
@@ -146,7 +148,7 @@ def test_large_lists_are_exported_in_the_background(app, listed, monkeypatch, tm
         assert run_export.run(job_id) == "done"  # safe to run twice
         job = db.session.get(ExportJob, job_id)
         assert (job.status, job.row_count, job.fmt) == ("done", 6, "xlsx")
-        assert exports.job_path(job).parent == tmp_path
+        assert job_path(job).parent == tmp_path
 
     status = client.get(f"/ioc/xuat/{job_id}?json=1").get_json()
     assert status["status"] == "done" and status["download_url"].endswith("/tai-ve")
@@ -169,16 +171,16 @@ def test_background_csv_and_failure(app, listed, monkeypatch, tmp_path):
     with app.app_context():
         viewer = user("giamsat@demo.vn")
         monkeypatch.setattr("webapp.infra.queue.enqueue", lambda *a: True)
-        job = exports.start_job(viewer, "reports", "csv", {"filter": {"category": "waste"}})
+        job = start_job(viewer, "reports", "csv", {"filter": {"category": "waste"}})
         assert run_export.run(job.id) == "done"
         job = db.session.get(ExportJob, job.id)
-        text = exports.job_path(job).read_text("utf-8-sig")
+        text = job_path(job).read_text("utf-8-sig")
         assert job.row_count == 5 and len(list(csv.reader(io.StringIO(text)))) == 6
-        broken = exports.start_job(viewer, "kpi", "csv", {})
+        broken = start_job(viewer, "kpi", "csv", {})
         assert run_export.run(broken.id) == "failed"
         assert db.session.get(ExportJob, broken.id).status == "failed"
         monkeypatch.setattr("webapp.infra.queue.enqueue", lambda *a: False)
-        refused = exports.start_job(viewer, "reports", "csv", {})
+        refused = start_job(viewer, "reports", "csv", {})
         assert refused.status == "failed"  # the broker is down: say so instead of waiting
 
 
@@ -259,11 +261,11 @@ def test_csv_and_xlsx_on_sqlite(lite):
                   status="resolved", description=FORMULA)  # fmt: skip
     db.session.commit()
     ioc = User(email="ioc@lite", name="IOC", role="ioc_viewer", password_hash="x", active=True)
-    rows = list(exports.report_rows(ioc, exports.ReportFilter()))
+    rows = list(lists.report_rows(ioc, lists.ReportFilter()))
     assert len(rows) == 1 and rows[0][16] == "Đúng hạn" and rows[0][19] == FORMULA
-    text = b"".join(exports.csv_chunks(["x"] * 21, rows)).decode("utf-8-sig")
+    text = b"".join(writers.csv_chunks(["x"] * 21, rows)).decode("utf-8-sig")
     assert list(csv.reader(io.StringIO(text)))[1][19] == "'" + FORMULA
-    book = exports.kpi_export(stats.Period(date(2026, 3, 1), date(2026, 3, 31)), None, "xlsx")
+    book = kpi.kpi_export(stats.Period(date(2026, 3, 1), date(2026, 3, 31)), None, "xlsx")
     assert _xlsx(book.body)["Toàn tỉnh"][3][:3] == ("Toàn tỉnh", 1, 1)
 
 
@@ -335,7 +337,7 @@ def test_old_export_files_are_purged_and_their_jobs_expire(app, monkeypatch, tmp
                             finished_at=at("2026-03-20 00:00") - timedelta(days=age))  # fmt: skip
             db.session.add(job)
             db.session.flush()
-            exports.job_path(job).write_text("x")
+            job_path(job).write_text("x")
             jobs[name] = job.id
         weekly = tmp_path / "weekly"
         weekly.mkdir()
@@ -347,7 +349,7 @@ def test_old_export_files_are_purged_and_their_jobs_expire(app, monkeypatch, tmp
             assert purge_exports_task() == 2
         old_job, recent_job = (db.session.get(ExportJob, jobs[k]) for k in ("old", "recent"))
         assert (old_job.status, recent_job.status) == ("expired", "done")
-        assert not exports.job_path(old_job).exists() and exports.job_path(recent_job).exists()
+        assert not job_path(old_job).exists() and job_path(recent_job).exists()
         assert not (weekly / "old.xlsx").exists()
     client = login(app.test_client(), "viewer")
     page = client.get(f"/ioc/xuat/{jobs['old']}").get_data(as_text=True)

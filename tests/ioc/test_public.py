@@ -12,7 +12,7 @@ from tests.ioc.conftest import agency, user
 from webapp.extensions import db
 from webapp.models import Photo, Report, ReportStatus
 from webapp.models.types import utcnow
-from webapp.services.casework import handling, routing, workflow
+from webapp.services.casework import handling, moderation, routing, workflow
 from webapp.services.intake.reports import (
     ChannelIdentity,
     Contact,
@@ -71,7 +71,7 @@ def _private_reports() -> dict:
     operator = user("dieuphoi@demo.vn")
     handling.add_note(operator, web, NOTE)
     hidden = db.session.scalar(select(Photo).where(Photo.report_id == web.id))
-    handling.moderate_photo(operator, web, hidden, "hide")
+    moderation.moderate_photo(operator, web, hidden, "hide")
     handling.accept(user("chieusang@demo.vn"), web)
     handling.resolve(user("chieusang@demo.vn"), web, "Đã thay bóng đèn")
     telegram.due_at = utcnow() - timedelta(days=2)  # overdue now

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from webapp.services.geography import geo
+from webapp.services.geography import geojson_reader
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_WARDS = ROOT.parent / "shared" / "geo" / "wards.geojson.gz"
@@ -20,7 +20,7 @@ def province_geojson(code: str = "48") -> Path | None:
     target = CACHE / f"wards-{code}-{int(SHARED_WARDS.stat().st_mtime)}.geojson"
     if not target.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        shapes = geo.read_units_geojson(SHARED_WARDS, province_code=code)
+        shapes = geojson_reader.read_units_geojson(SHARED_WARDS, province_code=code)
         features = [
             {
                 "type": "Feature",

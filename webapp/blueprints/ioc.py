@@ -29,7 +29,8 @@ from webapp.extensions import db
 from webapp.models import AdminUnit, Agency, Category, ExportJob
 from webapp.models.types import utcnow
 from webapp.services.intake.serializers import STATUS_LABELS
-from webapp.services.ioc import exports, heatmap, stats
+from webapp.services.ioc import heatmap, stats
+from webapp.services.ioc.exports import jobs, kpi, lists, weekly, writers
 
 bp = Blueprint("ioc", __name__)
 
@@ -123,7 +124,7 @@ def kpi_page():
     )
 
 
-def _download(export: exports.Export) -> Response:
+def _download(export: writers.Export) -> Response:
     body = export.body
     if not isinstance(body, bytes):
         body = stream_with_context(body)
@@ -140,7 +141,7 @@ def kpi_export():
     """A KPI table as CSV or Excel (?by=agency|category|unit|week; none: every table)."""
     period = params.parse(params.PeriodArgs, request.args, ignore_invalid=True).to_period()
     table = params.parse(params.KpiTableArgs, request.args)
-    return _download(exports.kpi_export(period, table.by, table.fmt, _locale()))
+    return _download(kpi.kpi_export(period, table.by, table.fmt, _locale()))
 
 
 @bp.get("/chi-so/tong-hop-tuan.xlsx")
@@ -149,7 +150,7 @@ def weekly_summary():
     """The leadership's weekly summary (?week=any day of it; default: last full week)."""
     week = params.parse(params.WeekArgs, request.args, ignore_invalid=True).week
     period = stats.Period.week_of(week) if week else None
-    return _download(exports.weekly_summary(period, _locale()))
+    return _download(weekly.weekly_summary(period, _locale()))
 
 
 # --------------------------------------------------------------------------- list exports
@@ -163,8 +164,8 @@ def export_form():
     return render_template(
         "ioc/export.html",
         f=f,
-        count=exports.count_reports(current_user, f),
-        threshold=exports.background_threshold(),
+        count=lists.count_reports(current_user, f),
+        threshold=jobs.background_threshold(),
         list_url=url_for("bo.queue", **f.to_args()),
     )
 
@@ -174,7 +175,7 @@ def export_form():
 def export_list():
     """The file at once for a small list, else a background job and its page."""
     form = params.parse(params.ExportForm, request.form)
-    result = exports.list_export(current_user, form.to_filter(), form.fmt, _locale())
+    result = jobs.list_export(current_user, form.to_filter(), form.fmt, _locale())
     if isinstance(result, ExportJob):
         return redirect(url_for("ioc.export_job", job_id=result.id))
     return _download(result)
@@ -184,7 +185,7 @@ def export_list():
 @login_required
 def export_job(job_id: int):
     """A background export: its state, and the download link when ready."""
-    job = exports.job_for(current_user, params.path_id(job_id))
+    job = jobs.job_for(current_user, params.path_id(job_id))
     wants_json = params.parse(params.JobArgs, request.args, ignore_invalid=True).json_
     if request.accept_mimetypes.best == "application/json" or wants_json:
         return jsonify(
@@ -205,10 +206,10 @@ def export_job(job_id: int):
 @login_required
 def export_download(job_id: int):
     """The finished file, for the user who asked or the IOC."""
-    job, path = exports.download_path(current_user, params.path_id(job_id))
+    job, path = jobs.download_path(current_user, params.path_id(job_id))
     return send_file(
         path,
-        mimetype=exports.MIMETYPES[job.fmt],
+        mimetype=writers.MIMETYPES[job.fmt],
         as_attachment=True,
         download_name=job.file_name,
     )

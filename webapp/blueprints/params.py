@@ -21,213 +21,48 @@ or the date arithmetic. What a bad value gives depends on the kind of parameter:
 
 from __future__ import annotations
 
-import re
-from datetime import date
-from typing import Annotated, Any, TypeVar, get_origin
+from typing import Annotated, Any, get_origin
 
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     model_validator,
 )
 from pydantic import ValidationError as PydanticError
-from pydantic_core import PydanticCustomError
 
+from webapp.blueprints.param_types import (
+    CODE_RE,
+    DEFAULT_MESSAGE,
+    LABELS,
+    MAX_CODES,
+    MESSAGES,
+    PHOTO_KEY_RE,
+    REPORT_CODE_RE,
+    Cell,
+    Code,
+    Days,
+    Due,
+    Format,
+    IsoDate,
+    KpiTable,
+    LongText,
+    M,
+    Outcome,
+    Page,
+    PositiveId,
+    ShortText,
+    Sort,
+    Status,
+    UrgencyChoice,
+    Zoom,
+    fail,
+    text,
+)
 from webapp.errors import NotFound, ValidationError
-from webapp.models import ReportStatus, Urgency
 from webapp.services.ioc import queries, stats
-
-M = TypeVar("M", bound=BaseModel)
-
-MAX_PAGE = 10_000
-MAX_ZOOM = 30
-MAX_EXTENSION_DAYS = 30  # handling.request_extension: 1 to 30 working days
-SHORT_TEXT = 500  # one-line inputs: reasons, codes typed by hand, a search
-LONG_TEXT = 10_000  # text areas: replies, notes, a redacted description
-MAX_CODES = 500  # reports ticked for one bulk assignment
-
-_REPORT_CODE = re.compile(r"[A-Za-z0-9-]{1,20}")  # PA-2611-000123
-_CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # category and ward codes
-_PHOTO_KEY = re.compile(r"[0-9a-f]{32}")
-
-# error type → (Vietnamese, English) end of "the field … ".
-MESSAGES: dict[str, tuple[str, str]] = {
-    "id": ("phải là một số nguyên dương", "must be a positive whole number"),
-    "days": (
-        f"phải từ 1 đến {MAX_EXTENSION_DAYS} ngày",
-        f"must be from 1 to {MAX_EXTENSION_DAYS} days",
-    ),
-    "zoom": ("phải là một số nguyên", "must be a whole number"),
-    "date": (
-        "phải là một ngày (YYYY-MM-DD) từ năm 2000 đến 2100",
-        "must be a date (YYYY-MM-DD) from 2000 to 2100",
-    ),
-    "control": ("chứa ký tự không hợp lệ", "contains characters that are not allowed"),
-    "code": ("không phải là một mã hợp lệ", "is not a valid code"),
-    "choice": ("không thuộc các lựa chọn cho phép", "is not one of the allowed choices"),
-    "string_too_long": (
-        "quá dài (tối đa {max_length} ký tự)",
-        "is too long (at most {max_length} characters)",
-    ),
-    "too_long": (
-        "có quá nhiều giá trị (tối đa {max_length})",
-        "has too many values (at most {max_length})",
-    ),
-    "missing": ("là bắt buộc", "is required"),
-}
-DEFAULT_MESSAGE = ("không hợp lệ", "is not valid")
-# field (as sent) → (Vietnamese, English) label.
-LABELS: dict[str, tuple[str, str]] = {
-    "agency": ("cơ quan", "agency"),
-    "assignee": ("cán bộ được giao", "assignee"),
-    "bbox": ("khung bản đồ", "map bounds"),
-    "by": ("bảng chỉ số", "KPI table"),
-    "category": ("lĩnh vực", "category"),
-    "cell": ("ô bản đồ", "map cell"),
-    "code": ("mã xác thực", "code"),
-    "codes": ("phản ánh đã chọn", "selected reports"),
-    "confirm": ("nhập lại mật khẩu", "password again"),
-    "current": ("mật khẩu hiện tại", "current password"),
-    "days": ("số ngày gia hạn", "extension days"),
-    "due": ("hạn xử lý", "deadline"),
-    "email": ("e-mail", "e-mail"),
-    "fmt": ("định dạng tệp", "file format"),
-    "from": ("từ ngày", "from date"),
-    "note": ("ghi chú", "note"),
-    "original": ("phản ánh gốc", "original report"),
-    "outcome": ("kết quả", "outcome"),
-    "password": ("mật khẩu", "password"),
-    "photo": ("ảnh", "photo"),
-    "q": ("từ khóa tìm kiếm", "search"),
-    "reason": ("lý do", "reason"),
-    "session": ("phiên đăng nhập", "session"),
-    "sort": ("thứ tự", "sort order"),
-    "status": ("trạng thái", "status"),
-    "text": ("nội dung", "text"),
-    "to": ("đến ngày", "to date"),
-    "totp": ("mã xác thực", "code"),
-    "unit": ("xã/phường", "commune/ward"),
-    "urgency": ("mức độ", "urgency"),
-    "week": ("tuần", "week"),
-    "zoom": ("mức thu phóng", "zoom"),
-}
-
-
-# --------------------------------------------------------------------------- types
-
-
-def _fail(kind: str) -> PydanticCustomError:
-    return PydanticCustomError(kind, MESSAGES[kind][1])
-
-
-def _whole(low: int, high: int, kind: str):
-    """A whole number in ASCII digits from low to high ("²", "1e3", " 1", "-1" are refused)."""
-
-    def check(value: Any) -> int:
-        text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-        if not (isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 10):
-            raise _fail(kind)
-        if not low <= int(text) <= high:
-            raise _fail(kind)
-        return int(text)
-
-    return check
-
-
-def _page(value: Any) -> int:
-    """A page number clamped to 1..MAX_PAGE; anything but ASCII digits is page 1."""
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not (isinstance(text, str) and text.isascii() and text.isdigit()):
-        return 1
-    return min(max(int(text), 1), MAX_PAGE) if len(text) <= 20 else MAX_PAGE
-
-
-def _zoom(value: Any) -> int:
-    """A map zoom: an integer clamped to 0..MAX_ZOOM (the heatmap clamps it further)."""
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(text, str):
-        raise _fail("zoom")
-    digits = text[1:] if text[:1] in ("+", "-") else text
-    if not (digits.isascii() and digits.isdigit() and len(digits) <= 100):
-        raise _fail("zoom")
-    return min(max(int(text), 0), MAX_ZOOM)
-
-
-def _iso_date(value: Any) -> date:
-    day = queries.parse_date(value)
-    if day is None:
-        raise _fail("date")
-    return day
-
-
-def _no_control(value: Any) -> Any:
-    if isinstance(value, str) and queries.CONTROL_CHARS.search(value):
-        raise _fail("control")
-    return value
-
-
-def _matching(pattern: re.Pattern[str]):
-    def check(value: str) -> str:
-        if not pattern.fullmatch(value):
-            raise _fail("code")
-        return value
-
-    return check
-
-
-def one_of(*choices: str) -> Any:
-    """A text that must be one of the choices (an enumeration of known values)."""
-    allowed = frozenset(choices)
-
-    def check(value: str) -> str:
-        if value not in allowed:
-            raise _fail("choice")
-        return value
-
-    return Annotated[str, BeforeValidator(_no_control), AfterValidator(check)]
-
-
-PositiveId = Annotated[int, BeforeValidator(_whole(1, queries.MAX_ID, "id"))]
-Days = Annotated[int, BeforeValidator(_whole(1, MAX_EXTENSION_DAYS, "days"))]
-Zoom = Annotated[int, BeforeValidator(_zoom)]
-Page = Annotated[int, BeforeValidator(_page)]
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
-
-
-def text(max_length: int, *, strip: bool = True) -> Any:
-    """A text of at most max_length characters, without control characters."""
-    return Annotated[
-        str,
-        StringConstraints(max_length=max_length, strip_whitespace=strip),
-        BeforeValidator(_no_control),
-    ]
-
-
-ShortText = text(SHORT_TEXT)
-LongText = text(LONG_TEXT)
-Code = Annotated[str, BeforeValidator(_no_control), AfterValidator(_matching(_CODE))]
-Status = one_of("open", *(s.value for s in ReportStatus))
-UrgencyChoice = one_of(*(u.value for u in Urgency))
-Due = one_of("soon", "overdue")
-Sort = one_of("due", "new", "old")
-Outcome = one_of(*queries.OUTCOMES)
-Format = one_of("csv", "xlsx")
-KpiTable = one_of("week", *stats.DIMENSIONS)
-
-
-def _h3_cell(value: str) -> str:
-    value = value.lower()
-    if not queries.valid_cell(value):
-        raise _fail("code")
-    return value
-
-
-Cell = Annotated[str, BeforeValidator(_no_control), AfterValidator(_h3_cell)]
-
 
 # --------------------------------------------------------------------------- models
 
@@ -328,7 +163,7 @@ class JobArgs(Params):
 
 def _next_path(value: str) -> str:
     if not (value == "/bo" or value.startswith("/bo/")):
-        raise _fail("code")
+        raise fail("code")
     return value
 
 
@@ -501,14 +336,14 @@ def _not_found() -> NotFound:
 
 def report_code(code: str) -> str:
     """The upper-cased report code of a URL or a form; NotFound when it cannot be one."""
-    if not isinstance(code, str) or not _REPORT_CODE.fullmatch(code):
+    if not isinstance(code, str) or not REPORT_CODE_RE.fullmatch(code):
         raise _not_found()
     return code.upper()
 
 
 def photo_key(key: str) -> str:
     """A photo key of a URL (32 hex digits); NotFound otherwise."""
-    if not isinstance(key, str) or not _PHOTO_KEY.fullmatch(key):
+    if not isinstance(key, str) or not PHOTO_KEY_RE.fullmatch(key):
         raise _not_found()
     return key
 
@@ -526,6 +361,6 @@ def object_id(model: type, value: str) -> int | str:
     column = model.__table__.primary_key.columns.values()[0]
     if column.type.python_type is int:
         return path_id(value)
-    if not _CODE.fullmatch(value or ""):
+    if not CODE_RE.fullmatch(value or ""):
         raise _not_found()
     return value

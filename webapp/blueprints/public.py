@@ -18,7 +18,7 @@ from flask_babel import get_locale
 from webapp.blueprints.forms import draft_from_request
 from webapp.errors import DomainError
 from webapp.extensions import db
-from webapp.infra import health
+from webapp.infra import health, storage
 from webapp.models import Category, Channel, Photo
 from webapp.ratelimit import limit
 from webapp.services.intake import contacts, reports, serializers
@@ -130,7 +130,7 @@ def photo(key: str, variant: str):
     # Photos of sensitive, rejected or moderated-away reports only through the secret link.
     if item is None or item.hidden or not serializers.photos_public(item.report):
         abort(404)
-    path = reports.photo_store().open_public(key, variant)
+    path = storage.photo_store().open_public(key, variant)
     return send_file(path, mimetype="image/jpeg", max_age=3600)
 
 
@@ -143,7 +143,7 @@ def private_photo(token: str, key: str, variant: str):
     report = reports.get_by_token(token)
     if not any(p.key == key for p in report.public_photos):
         abort(404)
-    path = reports.photo_store().open_public(key, variant)
+    path = storage.photo_store().open_public(key, variant)
     return _private(send_file(path, mimetype="image/jpeg", max_age=0))
 
 

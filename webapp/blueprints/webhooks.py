@@ -12,11 +12,14 @@ import json
 from flask import Blueprint, Flask, jsonify, request
 
 from webapp.extensions import csrf
-from webapp.services.messaging import conversations, messengers
+from webapp.infra import task_names as names
+from webapp.services.messaging import conversations
+from webapp.services.messaging.channels.telegram import telegram_event_key, telegram_secret_ok
+from webapp.services.messaging.channels.zalo import zalo_event_key, zalo_signature_ok
 
 bp = Blueprint("webhooks", __name__)
-ZALO_TASK = "bot.tasks.handle_zalo_event"
-TELEGRAM_TASK = "bot.tasks.handle_telegram_update"
+ZALO_TASK = names.HANDLE_ZALO_EVENT
+TELEGRAM_TASK = names.HANDLE_TELEGRAM_UPDATE
 
 
 def _refused():
@@ -34,21 +37,21 @@ def zalo():
     if not isinstance(event, dict):
         return _refused()
     signature = request.headers.get("X-ZEvent-Signature")
-    if not messengers.zalo_signature_ok(raw, event.get("timestamp"), signature):
+    if not zalo_signature_ok(raw, event.get("timestamp"), signature):
         return _refused()
-    new = conversations.accept_inbound("zalo", messengers.zalo_event_key(event), event, ZALO_TASK)
+    new = conversations.accept_inbound("zalo", zalo_event_key(event), event, ZALO_TASK)
     return jsonify(ok=True, duplicate=not new)
 
 
 @bp.post("/telegram")
 def telegram():
     """A Telegram update, carrying our secret in X-Telegram-Bot-Api-Secret-Token."""
-    if not messengers.telegram_secret_ok(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
+    if not telegram_secret_ok(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
         return _refused()
     update = request.get_json(silent=True)
     if not isinstance(update, dict) or "update_id" not in update:
         return jsonify(error="bad_request"), 400
-    key = messengers.telegram_event_key(update)
+    key = telegram_event_key(update)
     new = conversations.accept_inbound("telegram", key, update, TELEGRAM_TASK)
     return jsonify(ok=True, duplicate=not new)
 

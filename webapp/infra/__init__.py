@@ -1,1 +1,2 @@
-"""Infrastructure apart from the domain: bulk database writes, the task queue, health checks."""
+"""Infrastructure apart from the domain: bulk database writes, the task queue and its task
+names, file storage (photos, export files), health checks."""

@@ -1,46 +1,18 @@
-"""Offline gazetteer, street list and geocoders (Nominatim against a local fake server)."""
+"""Offline gazetteer and street list, against the real wards of Đà Nẵng."""
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from webapp.errors import ValidationError
 from webapp.services.geography import gazetteer as gz
-from webapp.services.geography import geo
+from webapp.services.geography import geo_index
 
-from .test_geo import AN_HAI, HAI_CHAU, HOI_AN, real_units, require_shared_geo
+from .real_wards import AN_HAI, HAI_CHAU, HOI_AN
 
-STREETS_CSV = gz.streets_path("48")
 HOI_AN_TAY, HOA_KHANH, BA_NA, HOA_CUONG = "20401", "20200", "20308", "20257"
-
-
-@pytest.fixture(scope="module")
-def units48() -> tuple[geo.UnitShape, ...]:
-    require_shared_geo()
-    return real_units("48")
-
-
-@pytest.fixture(scope="module")
-def index48(units48) -> geo.GeoIndex:
-    return geo.GeoIndex(units48)
-
-
-@pytest.fixture(scope="module")
-def streets() -> list[gz.Street]:
-    return gz.load_streets(STREETS_CSV)
-
-
-@pytest.fixture(scope="module")
-def gazetteer(units48, streets) -> gz.Gazetteer:
-    return gz.Gazetteer.from_units(units48, streets)
 
 
 # --- wards --------------------------------------------------------------------------------
@@ -144,7 +116,7 @@ def test_ward_in_the_text_restricts_the_street(gazetteer):
     assert da_nang.unit_code == HAI_CHAU
     assert hoi_an.unit_code == HOI_AN and hoi_an.precision == "street"
     assert hoi_an.matched_text == "5 Trần Phú, phường Hội An"
-    assert geo.distance_m((da_nang.lat, da_nang.lon), (hoi_an.lat, hoi_an.lon)) > 20_000
+    assert geo_index.distance_m((da_nang.lat, da_nang.lon), (hoi_an.lat, hoi_an.lon)) > 20_000
     # A bare neighbouring name (often an old district) picks the nearest row...
     assert gazetteer.find("Lê Lợi, Hội An Tây").unit_code == HOI_AN
     assert gazetteer.find("đường Ngô Quyền, Sơn Trà").unit_code == AN_HAI
@@ -189,103 +161,3 @@ def test_streets_csv_is_validated(tmp_path):
     assert gz.streets_path("48") == Path(
         gz.PROJECT_ROOT, "config", "provinces", "48", "streets.csv"
     )
-
-
-# --- geocoders ----------------------------------------------------------------------------
-
-
-class _FakeNominatim(BaseHTTPRequestHandler):
-    """Answers /search like Nominatim: one hit for known queries, [] otherwise."""
-
-    answers: dict[str, list[dict]] = {}
-    seen: list[dict] = []
-
-    def do_GET(self):
-        url = urlparse(self.path)
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        type(self).seen.append({"path": url.path, **query, "agent": self.headers["User-Agent"]})
-        if query.get("q") == "boom":
-            self.send_error(500)
-            return
-        body = json.dumps(type(self).answers.get(query.get("q", ""), [])).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture()
-def nominatim(monkeypatch) -> Iterator[str]:
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    monkeypatch.setenv("no_proxy", "127.0.0.1")
-    _FakeNominatim.seen = []
-    _FakeNominatim.answers = {
-        "Cầu Rồng, Đà Nẵng": [
-            {"lat": "16.0612", "lon": "108.2275", "display_name": "Cầu Rồng, Đà Nẵng, Việt Nam"}
-        ],
-        "Hồ Gươm": [{"lat": "21.0287", "lon": "105.8524", "display_name": "Hồ Gươm, Hà Nội"}],
-    }
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _FakeNominatim)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_nominatim_geocoder_returns_the_point(nominatim):
-    online = gz.NominatimGeocoder(nominatim, "phananh-test", timeout=2, scheme="http")
-    assert isinstance(online, gz.Geocoder)
-    assert online.geocode("Cầu Rồng, Đà Nẵng") == (16.0612, 108.2275)
-    assert online.geocode("nowhere at all") is None
-    request = _FakeNominatim.seen[0]
-    assert request["path"] == "/search"
-    assert request["q"] == "Cầu Rồng, Đà Nẵng"
-    assert request["format"] == "json"
-    assert request["countrycodes"] == "vn"
-    assert request["agent"] == "phananh-test"
-
-
-def test_nominatim_failures_return_none(nominatim, caplog):
-    online = gz.NominatimGeocoder(nominatim, "phananh-test", timeout=2, scheme="http")
-    assert online.geocode("boom") is None  # HTTP 500
-    down = gz.NominatimGeocoder(f"127.0.0.1:{_closed_port()}", "phananh-test", 2, scheme="http")
-    assert down.geocode("Cầu Rồng, Đà Nẵng") is None  # connection refused
-    assert "failed" in caplog.text
-
-
-def test_geocode_tries_online_first_then_the_gazetteer(nominatim, gazetteer, index48):
-    online = gz.NominatimGeocoder(nominatim, "phananh-test", timeout=2, scheme="http")
-    found = gz.geocode("Cầu Rồng, Đà Nẵng", online, gazetteer, index=index48)
-    assert (found.lat, found.lon, found.precision) == (16.0612, 108.2275, "address")
-    assert found.unit_code == index48.locate(16.0612, 108.2275)
-    # Nothing online: the offline gazetteer answers.
-    offline = gz.geocode("P.Hải Châu", online, gazetteer, index=index48)
-    assert (offline.unit_code, offline.precision) == (HAI_CHAU, "ward")
-    # An online answer outside the province is not believed.
-    assert gz.geocode("Hồ Gươm", online, gazetteer, index=index48) is None
-    # Server down: still the gazetteer, no exception.
-    down = gz.NominatimGeocoder(f"127.0.0.1:{_closed_port()}", "phananh-test", 2, scheme="http")
-    assert gz.geocode("phuong hai chau", down, gazetteer).unit_code == HAI_CHAU
-    # Not configured.
-    assert gz.geocode("Nguyễn Văn Linh", None, gazetteer).precision == "street"
-
-
-def test_offline_geocoder_wraps_the_gazetteer(gazetteer):
-    offline = gz.OfflineGeocoder(gazetteer)
-    assert isinstance(offline, gz.Geocoder)
-    match = gazetteer.find("P.Hải Châu")
-    assert offline.geocode("P.Hải Châu") == (match.lat, match.lon)
-    assert offline.geocode("trời mưa to") is None

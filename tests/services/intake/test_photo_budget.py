@@ -20,8 +20,9 @@ if _ROOT not in sys.path:
 from config.settings import Config  # noqa: E402
 from tests.fixtures.images import make_bomb, make_jpeg, make_png, make_webp  # noqa: E402
 from webapp.errors import PayloadTooLarge, PhotoError, ServiceBusy, ValidationError  # noqa: E402
-from webapp.services.intake import photos  # noqa: E402
-from webapp.services.intake.photos import PhotoLimits, process_photo, process_photos  # noqa: E402
+from webapp.services.intake import photo_budget, photo_copies  # noqa: E402
+from webapp.services.intake.photo_limits import PhotoLimits  # noqa: E402
+from webapp.services.intake.photos import process_photo, process_photos  # noqa: E402
 
 LIMITS = PhotoLimits()
 BUDGET_MESSAGE_VI = (
@@ -249,9 +250,9 @@ def test_process_photo_is_process_photos_of_one():
 
 def test_decoding_happens_while_holding_a_slot(monkeypatch):
     limits = PhotoLimits(decode_concurrency=1)
-    slots = photos.decode_slots(1)
+    slots = photo_budget.decode_slots(1)
     free_during_decode: list[bool] = []
-    build = photos._build
+    build = photo_copies.build_photo
 
     def spy(*args, **kwargs):
         free_during_decode.append(slots.acquire(blocking=False))
@@ -259,7 +260,7 @@ def test_decoding_happens_while_holding_a_slot(monkeypatch):
             slots.release()
         return build(*args, **kwargs)
 
-    monkeypatch.setattr(photos, "_build", spy)
+    monkeypatch.setattr(photo_copies, "build_photo", spy)
     process_photos([(make_jpeg(), "a.jpg"), (make_png(), "b.png")], limits)
 
     assert free_during_decode == [False, False]
@@ -269,7 +270,7 @@ def test_decoding_happens_while_holding_a_slot(monkeypatch):
 
 def test_busy_when_every_slot_stays_taken():
     limits = PhotoLimits(decode_concurrency=3, decode_wait_seconds=0.01)
-    slots = photos.decode_slots(3)
+    slots = photo_budget.decode_slots(3)
     for _ in range(3):  # three requests decoding
         assert slots.acquire(blocking=False)
     try:
@@ -301,7 +302,7 @@ def test_a_call_waits_for_a_slot_to_free_up(monkeypatch):
         def release(self):
             held.release()
 
-    monkeypatch.setattr(photos, "decode_slots", lambda concurrency: Slots())
+    monkeypatch.setattr(photo_budget, "decode_slots", lambda concurrency: Slots())
     other_request = threading.Thread(target=lambda: waiting.wait(30) and held.release())
     other_request.start()
     try:
@@ -317,7 +318,7 @@ def test_refused_requests_take_no_slot(attack_png, monkeypatch):
     def no_slot(concurrency):
         raise AssertionError("a refused request must not wait for a decode slot")
 
-    monkeypatch.setattr(photos, "decode_slots", no_slot)
+    monkeypatch.setattr(photo_budget, "decode_slots", no_slot)
     with pytest.raises(ValidationError):
         process_photos([(attack_png, "a.png")] * 5, LIMITS)
 
@@ -327,7 +328,7 @@ def test_refused_requests_take_no_slot(attack_png, monkeypatch):
 
 def test_memory_is_given_back_after_a_large_request_only(monkeypatch, phone_12mp):
     calls: list[str] = []
-    monkeypatch.setattr(photos, "release_memory", lambda: calls.append("trim"))
+    monkeypatch.setattr(photo_budget, "release_memory", lambda: calls.append("trim"))
 
     process_photos([(make_jpeg(800, 600), "small.jpg")], LIMITS)
     assert calls == []
@@ -338,8 +339,8 @@ def test_memory_is_given_back_after_a_large_request_only(monkeypatch, phone_12mp
 
 def test_release_memory_trims_the_c_heap(monkeypatch):
     trims: list[int] = []
-    monkeypatch.setattr(photos, "_malloc_trim", trims.append)
-    photos.release_memory()
+    monkeypatch.setattr(photo_budget, "_malloc_trim", trims.append)
+    photo_budget.release_memory()
     assert trims == [0]
 
 
@@ -348,7 +349,7 @@ def test_malloc_trim_is_found_on_glibc():
 
     if platform.libc_ver()[0] != "glibc":
         pytest.skip("malloc_trim is a glibc function")
-    assert photos._malloc_trim is not None
+    assert photo_budget._malloc_trim is not None
 
 
 # --------------------------------------------------------------------------- settings

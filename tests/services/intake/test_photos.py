@@ -1,4 +1,5 @@
-"""Tests for webapp.services.intake.photos: validation by content, EXIF, stripping and storage."""
+"""Tests for the photos of intake (photos, photo_copies, photo_exif): validation by content,
+EXIF, stripping and storage."""
 
 from __future__ import annotations
 
@@ -33,16 +34,15 @@ from tests.fixtures.images import (  # noqa: E402
     truncate,
 )
 from webapp.errors import NotFound, PayloadTooLarge, PhotoError, ValidationError  # noqa: E402
-from webapp.services.intake import photos  # noqa: E402
-from webapp.services.intake.photos import (  # noqa: E402
-    PhotoLimits,
-    PhotoStore,
+from webapp.infra import storage  # noqa: E402
+from webapp.infra.storage import PhotoStore  # noqa: E402
+from webapp.services.intake.photo_copies import (  # noqa: E402
     ProcessedPhoto,
     blur_image,
-    check_count,
-    process_photo,
     strip_metadata,
 )
+from webapp.services.intake.photo_limits import PhotoLimits, check_count  # noqa: E402
+from webapp.services.intake.photos import process_photo  # noqa: E402
 
 LIMITS = PhotoLimits()
 XMP = (
@@ -538,7 +538,7 @@ def test_failed_store_leaves_nothing_behind(store, photo, monkeypatch):
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(photos.os, "replace", flaky_replace)
+    monkeypatch.setattr(storage.os, "replace", flaky_replace)
     with pytest.raises(OSError, match="disk full"):
         store.store(photo)
     assert all_files(store.base_dir) == []

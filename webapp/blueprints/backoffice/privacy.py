@@ -8,7 +8,7 @@ from pydantic import Field
 
 from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
-from webapp.services.casework import handling
+from webapp.services.casework import identity_views as views
 
 
 class IdentityViewArgs(params.Params):
@@ -19,9 +19,9 @@ class IdentityViewArgs(params.Params):
     date_to: params.IsoDate | None = Field(None, alias="to")
     page: params.Page = 1
 
-    def to_filter(self) -> handling.IdentityViewFilter:
+    def to_filter(self) -> views.IdentityViewFilter:
         """The service's filter."""
-        return handling.IdentityViewFilter(self.user, self.date_from, self.date_to)
+        return views.IdentityViewFilter(self.user, self.date_from, self.date_to)
 
 
 @bp.get("/quan-tri/truy-cap-danh-tinh")
@@ -29,11 +29,11 @@ class IdentityViewArgs(params.Params):
 def identity_views():
     """Every view of a resident's identity: who, when, which report; by user and date."""
     args = params.parse(IdentityViewArgs, request.args, ignore_invalid=True)
-    page = handling.identity_view_log(current_user, args.to_filter(), args.page)
+    page = views.identity_view_log(current_user, args.to_filter(), args.page)
     return render_template(
         "bo/identity_views.html",
         page=page,
         args=args,
-        viewers=handling.identity_viewers(),
+        viewers=views.identity_viewers(),
         page_args={k: v for k, v in request.args.items() if k != "page"},
     )

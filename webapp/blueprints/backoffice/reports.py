@@ -12,10 +12,17 @@ from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
 from webapp.errors import DomainError, NotFound, ValidationError
 from webapp.extensions import db
+from webapp.infra import storage
 from webapp.models import AdminUnit, Agency, Category, Photo, Report, User
 from webapp.permissions import Action, can, require, visible_reports
-from webapp.services.casework import handling
-from webapp.services.intake import reports
+from webapp.services.casework import (
+    deadline_changes,
+    duplicates,
+    handling,
+    identity_views,
+    moderation,
+    reply_templates,
+)
 from webapp.services.intake.serializers import STATUS_LABELS
 from webapp.services.ioc import queries
 
@@ -80,7 +87,7 @@ def report_page(code: str):
 
 def _render_report(report: Report) -> str:
     allowed = {a.value for a in Action if can(current_user, a, report)}
-    templates = handling.reply_templates(report.category_code)
+    templates = reply_templates.for_category(report.category_code)
     staff = db.session.scalars(
         select(User).where(User.agency_id == report.agency_id, User.active)
     ).all()
@@ -90,7 +97,7 @@ def _render_report(report: Report) -> str:
         report=report,
         allowed=allowed,
         badge=queries.sla_badge(report),
-        nearby=handling.nearby_for(current_user, report),
+        nearby=duplicates.nearby_for(current_user, report),
         agencies=db.session.scalars(
             select(Agency).where(Agency.active, Agency.kind != "group").order_by(Agency.name)
         ).all(),
@@ -99,7 +106,7 @@ def _render_report(report: Report) -> str:
         reject_reasons=handling.REJECT_REASONS,
         show_identity=show_identity,
         # Shown only through the service, which records each look (who, when, which report).
-        identity=handling.identity_card(current_user, report) if show_identity else None,
+        identity=identity_views.identity_card(current_user, report) if show_identity else None,
         **_choices(),
     )
 
@@ -113,7 +120,7 @@ def photo(code: str, key: str):
     item = db.session.scalar(select(Photo).where(Photo.key == key, Photo.report_id == report.id))
     if item is None or (item.hidden and not can(current_user, Action.MODERATE, report)):
         abort(404)
-    return send_file(reports.photo_store().open_public(key, "web"), mimetype="image/jpeg")
+    return send_file(storage.photo_store().open_public(key, "web"), mimetype="image/jpeg")
 
 
 def _do(fn, ok_message: str) -> bool:
@@ -154,7 +161,9 @@ ACTIONS = {
     "reject": (params.RejectForm, lambda u, r, f, files: handling.reject(u, r, f.reason, f.note)),
     "duplicate": (
         params.DuplicateForm,
-        lambda u, r, f, files: handling.mark_duplicate(u, r, handling.find_original(u, f.original)),
+        lambda u, r, f, files: duplicates.mark_duplicate(
+            u, r, duplicates.find_original(u, f.original)
+        ),
     ),
     "note": (params.TextForm, lambda u, r, f, files: handling.add_note(u, r, f.text)),
     "assign_person": (
@@ -165,19 +174,19 @@ ACTIONS = {
     ),
     "urgency": (
         params.UrgencyForm,
-        lambda u, r, f, files: handling.change_urgency(u, r, f.urgency, f.reason),
+        lambda u, r, f, files: deadline_changes.change_urgency(u, r, f.urgency, f.reason),
     ),
     "extension": (
         params.ExtensionForm,
-        lambda u, r, f, files: handling.request_extension(u, r, f.days, f.reason),
+        lambda u, r, f, files: deadline_changes.request_extension(u, r, f.days, f.reason),
     ),
     "approve_extension": (
         params.NoteForm,
-        lambda u, r, f, files: handling.decide_extension(u, r, True, f.note),
+        lambda u, r, f, files: deadline_changes.decide_extension(u, r, True, f.note),
     ),
     "refuse_extension": (
         params.NoteForm,
-        lambda u, r, f, files: handling.decide_extension(u, r, False, f.note),
+        lambda u, r, f, files: deadline_changes.decide_extension(u, r, False, f.note),
     ),
     "triage": (
         params.TriageForm,
@@ -185,21 +194,21 @@ ACTIONS = {
             u, r, f.category or "", _agency(f.agency) if f.agency else None
         ),
     ),
-    "redact": (params.TextForm, lambda u, r, f, files: handling.redact_text(u, r, f.text)),
+    "redact": (params.TextForm, lambda u, r, f, files: moderation.redact_text(u, r, f.text)),
     "photo_blur": (
         params.PhotoForm,
-        lambda u, r, f, files: handling.moderate_photo(u, r, _photo(f.photo), "blur"),
+        lambda u, r, f, files: moderation.moderate_photo(u, r, _photo(f.photo), "blur"),
     ),
     "photo_hide": (
         params.PhotoForm,
-        lambda u, r, f, files: handling.moderate_photo(u, r, _photo(f.photo), "hide"),
+        lambda u, r, f, files: moderation.moderate_photo(u, r, _photo(f.photo), "hide"),
     ),
-    "lock_resident": (params.NoForm, lambda u, r, f, files: handling.lock_resident(u, r)),
-    "unlock_sender": (params.NoForm, lambda u, r, f, files: handling.unlock_sender(u, r)),
-    "hide_public": (params.NoForm, lambda u, r, f, files: handling.hide_from_public(u, r)),
+    "lock_resident": (params.NoForm, lambda u, r, f, files: moderation.lock_resident(u, r)),
+    "unlock_sender": (params.NoForm, lambda u, r, f, files: moderation.unlock_sender(u, r)),
+    "hide_public": (params.NoForm, lambda u, r, f, files: moderation.hide_from_public(u, r)),
     "show_public": (
         params.NoForm,
-        lambda u, r, f, files: handling.hide_from_public(u, r, hidden=False),
+        lambda u, r, f, files: moderation.hide_from_public(u, r, hidden=False),
     ),
 }
 

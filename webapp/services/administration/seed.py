@@ -1,15 +1,25 @@
-"""Loading the data a province edits (config/) and the demo accounts."""
+"""Loading the data a province edits (config/), the demo accounts and the demo history."""
 
 from __future__ import annotations
 
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import delete, select
+from flask import current_app
+from sqlalchemy import bindparam, delete, select, update
 
 from config.settings import ROOT
 from webapp.extensions import db
-from webapp.models import AdminUnit, Agency, Category, Role, RoutingRule, User
+from webapp.infra import bulk
+from webapp.models import AdminUnit, Agency, Category, Report, ReportEvent, Role, RoutingRule, User
+from webapp.models.types import utcnow
+from webapp.services.administration import history, lifecycle
+from webapp.services.intake.reports import public_code
 
 CONFIG_DIR = ROOT / "config"
 DEMO_PASSWORD = "phananh-demo-2026"
@@ -116,3 +126,129 @@ def load_demo_users(password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:
         created.append((email, role.value))
     db.session.commit()
     return created
+
+
+HISTORY_PER_DAY = 15.0  # reports a day on average (weekends fewer)
+
+
+@dataclass
+class HistoryResult:
+    """What load_history did: reports made (by status), or found already there."""
+
+    created: int = 0
+    existing: int = 0
+    removed: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def history_report_ids() -> list[int]:
+    """The reports the history seed made (their first event carries its marker)."""
+    return list(
+        db.session.scalars(
+            select(ReportEvent.report_id).where(
+                ReportEvent.kind == "status",
+                ReportEvent.from_status.is_(None),
+                ReportEvent.data["seed"].as_string() == history.MARKER,
+            )
+        )
+    )
+
+
+def load_history(
+    days: int,
+    *,
+    per_day: float = HISTORY_PER_DAY,
+    reset: bool = False,
+    random_seed: int = 48,
+    now: datetime | None = None,
+) -> HistoryResult:
+    """Add `days` days of realistic past reports, unless there already is a history.
+
+    `reset` replaces a history already there (and what was done to its reports since).
+    """
+    started = time.perf_counter()
+    existing = history_report_ids()
+    if existing and not reset:
+        return HistoryResult(existing=len(existing))
+    if existing:
+        delete_reports(existing)
+    rng = random.Random(random_seed)
+    now = now or utcnow()
+    world = lifecycle.World.load(rng, current_app.config["PROVINCE_CODE"], now)
+    lives = []
+    for created, final in history.receipts(rng, days, per_day, now):
+        lives.append(lifecycle.live(rng, world, created, final))
+    by_status = Counter(life.report.status for life in lives)
+    _store(lives)
+    db.session.commit()
+    return HistoryResult(
+        created=len(lives),
+        removed=len(existing),
+        by_status=dict(by_status.most_common()),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _store(lives: list[lifecycle.Life], batch: int = 500) -> None:
+    """Reports through the ORM (ids), then their codes and events in a few statements."""
+    prefix = current_app.config["PUBLIC_CODE_PREFIX"]
+    table = Report.__table__
+    for start in range(0, len(lives), batch):
+        db.session.add_all([life.report for life in lives[start : start + batch]])
+        db.session.flush()
+    # A plain UPDATE with every value given: the ORM would stamp updated_at with "now".
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("b_id"))
+        .values(
+            code=bindparam("b_code"),
+            duplicate_of_id=bindparam("b_original"),
+            updated_at=bindparam("b_updated", type_=table.c.updated_at.type),
+        )
+    )
+    codes = {life.report.id: public_code(life.report.id, life.report.created_at, prefix)
+             for life in lives}  # fmt: skip
+    rows, events = [], []
+    for life in lives:
+        report, original = life.report, life.duplicate_of
+        rows.append(
+            {
+                "b_id": report.id,
+                "b_code": codes[report.id],
+                "b_original": original.id if original else None,
+                "b_updated": report.updated_at,
+            }
+        )
+        for event in life.events:
+            if event["to_status"] == "duplicate" and original is not None:
+                event["data"] = {"original": codes[original.id]}
+            events.append({**event, "report_id": report.id})
+    if rows:
+        db.session.execute(stmt, rows)
+    for start in range(0, len(events), 2000):
+        bulk.insert_rows(ReportEvent.__table__, events[start : start + 2000])
+
+
+def delete_reports(ids: list[int], batch: int = 500) -> None:
+    """Delete reports and every row that belongs to them (events, photos, messages, …)."""
+    table = Report.__table__
+    referring = [
+        (other, fk.parent)
+        for other in db.metadata.sorted_tables
+        for fk in other.foreign_keys
+        if fk.column.table is table
+    ]
+    chunks = [ids[start : start + batch] for start in range(0, len(ids), batch)]
+    for chunk in chunks:  # reports closed as their duplicates first lose the pointer
+        for other, column in referring:
+            if other is table:
+                db.session.execute(
+                    update(table).where(column.in_(chunk)).values({column.name: None})
+                )
+    for chunk in chunks:
+        for other, column in referring:
+            if other is not table:
+                db.session.execute(delete(other).where(column.in_(chunk)))
+        db.session.execute(delete(table).where(table.c.id.in_(chunk)))
+    db.session.commit()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from nlu.client import NluClient, NluResult, NluUnavailable
 from webapp.extensions import db
 from webapp.infra import queue
+from webapp.infra import task_names as names
 from webapp.models import Category, LocationSource, Report, ReportStatus
 from webapp.models.types import utcnow
 from webapp.services.casework import routing, workflow
@@ -141,4 +142,4 @@ def requeue_unclassified(older_than: timedelta = timedelta(minutes=1), limit: in
         .order_by(Report.id)
         .limit(limit)
     ).all()
-    return sum(queue.enqueue("workers.tasks.classify_report", rid) for rid in ids)
+    return sum(queue.enqueue(names.CLASSIFY_REPORT, rid) for rid in ids)

@@ -9,7 +9,7 @@ from shapely.geometry import shape
 
 from webapp.extensions import db
 from webapp.models import AdminUnit
-from webapp.services.geography import geo
+from webapp.services.geography import geo_index
 
 
 def display_geojson() -> dict:
@@ -29,7 +29,7 @@ def display_geojson() -> dict:
                         "name": unit.full_name,
                         "approximate": unit.approximate,
                     },
-                    "geometry": geo.simplify_for_display(shape(json.loads(unit.geometry))),
+                    "geometry": geo_index.simplify_for_display(shape(json.loads(unit.geometry))),
                 }
             )
         cache["display"] = {"type": "FeatureCollection", "features": features}

@@ -13,7 +13,7 @@ from shapely.geometry import shape
 from webapp.extensions import db
 from webapp.models import AdminUnit
 from webapp.services.geography import gazetteer as gz
-from webapp.services.geography import geo
+from webapp.services.geography import geo_index, geocoding, geojson_reader
 
 _lock = threading.Lock()
 
@@ -38,7 +38,7 @@ class _Places:
     def __init__(self, units: list[AdminUnit], streets_csv: Path | None):
         wards = [u for u in units if u.level == "ward" and u.geometry]
         self.parent = {u.code: u.parent_code for u in wards}
-        self.index = geo.GeoIndex(
+        self.index = geo_index.GeoIndex(
             [(u.code, shape(json.loads(u.geometry))) for u in wards]  # type: ignore[arg-type]
         )
         self.approximate = any(u.approximate for u in wards)
@@ -81,7 +81,7 @@ def place(lat: float, lon: float) -> Placement:
     """Locate a point in its commune/ward and compute its heatmap cells."""
     p = places()
     code = p.index.locate(lat, lon)
-    return Placement(code, p.parent.get(code) if code else None, geo.cells_for(lat, lon))
+    return Placement(code, p.parent.get(code) if code else None, geo_index.cells_for(lat, lon))
 
 
 def geocode(text: str) -> gz.GazetteerMatch | None:
@@ -89,13 +89,13 @@ def geocode(text: str) -> gz.GazetteerMatch | None:
     cfg = current_app.config
     online = None
     if cfg.get("NOMINATIM_DOMAIN"):
-        online = gz.NominatimGeocoder(
+        online = geocoding.NominatimGeocoder(
             domain=cfg["NOMINATIM_DOMAIN"],
             scheme=cfg.get("NOMINATIM_SCHEME", "https"),
             user_agent=cfg["NOMINATIM_USER_AGENT"],
         )
     p = places()
-    return gz.geocode(text, online, p.gazetteer, index=p.index)
+    return geocoding.geocode(text, online, p.gazetteer, index=p.index)
 
 
 def find_place_names(text: str) -> gz.GazetteerMatch | None:
@@ -103,7 +103,7 @@ def find_place_names(text: str) -> gz.GazetteerMatch | None:
     return places().gazetteer.find(text)
 
 
-def import_units(shapes: list[geo.UnitShape]) -> tuple[int, int]:
+def import_units(shapes: list[geojson_reader.UnitShape]) -> tuple[int, int]:
     """Insert or update provinces and wards from boundary shapes; returns (created, updated)."""
     created = updated = 0
     provinces = {s.province_code: s.province_name for s in shapes}

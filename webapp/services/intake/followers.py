@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from webapp.errors import ValidationError
 from webapp.extensions import db
 from webapp.models import OPEN_STATUSES, Report, ReportFollower, Resident, ResidentIdentity
-from webapp.services.geography import geo
+from webapp.services.geography.geo_index import distance_m
 
 METRES_PER_DEGREE = 111_320.0
 
@@ -55,7 +55,7 @@ def nearby(
         )
     found = []
     for report in db.session.scalars(stmt.limit(200)):
-        distance = geo.distance_m((lat, lon), (report.lat, report.lon))
+        distance = distance_m((lat, lon), (report.lat, report.lon))
         if distance <= radius_m:
             found.append(NearbyReport(report, distance))
     found.sort(key=lambda item: item.distance_m)

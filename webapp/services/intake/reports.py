@@ -7,15 +7,16 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 
+from config.settings import VN_TZ
 from webapp import ratelimit
 from webapp.errors import NotFound, ValidationError
 from webapp.extensions import db
-from webapp.infra import queue
+from webapp.infra import queue, task_names
+from webapp.infra.storage import photo_store
 from webapp.models import (
     Channel,
     LocationSource,
@@ -33,7 +34,7 @@ from webapp.services.intake import blocks, contacts, photos
 from webapp.services.text import fold
 
 log = logging.getLogger(__name__)
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL_TZ = VN_TZ
 PHONE_RE = re.compile(r"^(\+84|84|0)(\d{9,10})$")
 CODE_RE = re.compile(r"[A-Z]{1,8}-\d{4}-\d{6,12}")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -97,11 +98,6 @@ class IntakeResult:
 def photo_limits() -> photos.PhotoLimits:
     """Photo limits from the app config (bytes, pixels, request budget, decode slots)."""
     return photos.PhotoLimits.from_config(current_app.config)
-
-
-def photo_store() -> photos.PhotoStore:
-    """The photo store under the configured upload directory."""
-    return photos.PhotoStore(current_app.config["UPLOAD_DIR"])
 
 
 def _clean_description(text: str | None) -> str:
@@ -339,7 +335,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         for key in stored_keys:
             store.delete(key)
         raise
-    queued = queue.enqueue("workers.tasks.classify_report", report_id)
+    queued = queue.enqueue(task_names.CLASSIFY_REPORT, report_id)
     log.info("report %s stored (%s), queued=%s", report_id, status, queued)
     return IntakeResult(report_id, code, status, queued, token)
 

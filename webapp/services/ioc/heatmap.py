@@ -61,7 +61,6 @@ PUBLIC_MAX_RESOLUTION = 8
 # Rejected reports (abusive, spam) and duplicates are not shown to the public.
 PUBLIC_HIDDEN_STATUSES = (ReportStatus.REJECTED.value, ReportStatus.DUPLICATE.value)
 # Seconds a view's cells are reused (HEATMAP_CACHE_SECONDS), and how many views are kept.
-DEFAULT_CACHE_SECONDS = 30
 MAX_CACHED_VIEWS = 256
 _cache_lock = threading.Lock()
 # Wards this far (degrees) from the median ward centre are outlying islands (Hoàng Sa lies
@@ -422,7 +421,7 @@ def _cached(key: tuple, compute: Callable[[], Heat]) -> Heat:
     million reports once per half minute per view, not once per visitor, keeps the database
     free for intake. 0 turns the cache off.
     """
-    ttl = float(current_app.config.get("HEATMAP_CACHE_SECONDS", DEFAULT_CACHE_SECONDS))
+    ttl = float(current_app.config["HEATMAP_CACHE_SECONDS"])
     if ttl <= 0:
         return compute()
     cache: OrderedDict = current_app.extensions.setdefault("heatmap_cache", OrderedDict())

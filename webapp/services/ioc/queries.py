@@ -5,18 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import h3
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 
+from config.settings import VN_TZ
 from webapp.extensions import db
 from webapp.models import OPEN_STATUSES, Report
 from webapp.models.types import utcnow
-from webapp.services.geography.geo import CELL_RESOLUTIONS
+from webapp.services.geography.geo_index import CELL_RESOLUTIONS
 from webapp.services.text import fold
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL_TZ = VN_TZ
 DUE_SOON = timedelta(hours=24)
 # What became of a report, for the KPI figures and the lists behind them (see `outcome_clause`).
 OUTCOMES = ("resolved", "on_time", "late", "late_extension", "no_deadline")

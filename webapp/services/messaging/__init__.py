@@ -1,3 +1,3 @@
 """Telling people: the outbox, what each event sends, the bot conversations, and the channels
-(e-mail, Telegram, Zalo).
+(`channels/`: e-mail, tracking page, Telegram, Zalo).
 """

@@ -1,22 +1,23 @@
 """What residents and agencies are told, and on which channel; written to the outbox.
 
 Events are collected as they are written and turned into outbox rows just before the
-transaction commits, when the report has its code and every id is known.
+transaction commits, when the report has its code and every id is known; `init_app` installs
+the hooks that do it.
 """
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
+from flask import Flask
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from config.settings import VN_TZ
 from webapp.models import Report, ReportEvent
 from webapp.services.casework import workflow
 from webapp.services.intake import followers, serializers
 from webapp.services.messaging import outbox
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+LOCAL_TZ = VN_TZ
 RESIDENT_STATUSES = frozenset({"received", "assigned", "resolved", "rejected", "duplicate"})
 RESIDENT_KINDS = frozenset({"reply", "info_request"})
 MESSENGERS = frozenset({"telegram", "zalo"})
@@ -156,14 +157,12 @@ def build_messages(report: Report, event: ReportEvent) -> None:
     _agency_messages(report, event)
 
 
-@workflow.on_transition
 def _collect(report: Report, event: ReportEvent) -> None:
     from webapp.extensions import db
 
     db.session.info.setdefault("notify", []).append((report, event))
 
 
-@sa_event.listens_for(Session, "before_commit")
 def _write_messages(session: Session) -> None:
     pending = session.info.pop("notify", None)
     if not pending:
@@ -173,6 +172,16 @@ def _write_messages(session: Session) -> None:
         build_messages(report, event)
 
 
-@sa_event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop("notify", None)
+
+
+_SESSION_HOOKS = (("before_commit", _write_messages), ("after_rollback", _forget))
+
+
+def init_app(app: Flask) -> None:
+    """Turn every workflow event into its messages when the transaction commits (once)."""
+    workflow.on_transition(_collect)
+    for name, hook in _SESSION_HOOKS:
+        if not sa_event.contains(Session, name, hook):
+            sa_event.listen(Session, name, hook)

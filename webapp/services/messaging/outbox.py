@@ -1,4 +1,7 @@
-"""The outbox: every message is a row first, delivered after commit, retried with backoff."""
+"""The outbox: every message is a row first, delivered after commit, retried with backoff.
+
+`init_app` installs the session hooks that queue new messages once their transaction commits.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +9,19 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import event, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
-from webapp.infra import bulk, queue
+from webapp.infra import bulk, queue, task_names
 from webapp.models import OutboxMessage, OutboxStatus
 from webapp.models.types import utcnow
-from webapp.services.messaging.senders import sender_for
+from webapp.services.messaging.channels import sender_for
 
 log = logging.getLogger(__name__)
-DELIVER_TASK = "workers.tasks.deliver_message"
-DELIVER_BATCH_TASK = "workers.tasks.deliver_messages"
+DELIVER_TASK = task_names.DELIVER_MESSAGE
+DELIVER_BATCH_TASK = task_names.DELIVER_MESSAGES
 DELIVER_BATCH = 100
 
 
@@ -145,14 +148,12 @@ def due_for_retry(now: datetime, limit: int) -> list[int]:
 # committed, so a worker never looks for a row that is not there yet.
 
 
-@event.listens_for(Session, "after_flush")
 def _collect_new_messages(session: Session, _ctx) -> None:
     # In after_flush, `session.new` still lists what this flush inserted, ids assigned.
     new_ids = session.info.setdefault("outbox_new_ids", [])
     new_ids.extend(obj.id for obj in session.new if isinstance(obj, OutboxMessage))
 
 
-@event.listens_for(Session, "after_commit")
 def _enqueue_new_messages(session: Session) -> None:
     ids = session.info.pop("outbox_new_ids", [])
     session.info.pop("outbox_keys", None)
@@ -163,7 +164,20 @@ def _enqueue_new_messages(session: Session) -> None:
         queue.enqueue(DELIVER_BATCH_TASK, ids[start : start + DELIVER_BATCH])
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_new_messages(session: Session) -> None:
     session.info.pop("outbox_new_ids", None)
     session.info.pop("outbox_keys", None)
+
+
+_SESSION_HOOKS = (
+    ("after_flush", _collect_new_messages),
+    ("after_commit", _enqueue_new_messages),
+    ("after_rollback", _forget_new_messages),
+)
+
+
+def init_app(app: Flask) -> None:
+    """Queue new messages after their transaction commits (hooks on every session, once)."""
+    for name, hook in _SESSION_HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)

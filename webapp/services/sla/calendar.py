@@ -21,10 +21,9 @@ from zoneinfo import ZoneInfo
 import holidays
 import yaml
 
-from config.settings import ROOT
+from config.settings import ROOT, VN_TZ
 from webapp.errors import ValidationError
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEFAULT_CONFIG_PATH = ROOT / "config" / "calendar.yml"
 
 # The handling classes of webapp.models.category.Urgency, spelled out so that this module

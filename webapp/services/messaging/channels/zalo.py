@@ -1,17 +1,14 @@
-"""Telegram and Zalo OA: the outbox senders, the Zalo API client and its token store,
-and the checks that a webhook call really comes from the messenger.
+"""Zalo OA: the outbox sender, the API client and its token store, and the webhook's checks.
 
-Messages may carry buttons (rows of {"label", "payload"}) and a stored photo ("photo_key"):
-Telegram shows inline buttons and uploads the photo; Zalo shows template buttons whose
-payload comes back as a text message starting with ZALO_BUTTON_PREFIX, and fetches the
-photo from its public address.
+Messages may carry buttons (rows of {"label", "payload"}), shown as template buttons whose
+payload comes back as a text message starting with ZALO_BUTTON_PREFIX, and a stored photo
+("photo_key"), which Zalo fetches from its public address.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 from datetime import timedelta
 from typing import Any
@@ -24,168 +21,16 @@ from sqlalchemy.orm import Session
 from webapp.extensions import db
 from webapp.models import MessengerToken, OutboxMessage
 from webapp.models.types import utcnow
-from webapp.services.messaging.senders import Sender, SendError, register
+from webapp.services.messaging.channels.base import Buttons, Sender, SendError, http_timeout
 
 log = logging.getLogger(__name__)
 
-Buttons = list[list[dict[str, str]]]
-
-TELEGRAM_TEXT_LIMIT = 4096
-TELEGRAM_CAPTION_LIMIT = 1024
 ZALO_TEXT_LIMIT = 2000
 ZALO_MAX_BUTTONS = 5
 # Zalo sends a pressed button's payload back as a user_send_text message.
 ZALO_BUTTON_PREFIX = "#"
 # Zalo's "access token invalid" and "access token expired".
 ZALO_TOKEN_ERRORS = frozenset({-216, -124})
-DOWNLOAD_LIMIT = 25 * 1024 * 1024
-
-
-def _timeout() -> float:
-    return float(current_app.config.get("MESSENGER_TIMEOUT", 10.0))
-
-
-def public_photo_url(key: str) -> str:
-    """The public (metadata-free) copy of a stored photo, as a messenger can fetch it."""
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/anh/{key}/web.jpg"
-
-
-def public_photo_bytes(key: str) -> bytes:
-    """Bytes of the public copy of a stored photo."""
-    from webapp.services.intake.reports import photo_store
-
-    return photo_store().open_public(key, "web").read_bytes()
-
-
-def download(url: str, *, limit: int = DOWNLOAD_LIMIT) -> bytes:
-    """Fetch a file a messenger points to (an image the resident sent), up to `limit` bytes."""
-    with (
-        httpx.Client(timeout=_timeout(), follow_redirects=True) as client,
-        client.stream("GET", url) as response,
-    ):
-        response.raise_for_status()
-        chunks, size = [], 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > limit:
-                raise SendError(f"file at {url} is larger than {limit} bytes")
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
-# -- Telegram --------------------------------------------------------------------------------
-
-
-def telegram_file_base_url() -> str:
-    """python-telegram-bot's base_file_url: set, or /file/bot on the API's host."""
-    cfg = current_app.config
-    if cfg.get("TELEGRAM_FILE_BASE_URL"):
-        return cfg["TELEGRAM_FILE_BASE_URL"]
-    base = cfg["TELEGRAM_API_BASE_URL"]
-    if base.endswith("/bot"):
-        return base[: -len("bot")] + "file/bot"
-    return base.rstrip("/") + "/file/bot"
-
-
-def telegram_keyboard(buttons: Buttons | None) -> dict[str, Any] | None:
-    """An inline keyboard for the Bot API from rows of {"label", "payload"}."""
-    if not buttons:
-        return None
-    return {
-        "inline_keyboard": [
-            [{"text": b["label"], "callback_data": b["payload"]} for b in row] for row in buttons
-        ]
-    }
-
-
-class TelegramApi:
-    """The few Bot API calls the outbox needs, over plain httpx (no event loop in workers)."""
-
-    def __init__(self) -> None:
-        cfg = current_app.config
-        if not cfg.get("TELEGRAM_BOT_TOKEN"):
-            raise SendError("TELEGRAM_BOT_TOKEN is not configured")
-        self.base = f"{cfg['TELEGRAM_API_BASE_URL']}{cfg['TELEGRAM_BOT_TOKEN']}"
-
-    def call(self, method: str, *, data: dict[str, Any], files: dict | None = None) -> dict:
-        """Call a method; the result, or SendError with Telegram's description."""
-        try:
-            with httpx.Client(timeout=_timeout()) as client:
-                if files:
-                    form = {
-                        k: json.dumps(v) if isinstance(v, dict) else str(v) for k, v in data.items()
-                    }
-                    response = client.post(f"{self.base}/{method}", data=form, files=files)
-                else:
-                    response = client.post(f"{self.base}/{method}", json=data)
-            body = response.json()
-        except (httpx.HTTPError, ValueError) as error:
-            raise SendError(f"Telegram {method}: {error}") from error
-        if not body.get("ok"):
-            detail = f"{body.get('error_code')} {body.get('description')}"
-            raise SendError(f"Telegram {method}: {detail}")
-        return body.get("result") or {}
-
-    def send(
-        self, chat_id: str, text: str, buttons: Buttons | None = None, photo: bytes | None = None
-    ) -> None:
-        """A text (with buttons), or a photo with the text as caption when it fits."""
-        markup = telegram_keyboard(buttons)
-        if photo is not None:
-            fits = len(text) <= TELEGRAM_CAPTION_LIMIT
-            data: dict[str, Any] = {"chat_id": chat_id}
-            if fits:
-                data["caption"] = text
-                if markup:
-                    data["reply_markup"] = markup
-            self.call("sendPhoto", data=data, files={"photo": ("ket-qua.jpg", photo, "image/jpeg")})
-            if fits:
-                return
-        data = {"chat_id": chat_id, "text": text[:TELEGRAM_TEXT_LIMIT]}
-        if markup:
-            data["reply_markup"] = markup
-        self.call("sendMessage", data=data)
-
-
-@register
-class TelegramSender(Sender):
-    """Messages to residents who reported on Telegram (private chat id = user id)."""
-
-    channel = "telegram"
-
-    def send(self, message: OutboxMessage) -> None:
-        """sendMessage, or sendPhoto when the message carries a result photo."""
-        if not message.address:
-            raise SendError("no Telegram chat id")
-        payload = message.payload or {}
-        photo = public_photo_bytes(payload["photo_key"]) if payload.get("photo_key") else None
-        TelegramApi().send(message.address, message.body, payload.get("buttons"), photo)
-
-
-def telegram_event_key(update: dict[str, Any]) -> str:
-    """A stable id of an update: chat and message id, or the button press's id.
-
-    Unlike update_id (a sequence Telegram may restart), these never repeat, so a stored
-    key never swallows a new message.
-    """
-    query = update.get("callback_query")
-    if isinstance(query, dict) and query.get("id"):
-        return f"cbq:{query['id']}"
-    message = update.get("message")
-    if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-        return f"msg:{message['chat'].get('id')}:{message.get('message_id')}"
-    return f"upd:{update.get('update_id')}"
-
-
-def telegram_secret_ok(header_value: str | None) -> bool:
-    """Whether a webhook call carries our secret token (none configured: refuse all)."""
-    secret = current_app.config.get("TELEGRAM_WEBHOOK_SECRET") or ""
-    if not secret or not header_value:
-        return False
-    return hmac.compare_digest(header_value.encode(), secret.encode())
-
-
-# -- Zalo OA ---------------------------------------------------------------------------------
 
 
 class ZaloError(SendError):
@@ -196,43 +41,9 @@ class ZaloError(SendError):
         self.code = code
 
 
-def zalo_signature(raw_body: bytes, timestamp: str) -> str:
-    """The X-ZEvent-Signature Zalo computes: mac= sha256(app_id + body + timestamp + OA key)."""
-    cfg = current_app.config
-    material = (
-        cfg["ZALO_APP_ID"].encode()
-        + raw_body
-        + timestamp.encode()
-        + cfg["ZALO_OA_SECRET_KEY"].encode()
-    )
-    return "mac=" + hashlib.sha256(material).hexdigest()
-
-
-def zalo_signature_ok(raw_body: bytes, timestamp: Any, header_value: str | None) -> bool:
-    """Constant-time check of a webhook call's signature (no OA key configured: refuse all)."""
-    if not current_app.config.get("ZALO_OA_SECRET_KEY") or not header_value:
-        return False
-    if timestamp is None or isinstance(timestamp, bool | dict | list):
-        return False
-    expected = zalo_signature(raw_body, str(timestamp))
-    return hmac.compare_digest(header_value.strip().encode(), expected.encode())
-
-
-def zalo_user_id(event: dict[str, Any]) -> str | None:
-    """Who an event is from: the sender of a message, the follower of a follow event."""
-    for key in ("sender", "follower", "user"):
-        value = event.get(key)
-        if isinstance(value, dict) and value.get("id"):
-            return str(value["id"])
-    return None
-
-
-def zalo_event_key(event: dict[str, Any]) -> str:
-    """The message id of a user_send_* event; otherwise event name, user and time."""
-    message = event.get("message")
-    if isinstance(message, dict) and message.get("msg_id"):
-        return f"msg:{message['msg_id']}"
-    return f"{event.get('event_name')}:{zalo_user_id(event)}:{event.get('timestamp')}"
+def public_photo_url(key: str) -> str:
+    """The public (metadata-free) copy of a stored photo, as Zalo fetches it."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/anh/{key}/web.jpg"
 
 
 def zalo_message(text: str, buttons: Buttons | None = None, image_url: str | None = None) -> dict:
@@ -273,6 +84,9 @@ def zalo_message(text: str, buttons: Buttons | None = None, image_url: str | Non
     return message
 
 
+# -- Tokens ----------------------------------------------------------------------------------
+
+
 def _token_session() -> Session:
     # Tokens are read and refreshed in their own transaction: a refreshed pair must be
     # saved even when the caller's transaction (an outbox row) is rolled back later.
@@ -285,12 +99,12 @@ def zalo_access_token() -> str:
     with _token_session() as session:
         row = session.get(MessengerToken, "zalo")
         if row is None:
-            if not cfg.get("ZALO_ACCESS_TOKEN"):
+            if not cfg["ZALO_ACCESS_TOKEN"]:
                 raise SendError("no Zalo access token: set ZALO_ACCESS_TOKEN")
             row = MessengerToken(
                 channel="zalo",
                 access_token=cfg["ZALO_ACCESS_TOKEN"],
-                refresh_token=cfg.get("ZALO_REFRESH_TOKEN") or None,
+                refresh_token=cfg["ZALO_REFRESH_TOKEN"] or None,
             )
             session.add(row)
             session.commit()
@@ -330,7 +144,7 @@ def refresh_zalo_token(failed_token: str) -> str:
         if not row.refresh_token:
             raise SendError("Zalo access token rejected and no refresh token is stored")
         try:
-            with httpx.Client(timeout=_timeout()) as client:
+            with httpx.Client(timeout=http_timeout()) as client:
                 response = client.post(
                     f"{cfg['ZALO_OAUTH_BASE_URL'].rstrip('/')}/v4/oa/access_token",
                     headers={"secret_key": cfg["ZALO_APP_SECRET"]},
@@ -354,13 +168,16 @@ def refresh_zalo_token(failed_token: str) -> str:
         return row.access_token
 
 
+# -- Sending ---------------------------------------------------------------------------------
+
+
 class ZaloApi:
     """Zalo OA API v3 over httpx: consultation messages with a token refreshed when rejected."""
 
     def _post_cs(self, token: str, body: dict) -> dict:
         url = f"{current_app.config['ZALO_API_BASE_URL'].rstrip('/')}/v3.0/oa/message/cs"
         try:
-            with httpx.Client(timeout=_timeout()) as client:
+            with httpx.Client(timeout=http_timeout()) as client:
                 response = client.post(url, headers={"access_token": token}, json=body)
             answer = response.json()
         except (httpx.HTTPError, ValueError) as error:
@@ -402,7 +219,6 @@ class ZaloApi:
         self.send_message(user_id, zalo_message(text, buttons))
 
 
-@register
 class ZaloSender(Sender):
     """Messages to residents who reported on Zalo, through the OA's consultation messages."""
 
@@ -421,3 +237,45 @@ class ZaloSender(Sender):
             image,
             buttons_prompt=payload.get("buttons_prompt"),
         )
+
+
+# -- The webhook -----------------------------------------------------------------------------
+
+
+def zalo_signature(raw_body: bytes, timestamp: str) -> str:
+    """The X-ZEvent-Signature Zalo computes: mac= sha256(app_id + body + timestamp + OA key)."""
+    cfg = current_app.config
+    material = (
+        cfg["ZALO_APP_ID"].encode()
+        + raw_body
+        + timestamp.encode()
+        + cfg["ZALO_OA_SECRET_KEY"].encode()
+    )
+    return "mac=" + hashlib.sha256(material).hexdigest()
+
+
+def zalo_signature_ok(raw_body: bytes, timestamp: Any, header_value: str | None) -> bool:
+    """Constant-time check of a webhook call's signature (no OA key configured: refuse all)."""
+    if not current_app.config["ZALO_OA_SECRET_KEY"] or not header_value:
+        return False
+    if timestamp is None or isinstance(timestamp, bool | dict | list):
+        return False
+    expected = zalo_signature(raw_body, str(timestamp))
+    return hmac.compare_digest(header_value.strip().encode(), expected.encode())
+
+
+def zalo_user_id(event: dict[str, Any]) -> str | None:
+    """Who an event is from: the sender of a message, the follower of a follow event."""
+    for key in ("sender", "follower", "user"):
+        value = event.get(key)
+        if isinstance(value, dict) and value.get("id"):
+            return str(value["id"])
+    return None
+
+
+def zalo_event_key(event: dict[str, Any]) -> str:
+    """The message id of a user_send_* event; otherwise event name, user and time."""
+    message = event.get("message")
+    if isinstance(message, dict) and message.get("msg_id"):
+        return f"msg:{message['msg_id']}"
+    return f"{event.get('event_name')}:{zalo_user_id(event)}:{event.get('timestamp')}"

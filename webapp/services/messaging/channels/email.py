@@ -1,63 +1,19 @@
-"""Outbound channels: one sender class per channel behind one interface, chosen by a registry.
-
-A sender raises SendError (or any exception) on failure; the outbox records it and retries.
-"""
+"""E-mail over SMTP: agencies, the IOC, the leadership and residents who left an address."""
 
 from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
-from typing import ClassVar
 
 from flask import current_app
 
+from webapp.infra import storage
 from webapp.models import OutboxMessage
+from webapp.services.messaging.channels.base import Sender, SendError
 
 
-class SendError(Exception):
-    """Delivery failed; the message is retried later."""
-
-
-class Sender:
-    """Delivers an outbox message on one channel."""
-
-    channel: ClassVar[str]
-
-    def send(self, message: OutboxMessage) -> None:
-        """Deliver or raise."""
-        raise NotImplementedError
-
-
-SENDERS: dict[str, type[Sender]] = {}
-
-
-def register(cls: type[Sender]) -> type[Sender]:
-    """Class decorator adding a sender to the registry under its channel."""
-    SENDERS[cls.channel] = cls
-    return cls
-
-
-def sender_for(channel: str) -> Sender:
-    """A sender instance for the channel, or SendError when none is registered."""
-    try:
-        return SENDERS[channel]()
-    except KeyError:
-        raise SendError(f"no sender for channel {channel!r}") from None
-
-
-@register
-class TrackingPageSender(Sender):
-    """Residents without a messenger or e-mail read their answers on the tracking page."""
-
-    channel = "tracking"
-
-    def send(self, message: OutboxMessage) -> None:
-        """Nothing to push: the event is already on the page."""
-
-
-@register
 class EmailSender(Sender):
-    """E-mail over SMTP (agencies, the IOC, residents who left an address)."""
+    """One plain-text e-mail per message, with the export file it names attached."""
 
     channel = "email"
 
@@ -76,9 +32,7 @@ class EmailSender(Sender):
         mail.set_content(message.body)
         attachment = (message.payload or {}).get("attachment")
         if attachment:
-            from webapp.services.ioc.exports import attachment_path
-
-            path = attachment_path(attachment["file"])
+            path = storage.export_file(attachment["file"])
             if not path.exists():
                 raise SendError(f"attachment {attachment['file']} is missing")
             main, _, sub = attachment["mimetype"].partition("/")

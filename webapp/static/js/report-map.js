@@ -1,5 +1,6 @@
-// Tracking page: where the report is. An exact pin only when the resident may see it
-// (data-exact); otherwise a circle around the coarse public point.
+// Where a report is, on the tracking page and the back office's report page: the ward
+// boundaries, and an exact pin when the viewer may see it (data-exact), otherwise a circle
+// around the coarse public point.
 (function () {
   "use strict";
   var el = document.getElementById("map");

@@ -1,0 +1,77 @@
+"""The dialog's entry point: one message in, one transaction, the replies out."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.dialog import table
+from bot.dialog.turn import Turn
+from bot.dialog.vocabulary import EXPIRED, Classifier, Incoming, NluAnswer, Outgoing
+from webapp.errors import DomainError
+from webapp.services.messaging import turns
+
+log = logging.getLogger(__name__)
+
+
+def default_classifier(text: str) -> NluAnswer | None:
+    """The app's NLU client; None when the NLU server is down (the dialog then asks)."""
+    try:
+        from nlu.client import NluError
+        from webapp.services.casework.classification import nlu_client
+    except ImportError:
+        log.warning("NLU client not available; the bot asks for the category")
+        return None
+    try:
+        return nlu_client().parse(text)
+    except NluError as error:  # unreachable, or an answer it cannot use
+        log.warning("NLU unavailable (%s); the bot asks for the category", error)
+        return None
+
+
+class Dialog:
+    """Handles one incoming message at a time, inside an app context, and commits."""
+
+    def __init__(self, classifier: Classifier | None = None):
+        self.classifier = classifier or default_classifier
+
+    def classify(self, text: str) -> NluAnswer | None:
+        """The classifier's answer; None (never an exception) when it fails."""
+        try:
+            return self.classifier(text)
+        except Exception:  # the resident must still be answered
+            log.exception("classifier failed")
+            return None
+
+    def handle(self, incoming: Incoming, event_key: str | None = None) -> list[Outgoing]:
+        """Answer one message; the state is committed before the replies are returned.
+
+        `event_key` is the update's id on the messenger: an update seen before gets no
+        answer, so a replayed webhook or an update redelivered after a crash counts once.
+        """
+        try:
+            return self._turn(incoming, event_key)
+        except DomainError as error:  # refused by a service: say why, keep the step
+            turns.rollback()
+            return self._turn(incoming, event_key, failure=error)
+        except BaseException:
+            turns.rollback()
+            raise
+
+    def _turn(
+        self, incoming: Incoming, event_key: str | None, failure: DomainError | None = None
+    ) -> list[Outgoing]:
+        claimed = turns.claim(incoming.channel, incoming.user_id, event_key)
+        if claimed is None:
+            return []
+        turn = Turn(claimed, incoming, self.classify, table.PROMPTS)
+        if failure is not None:
+            turn.say(failure.message_vi)
+            turn.prompt(turn.state)
+            state = turn.state
+        else:
+            if claimed.expired:
+                turn.say(EXPIRED)
+            state = table.dispatch(turn)
+        turn.persist(state)
+        turns.commit()
+        return turn.replies

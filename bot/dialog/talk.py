@@ -1,0 +1,87 @@
+"""Help, chit-chat and cancelling: the answers that belong to no flow."""
+
+from __future__ import annotations
+
+from bot.dialog import tracking
+from bot.dialog.turn import Turn
+from bot.dialog.vocabulary import (
+    ASIDE_STATES,
+    BYE,
+    CANCELLED,
+    CHAT_INTENTS,
+    DRAFT_CANCELLED,
+    DRAFT_STATES,
+    GOODBYE,
+    GREET,
+    GREETINGS,
+    HELP,
+    IDLE,
+    LOOKUP,
+    NO_DRAFT,
+    OUT_OF_SCOPE,
+    SOME_PROVINCE,
+    THANKS,
+    YOU_ARE_WELCOME,
+    NluAnswer,
+    State,
+    menu,
+)
+from webapp.services.geography import units
+
+
+def province() -> str:
+    """The province's name, as the bot introduces itself."""
+    return units.province_name() or SOME_PROVINCE
+
+
+def show_help(turn: Turn) -> None:
+    """What the bot does, and the menu."""
+    turn.say(HELP.format(province=province()), menu())
+
+
+def give_help(turn: Turn, arg: str) -> State:
+    """/help: what the bot does; a draft is asked for again."""
+    show_help(turn)
+    return turn.remind(turn.state)
+
+
+def cancel(turn: Turn, arg: str) -> State:
+    """/huy: leave a step taken aside, or drop the draft."""
+    if turn.state in ASIDE_STATES:
+        turn.say(CANCELLED)
+        return turn.resume()
+    had_draft = turn.state in DRAFT_STATES
+    turn.discard_draft()
+    turn.say(DRAFT_CANCELLED if had_draft else NO_DRAFT, menu())
+    return IDLE
+
+
+def chat_intent(turn: Turn, answer: NluAnswer | None) -> str | None:
+    """The chit-chat intent of the message, if it is chit-chat and not a report."""
+    key = turn.key
+    if key in GREETINGS:
+        return "greet"
+    if key in THANKS:
+        return "thanks"
+    if key in BYE:
+        return "goodbye"
+    if answer is not None and not answer.is_report and answer.intent in CHAT_INTENTS:
+        return answer.intent
+    return None
+
+
+def chat(turn: Turn, intent: str, current: State) -> State:
+    """Answer chit-chat in the step `current` (the menu when idle, the draft asked again)."""
+    name = f" {turn.incoming.display_name}" if turn.incoming.display_name else ""
+    if intent == "greet":
+        turn.say(GREET.format(name=name, province=province()), menu() if current == IDLE else None)
+    elif intent == "thanks":
+        turn.say(YOU_ARE_WELCOME)
+    elif intent == "goodbye":
+        turn.say(GOODBYE)
+    elif intent == "ask_status":
+        tracking.prompt_lookup(turn)
+        return turn.suspend(LOOKUP, current)
+    else:
+        turn.say(OUT_OF_SCOPE, menu() if current == IDLE else None)
+    return turn.remind(current)

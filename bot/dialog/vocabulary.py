@@ -1,0 +1,355 @@
+"""What the dialog exchanges with a messenger, and its words.
+
+The value objects an adapter builds and shows (`Incoming`, `Outgoing`, `Button`), the
+states, the words understood (commands, phrases, yes and no), and every text and keyboard
+the resident is sent. Words are compared folded: "huy" is "Hủy" (`webapp.services.text`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol, TypeAlias
+
+from config.settings import VN_TZ
+from webapp.services.messaging import conversations
+
+# -- Value objects ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice offered to the resident; `payload` comes back as `Incoming.button`."""
+
+    label: str
+    payload: str
+
+
+Keyboard: TypeAlias = list[list[Button]]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message from a resident, whatever the messenger."""
+
+    channel: str
+    user_id: str
+    display_name: str | None = None
+    text: str | None = None
+    photo: bytes | None = field(default=None, repr=False)
+    photo_name: str | None = None
+    location: tuple[float, float] | None = None
+    button: str | None = None
+
+
+@dataclass
+class Outgoing:
+    """One reply: text, rows of buttons, and optionally a stored photo (key and bytes)."""
+
+    text: str
+    buttons: Keyboard = field(default_factory=list)
+    photo_key: str | None = None
+    photo: bytes | None = field(default=None, repr=False)
+    # The messenger may offer a "share my location" button (Telegram does).
+    ask_location: bool = False
+
+    def button_rows(self) -> list[list[dict[str, str]]]:
+        """The buttons as plain dicts, as the messenger senders take them."""
+        return [[{"label": b.label, "payload": b.payload} for b in row] for row in self.buttons]
+
+
+class NluAnswer(Protocol):
+    """What the dialog reads of an NLU answer (nlu.client.NluResult)."""
+
+    intent: str
+    confidence: float
+    category: str | None
+    is_report: bool
+    ranking: list[tuple[str, float]]
+    entities: dict[str, list[str]]
+
+
+# Text → NLU answer, or None when the NLU cannot be reached.
+Classifier = Callable[[str], NluAnswer | None]
+
+# -- States ----------------------------------------------------------------------------------
+# `bot.dialog.table` maps each to its handler. The draft states keep a report being written
+# in data["draft"]; the aside states are left for the step they interrupted (data["resume"]).
+
+State: TypeAlias = str
+
+IDLE: State = conversations.IDLE
+DESCRIBE: State = "describe"
+PHOTOS: State = "photos"
+PLACE: State = "place"
+NEARBY: State = "nearby"
+CATEGORY: State = "category"
+CONFIRM: State = "confirm"
+LOOKUP: State = "lookup"
+REOPEN_ASK: State = "reopen_ask"
+REOPEN_REASON: State = "reopen_reason"
+DRAFT_STATES = frozenset({DESCRIBE, PHOTOS, PLACE, NEARBY, CATEGORY, CONFIRM})
+ASIDE_STATES = frozenset({LOOKUP, REOPEN_ASK, REOPEN_REASON})
+
+# -- Words understood ------------------------------------------------------------------------
+
+CODE_RE = re.compile(r"\b[A-Za-z]{2,5}-\d{4}-\d{6,}\b")
+
+# Slash commands (Telegram shows them in its menu; on Zalo they can be typed).
+SLASH_COMMANDS = {
+    "baocao": "new",
+    "phananh": "new",
+    "huy": "cancel",
+    "tracuu": "lookup",
+    "cuatoi": "mine",
+    "help": "help",
+    "start": "help",
+    "giup": "help",
+}
+# Whole messages meaning a command, folded (no diacritics, lower case).
+PHRASES = {
+    "new": {"bao cao", "phan anh", "gui phan anh", "bao cao moi", "phan anh moi", "tao phan anh"},
+    "cancel": {"huy", "huy bo", "huy phan anh", "thoi", "cancel"},
+    "help": {"help", "giup", "giup do", "tro giup", "huong dan", "menu", "start"},
+    "mine": {"cua toi", "phan anh cua toi", "bao cao cua toi", "danh sach phan anh"},
+    "lookup": {"tra cuu", "tra cuu phan anh", "kiem tra phan anh", "xem tien do"},
+}
+YES = {"co", "dung", "dung roi", "phai", "ok", "oke", "okay", "dong y", "yes", "vang", "u"}
+YES |= {"gui", "gui di", "xac nhan", "chinh xac", "da", "duoc"}
+NO = {"khong", "ko", "k", "khong phai", "sai", "no", "khong can", "thoi khoi"}
+DONE = {"xong", "bo qua", "khong", "ko", "k", "khong co", "khong co anh", "het", "skip"}
+DONE |= {"tiep", "tiep tuc", "xong roi", "khong chup", "khong co hinh"}
+FILE_ANYWAY = YES | {"van gui", "gui moi", "gui phan anh moi"}
+GREETINGS = {"xin chao", "chao", "chao ban", "chao bot", "hello", "hi", "alo", "a lo", "hey"}
+THANKS = {"cam on", "cam on ban", "cam on nhieu", "thanks", "thank you", "tks", "camon", "cmon"}
+BYE = {"tam biet", "bye", "hen gap lai", "bai bai"}
+CHAT_INTENTS = {"greet", "thanks", "goodbye", "ask_status", "out_of_scope"}
+
+# -- Texts -----------------------------------------------------------------------------------
+# Templates are filled with str.format.
+
+EXPIRED = "Phản ánh bạn soạn dở lần trước đã quá lâu nên đã được hủy."
+STALE_CHOICE = "Lựa chọn này không còn hiệu lực."
+HELP = (
+    "Mình là trợ lý tiếp nhận phản ánh hiện trường của {province}.\n"
+    "• /baocao — gửi phản ánh mới (mô tả, ảnh, vị trí)\n"
+    "• /tracuu <mã> — xem tiến độ xử lý, ví dụ /tracuu PA-2611-000123\n"
+    "• /cuatoi — các phản ánh bạn đã gửi hoặc đang theo dõi\n"
+    "• /huy — hủy phản ánh đang soạn\n"
+    "Bạn cũng có thể gõ ngay nội dung sự việc, ví dụ: "
+    "“Rác thải đổ bừa bãi ở đầu kiệt 12 đường Bạch Đằng”."
+)
+SOME_PROVINCE = "tỉnh/thành phố"
+GREET = (
+    "Xin chào{name}! 👋 Mình là trợ lý tiếp nhận phản ánh hiện trường của "
+    "{province}. Bạn gặp sự việc gì (rác thải, ổ gà, đèn đường hỏng, "
+    "ngập nước…)? Hãy mô tả cho mình, hoặc bấm “Gửi phản ánh”."
+)
+YOU_ARE_WELCOME = "Không có gì ạ! Cảm ơn bạn đã chung tay vì thành phố. 💚"
+GOODBYE = "Tạm biệt bạn! Khi cần phản ánh sự việc, cứ nhắn cho mình nhé."
+OUT_OF_SCOPE = (
+    "Xin lỗi, mình chỉ tiếp nhận và tra cứu phản ánh hiện trường (hạ tầng, môi "
+    "trường, trật tự đô thị…). Bạn muốn gửi phản ánh hay tra cứu?"
+)
+CANCELLED = "Đã hủy."
+DRAFT_CANCELLED = "Đã hủy phản ánh đang soạn."
+NO_DRAFT = "Hiện không có phản ánh nào đang soạn."
+
+ASK_DESCRIPTION = (
+    "📝 Bạn hãy mô tả sự việc: chuyện gì, ở đâu, từ khi nào. Có thể gửi ảnh hoặc vị trí trước."
+)
+TOO_SHORT = (
+    "Bạn mô tả chi tiết hơn một chút nhé (ít nhất {minimum} ký tự): sự việc gì, ở đâu, từ khi nào."
+)
+ADDED_TO_DESCRIPTION = "Đã bổ sung vào mô tả."
+ASK_PHOTOS = "📷 Bạn có ảnh chụp hiện trường không? Gửi ảnh (tối đa {maximum}), hoặc bấm Bỏ qua."
+ASK_MORE_PHOTOS = "Đã có {count} ảnh. Gửi thêm ảnh (tối đa {maximum}) hoặc bấm Xong."
+PHOTO_RECEIVED = "📷 Đã nhận {count} ảnh."
+PHOTO_REFUSED = "Mỗi phản ánh có tối đa {maximum} ảnh; ảnh này không được thêm."
+PHOTOS_ENOUGH = "Đã đủ {maximum} ảnh."
+
+ASK_PLACE = (
+    "📍 Sự việc ở đâu? Gửi vị trí (ghim trên bản đồ), hoặc gõ địa chỉ, "
+    "ví dụ: “12 Bạch Đằng, Hải Châu”."
+)
+PLACE_IN_PHOTO = "Ảnh của bạn có vị trí chụp tại {ward}."
+PLACE_IN_TEXT = "Trong mô tả có nhắc đến: {label}."
+PLACE_NOT_FOUND = (
+    "Chưa tìm thấy “{address}” trên bản đồ. Bạn có thể gửi vị trí (ghim), "
+    "gõ lại rõ hơn (số nhà, tên đường, phường/xã), hoặc giữ nguyên địa chỉ này."
+)
+LOCATION_RECEIVED = "📍 Đã nhận vị trí: {place}."
+PLACE_UNKNOWN = "chưa rõ"
+OUTSIDE_PROVINCE = "ngoài địa bàn tỉnh/thành phố"
+# How a place was given, shown after the ward.
+PLACE_SOURCES = {
+    "pin": "vị trí bạn gửi",
+    "exif": "vị trí trong ảnh",
+    "address": "theo địa chỉ",
+    "text": "theo mô tả",
+}
+
+NEARBY_HEADER = "🔔 Gần vị trí này đã có phản ánh tương tự đang được xử lý:"
+NEARBY_LINE = "{number}. {code} · {category} · {status} · cách {distance} m\n   “{description}”"
+NEARBY_FOOTER = (
+    "Bạn có thể theo dõi phản ánh đó để nhận thông báo khi có kết quả, "
+    "thay vì gửi một phản ánh trùng lặp."
+)
+UNCLASSIFIED = "chưa phân loại"
+FOLLOWING = (
+    "🔔 Bạn đang theo dõi phản ánh {code}. Bạn sẽ nhận được thông báo "
+    "khi phản ánh có cập nhật. Cảm ơn bạn!\n{url}"
+)
+
+GUESS_CATEGORY = "Có phải phản ánh về: {category}?"
+ASK_CATEGORY = "Phản ánh của bạn thuộc lĩnh vực nào?"
+ASK_CONFIRM = (
+    "Vui lòng kiểm tra lại phản ánh:\n"
+    "• Nội dung: {description}\n"
+    "• Ảnh: {photos}\n"
+    "• Vị trí: {place}\n"
+    "• Lĩnh vực: {category}\n"
+    "Gửi phản ánh này?"
+)
+NO_CATEGORY = "chưa chọn"
+SUBMITTED = (
+    "✅ Đã gửi phản ánh. Mã phản ánh của bạn: {code}\n"
+    "Theo dõi tiến độ: {url}\n"
+    "Gõ /tracuu {code} bất cứ lúc nào để xem kết quả xử lý."
+)
+
+ASK_CODE = "🔎 Bạn gửi mã phản ánh cần tra cứu, ví dụ PA-2611-000123."
+CODE_FORMAT = "Mã phản ánh có dạng PA-2611-000123 (có trong tin nhắn xác nhận)."
+STATUS = "📋 Phản ánh {code}: {status}"
+STATUS_CATEGORY = "Lĩnh vực: {}"
+STATUS_UNIT = "Địa bàn: {}"
+STATUS_AGENCY = "Cơ quan xử lý: {}"
+STATUS_DUE = "Hạn xử lý: {}"
+STATUS_RESULT = "Kết quả: {}"
+STATUS_LATEST = "Cập nhật mới nhất: {}"
+STATUS_LINK = "Chi tiết: {}"
+NO_REPORTS = "Bạn chưa gửi phản ánh nào."
+MINE_HEADER = "📋 Phản ánh của bạn (mới nhất trước):"
+MINE_LINE = "• {code} — {status}{mark}\n  {description}"
+MINE_FOLLOWED = " · đang theo dõi"
+
+RATED = "Cảm ơn bạn đã đánh giá {stars}/5 ⭐! Ý kiến của bạn giúp cơ quan xử lý làm tốt hơn."
+RATED_LOW = "Cảm ơn bạn đã đánh giá {stars}/5. Rất tiếc kết quả chưa làm bạn hài lòng."
+THANKS_FOR_FEEDBACK = "Cảm ơn bạn đã phản hồi!"
+ASK_REOPEN = "Bạn có muốn yêu cầu cơ quan xử lý lại phản ánh {code} không?"
+ASK_REOPEN_REASON = (
+    "Bạn hãy cho biết vấn đề còn tồn tại là gì (ví dụ: rác vẫn chưa được dọn, "
+    "ổ gà vá xong đã vỡ lại). Nội dung này sẽ được gửi kèm cho cơ quan xử lý."
+)
+REOPEN_CANCELLED = "Đã hủy yêu cầu xử lý lại."
+REOPENED = (
+    "🔁 Đã gửi lại phản ánh {code} cho {agency} kèm ý kiến của bạn.{due}\n"
+    "Bạn sẽ nhận được thông báo khi có kết quả."
+)
+REOPENED_DUE = " Hạn xử lý mới: {}."
+COORDINATORS = "bộ phận điều phối"
+
+LOCAL_TZ = VN_TZ
+
+
+def short(text: str, length: int) -> str:
+    """The text on one line, cut to `length` characters with an ellipsis."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def local_time(value: datetime) -> str:
+    """A time as residents read it: local hour, then day/month/year."""
+    return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+
+
+# -- Keyboards -------------------------------------------------------------------------------
+
+
+def menu() -> Keyboard:
+    """What the bot does: file a report, look one up, list one's own."""
+    return [
+        [Button("📝 Gửi phản ánh", "new")],
+        [Button("🔎 Tra cứu mã phản ánh", "lookup"), Button("📋 Phản ánh của tôi", "mine")],
+    ]
+
+
+def new_report() -> Keyboard:
+    """Only "file a report" (nothing filed yet)."""
+    return [[Button("📝 Gửi phản ánh", "new")]]
+
+
+def cancel_draft() -> Keyboard:
+    """Cancel the report being written."""
+    return [[Button("❌ Hủy", "cancel")]]
+
+
+def photos_done(count: int) -> Keyboard:
+    """Done with photos, or skip them when none was sent."""
+    return [[Button("✅ Xong", "done")]] if count else [[Button("Bỏ qua", "skip")]]
+
+
+def place_choices(photo_place: bool, text_place: str | None) -> Keyboard:
+    """The places already known (the photo's GPS, a name in the description), or skip."""
+    rows: Keyboard = []
+    if photo_place:
+        rows.append([Button("📷 Dùng vị trí trong ảnh", "place:photo")])
+    if text_place:
+        rows.append([Button(f"📝 {text_place[:40]}", "place:text")])
+    rows.append([Button("Bỏ qua", "skip")])
+    return rows
+
+
+def keep_address() -> Keyboard:
+    """Keep an address the map does not know, or skip the place."""
+    return [[Button("Giữ địa chỉ này", "place:keep")], [Button("Bỏ qua", "skip")]]
+
+
+def follow_or_file(codes: list[str]) -> Keyboard:
+    """Follow one of the reports nearby, or file a new one anyway."""
+    rows = [[Button(f"🔔 Theo dõi {code}", f"follow:{code}")] for code in codes]
+    rows.append([Button("📝 Vẫn gửi phản ánh mới", "file_new")])
+    return rows
+
+
+def guessed_categories(names: list[tuple[str, str]]) -> Keyboard:
+    """The NLU's guesses (code, name), one a row, then "another one"."""
+    rows = [[Button(name, f"cat:{code}")] for code, name in names]
+    rows.append([Button("Khác", "cat:*")])
+    return rows
+
+
+def all_categories(names: dict[str, str]) -> Keyboard:
+    """Every category, two a row."""
+    items = [Button(name, f"cat:{code}") for code, name in names.items()]
+    return [items[i : i + 2] for i in range(0, len(items), 2)]
+
+
+def confirm() -> Keyboard:
+    """Send the report, change its category, or cancel it."""
+    return [
+        [Button("✅ Gửi phản ánh", "send")],
+        [Button("🏷 Đổi lĩnh vực", "cat:*"), Button("❌ Hủy", "cancel")],
+    ]
+
+
+def lookup() -> Keyboard:
+    """One's own reports instead of a code, or cancel."""
+    return [[Button("📋 Phản ánh của tôi", "mine"), Button("Hủy", "cancel")]]
+
+
+def statuses(codes: list[str]) -> Keyboard:
+    """The status of each report listed."""
+    return [[Button(f"🔎 {code}", f"status:{code}")] for code in codes]
+
+
+def reopen(code: str) -> Keyboard:
+    """Ask for the report to be handled again, or not."""
+    return [[Button("🔁 Có, xử lý lại", f"reopen:{code}")], [Button("Không", "noreopen")]]
+
+
+def cancel_reopen() -> Keyboard:
+    """Give up asking for the report to be handled again."""
+    return [[Button("Hủy", "noreopen")]]

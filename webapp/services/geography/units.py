@@ -1,0 +1,19 @@
+"""Administrative units by code: the names residents are shown."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.models import AdminUnit
+
+
+def full_name(code: str | None) -> str | None:
+    """The unit's full name ("Phường Hải Châu"); None for no code or an unknown one."""
+    unit = db.session.get(AdminUnit, code) if code else None
+    return unit.full_name if unit else None
+
+
+def province_name() -> str | None:
+    """The full name of the province this instance serves; None before it is imported."""
+    return full_name(current_app.config["PROVINCE_CODE"])

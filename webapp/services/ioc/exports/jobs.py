@@ -1,0 +1,154 @@
+"""Background exports: a list longer than EXPORT_BACKGROUND_ROWS becomes an ExportJob that the
+Celery task `workers.export_tasks.run_export` writes under the exports directory, downloaded
+when done by the user who asked or by the IOC; files past EXPORT_KEEP_DAYS are purged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from webapp.errors import DomainError, NotFound
+from webapp.extensions import db
+from webapp.infra import queue, storage, task_names
+from webapp.models import ExportJob, User
+from webapp.models.types import utcnow
+from webapp.services.ioc.exports.lists import (
+    count_reports,
+    list_at_once,
+    list_file_name,
+    write_list,
+)
+from webapp.services.ioc.exports.weekly import WEEKLY_DIR
+from webapp.services.ioc.exports.writers import Export, check_format
+from webapp.services.ioc.queries import ReportFilter
+
+log = logging.getLogger(__name__)
+
+
+class NotReady(DomainError):
+    """A background export that is not finished (or failed)."""
+
+    status_code = 409
+    code = "not_ready"
+
+
+def background_threshold() -> int:
+    """Lists with more rows than this are exported in the background."""
+    return int(current_app.config["EXPORT_BACKGROUND_ROWS"])
+
+
+def list_export(user: User, f: ReportFilter, fmt: str, locale: str = "vi") -> Export | ExportJob:
+    """A list export: the file at once when small, else a background job (committed, queued)."""
+    fmt = check_format(fmt)
+    if count_reports(user, f) > background_threshold():
+        return start_job(user, "reports", fmt, {"filter": f.to_args(), "locale": locale})
+    return list_at_once(user, f, fmt, locale)
+
+
+def start_job(user: User, kind: str, fmt: str, params: dict[str, Any]) -> ExportJob:
+    """Record a background export and queue it (after the commit)."""
+    job = ExportJob(user_id=user.id, kind=kind, fmt=check_format(fmt), params=params)
+    db.session.add(job)
+    db.session.commit()
+    if not queue.enqueue(task_names.RUN_EXPORT, job.id):
+        job.status = "failed"
+        job.error = "Không gửi được yêu cầu tới hàng đợi xử lý; vui lòng thử lại sau."
+        job.finished_at = utcnow()
+        db.session.commit()
+    return job
+
+
+def job_path(job: ExportJob) -> Path:
+    """Where a job's file is (or will be) written."""
+    return storage.exports_dir() / f"{job.id}-{job.file_name}"
+
+
+def run_job(job_id: int) -> str:
+    """Write a background export's file; safe to run twice (a done job is left alone)."""
+    job = db.session.get(ExportJob, job_id)
+    if job is None:
+        return "missing"
+    if job.status == "done" and job.file_name and job_path(job).exists():
+        return "done"
+    user = db.session.get(User, job.user_id)
+    params = job.params or {}
+    locale = params.get("locale", "vi")
+    job.status, job.error = "running", None
+    job.file_name = list_file_name(job.fmt)
+    db.session.commit()
+    target = job_path(job)
+    partial = target.with_suffix(target.suffix + ".part")
+    try:
+        if job.kind != "reports" or user is None:
+            raise ValueError(f"cannot run export {job.kind!r} for user {job.user_id}")
+        f = ReportFilter.from_args(params.get("filter") or {})
+        count = write_list(user, f, job.fmt, locale, partial)
+        os.replace(partial, target)
+    except Exception as error:
+        db.session.rollback()
+        partial.unlink(missing_ok=True)
+        log.exception("export %s failed", job_id)
+        job = db.session.get(ExportJob, job_id)
+        job.status, job.error, job.finished_at = "failed", str(error)[:500], utcnow()
+        db.session.commit()
+        return "failed"
+    job.status, job.row_count, job.finished_at = "done", count, utcnow()
+    db.session.commit()
+    return "done"
+
+
+def can_download(user: User, job: ExportJob) -> bool:
+    """Only the user who asked, or the IOC, may fetch a background export."""
+    if not user.is_authenticated or not user.active:
+        return False
+    return job.user_id == user.id or user.role_enum.is_ioc
+
+
+def job_for(user: User, job_id: int) -> ExportJob:
+    """A job the user may see; NotFound otherwise (no guessing of other users' jobs)."""
+    job = db.session.get(ExportJob, job_id)
+    if job is None or not can_download(user, job):
+        raise NotFound("Không tìm thấy tệp xuất dữ liệu.", "Export not found.")
+    return job
+
+
+def download_path(user: User, job_id: int) -> tuple[ExportJob, Path]:
+    """The finished file of a job the user may fetch."""
+    job = job_for(user, job_id)
+    path = job_path(job) if job.file_name else None
+    if job.status != "done" or path is None or not path.exists():
+        raise NotReady("Tệp chưa sẵn sàng.", "The file is not ready yet.")
+    return job, path
+
+
+def purge_old_files(now: datetime | None = None) -> int:
+    """Delete export files older than EXPORT_KEEP_DAYS; their jobs become `expired`."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["EXPORT_KEEP_DAYS"])
+    removed = 0
+    jobs = db.session.scalars(
+        select(ExportJob).where(
+            ExportJob.status.in_(("done", "failed")), ExportJob.finished_at < cutoff
+        )
+    )
+    for job in jobs:
+        if job.file_name and job_path(job).exists():
+            job_path(job).unlink()
+            removed += 1
+        if job.status == "done":
+            job.status = "expired"
+    db.session.commit()
+    # Weekly workbooks and files of interrupted jobs are not tracked by a job row: by age.
+    root = storage.exports_dir()
+    for path in [*root.glob(f"{WEEKLY_DIR}/*"), *root.glob("*.part")]:
+        if datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed

@@ -1,0 +1,157 @@
+"""The leadership's weekly summary: last week's KPIs per agency and category, the total and
+who is late now, as a workbook downloaded from the IOC or e-mailed every Monday.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+
+from webapp.extensions import db
+from webapp.infra import storage
+from webapp.models.types import utcnow
+from webapp.services.ioc import stats
+from webapp.services.ioc.exports.kpi import DIMENSION_TITLES, KPI_HEADERS, kpi_row, period_line
+from webapp.services.ioc.exports.writers import (
+    MIMETYPES,
+    Export,
+    Sheet,
+    column_headers,
+    local,
+    pick,
+    xlsx_bytes,
+)
+from webapp.services.messaging import outbox
+
+log = logging.getLogger(__name__)
+# Weekly workbooks are kept under this folder of the exports directory.
+WEEKLY_DIR = "weekly"
+
+
+def weekly_summary(
+    period: stats.Period | None = None, locale: str = "vi", now: datetime | None = None
+) -> Export:
+    """The leadership's weekly workbook: last week's KPIs per agency, the total, what is late."""
+    now = now or utcnow()
+    period = period or stats.Period.last_week(now)
+    en = locale.startswith("en")
+    title = "Weekly report handling summary" if en else "Báo cáo tổng hợp xử lý phản ánh tuần"
+    made = f"{local(now):%d/%m/%Y %H:%M}"
+    intro = [title, period_line(period, locale), ("Made " if en else "Lập lúc ") + made]
+    headers = column_headers(KPI_HEADERS, locale)
+    overdue_headers = (
+        ["Agency", "Overdue reports now", "Oldest deadline", "Days overdue (oldest)"]
+        if en
+        else [
+            "Cơ quan",
+            "Số phản ánh đang quá hạn",
+            "Hạn xử lý cũ nhất",
+            "Số ngày quá hạn (lâu nhất)",
+        ]
+    )
+    overdue = stats.overdue_agencies(now=now, locale=locale)
+    sheets = [
+        Sheet(
+            pick(DIMENSION_TITLES[None], locale),
+            headers,
+            [kpi_row(stats.totals(period, now=now, locale=locale))],
+            intro,
+        ),
+        Sheet(
+            pick(DIMENSION_TITLES["agency"], locale),
+            headers,
+            [kpi_row(k) for k in stats.table(period, "agency", now=now, locale=locale)],
+            intro,
+        ),
+        Sheet(
+            pick(DIMENSION_TITLES["category"], locale),
+            headers,
+            [kpi_row(k) for k in stats.table(period, "category", now=now, locale=locale)],
+            intro,
+        ),
+        Sheet(
+            "Overdue now" if en else "Đang quá hạn",
+            overdue_headers,
+            [[u.name, u.overdue, local(u.oldest_due_at), u.days_overdue] for u in overdue],
+            [title, ("Situation at " if en else "Tình hình lúc ") + made],
+        ),
+    ]
+    name = f"tong-hop-tuan-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
+    return Export(name, MIMETYPES["xlsx"], xlsx_bytes(sheets))
+
+
+def leadership_addresses() -> list[str]:
+    """LEADERSHIP_EMAILS as a list."""
+    raw = current_app.config["LEADERSHIP_EMAILS"]
+    return [a.strip() for a in raw.replace(";", ",").split(",") if a.strip()]
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f} %"
+
+
+def weekly_mail_text(period: stats.Period, now: datetime) -> str:
+    """The e-mail around the workbook: the week's headline figures and who is late now."""
+    total = stats.totals(period, now=now)
+    late_units = stats.overdue_agencies(now=now)
+    lines = [
+        "Kính gửi lãnh đạo,",
+        "",
+        f"Tổng hợp xử lý phản ánh hiện trường tuần {period.start:%d/%m} – {period.end:%d/%m/%Y}:",
+        f"- Tiếp nhận: {total.received}",
+        f"- Đã giải quyết: {total.resolved}; còn đang xử lý: {total.open}",
+        f"- Đúng hạn: {total.on_time}; trễ hạn: {total.late}; trễ hạn có gia hạn: "
+        f"{total.late_extension}; đang quá hạn: {total.overdue} "
+        f"(tỷ lệ đúng hạn {_percent(total.on_time_rate)})",
+    ]
+    if late_units:
+        lines += ["", f"Đơn vị đang có phản ánh quá hạn (lúc {local(now):%H:%M %d/%m/%Y}):"]
+        lines += [f"- {u.name}: {u.overdue} phản ánh" for u in late_units[:10]]
+        if len(late_units) > 10:
+            lines.append(f"- … và {len(late_units) - 10} đơn vị khác (xem tệp đính kèm)")
+    else:
+        lines += ["", "Không đơn vị nào có phản ánh quá hạn."]
+    lines += ["", "Chi tiết theo cơ quan và lĩnh vực trong tệp Excel đính kèm."]
+    return "\n".join(lines)
+
+
+def mail_weekly_summary(now: datetime | None = None) -> int:
+    """Write last week's workbook and queue it to each leadership address, once per week."""
+    now = now or utcnow()
+    recipients = leadership_addresses()
+    if not recipients:
+        log.info("weekly summary: LEADERSHIP_EMAILS is empty, nothing sent")
+        return 0
+    period = stats.Period.last_week(now)
+    export = weekly_summary(period, now=now)
+    relative = Path(WEEKLY_DIR) / export.file_name
+    target = storage.exports_dir() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".part")
+    partial.write_bytes(export.body)
+    os.replace(partial, target)
+    body = weekly_mail_text(period, now)
+    subject = f"Báo cáo tổng hợp xử lý phản ánh tuần {period.start:%d/%m} – {period.end:%d/%m/%Y}"
+    attachment = {
+        "file": relative.as_posix(),
+        "filename": export.file_name,
+        "mimetype": export.mimetype,
+    }
+    added = [
+        outbox.add_message(
+            dedupe_key=f"weekly:{period.start.isoformat()}:{address}",
+            recipient_kind="leadership",
+            channel="email",
+            address=address,
+            subject=subject,
+            body=body,
+            payload={"attachment": attachment},
+        )
+        for address in recipients
+    ]
+    db.session.commit()
+    return sum(1 for m in added if m is not None)
