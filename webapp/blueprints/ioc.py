@@ -26,7 +26,7 @@ from sqlalchemy import select
 from webapp.blueprints import params
 from webapp.errors import PermissionDenied
 from webapp.extensions import db
-from webapp.models import AdminUnit, Agency, Category, ExportJob
+from webapp.models import AdminUnit, Agency, Category, ExportJob, ExportStatus
 from webapp.models.types import utcnow
 from webapp.services.intake.serializers import STATUS_LABELS
 from webapp.services.ioc import heatmap, stats
@@ -195,7 +195,7 @@ def export_job(job_id: int):
                 "row_count": job.row_count,
                 "error": job.error,
                 "download_url": url_for("ioc.export_download", job_id=job.id)
-                if job.status == "done"
+                if job.status == ExportStatus.DONE
                 else None,
             }
         )

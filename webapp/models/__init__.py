@@ -2,7 +2,7 @@
 
 from webapp.models.account import RecoveryCode, StaffSession
 from webapp.models.agency import Agency, agency_units
-from webapp.models.audit import AuditEntry, ExportJob
+from webapp.models.audit import AuditEntry, ExportJob, ExportStatus
 from webapp.models.category import Category, RoutingRule, Urgency
 from webapp.models.conversation import (
     Conversation,
@@ -34,6 +34,7 @@ __all__ = [
     "Conversation",
     "ConversationPhoto",
     "ExportJob",
+    "ExportStatus",
     "InboundEvent",
     "IntakeBlock",
     "LocationSource",

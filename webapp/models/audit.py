@@ -4,6 +4,7 @@ and background export jobs."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
@@ -58,6 +59,16 @@ class IdentityView(db.Model):
     user: Mapped[User] = relationship()
 
 
+class ExportStatus(StrEnum):
+    """Where a background export is: waiting, being written, ready, failed, or its file gone."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
 class ExportJob(db.Model):
     """A CSV or Excel export generated in the background; downloaded when done."""
 
@@ -68,7 +79,7 @@ class ExportJob(db.Model):
     kind: Mapped[str] = mapped_column(String(20))  # reports | kpi | weekly
     fmt: Mapped[str] = mapped_column(String(5))  # csv | xlsx
     params: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=ExportStatus.PENDING)
     file_name: Mapped[str | None] = mapped_column(String(200))
     row_count: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)

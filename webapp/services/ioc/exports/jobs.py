@@ -17,7 +17,7 @@ from sqlalchemy import select
 from webapp.errors import DomainError, NotFound
 from webapp.extensions import db
 from webapp.infra import queue, storage, task_names
-from webapp.models import ExportJob, User
+from webapp.models import ExportJob, ExportStatus, User
 from webapp.models.types import utcnow
 from webapp.services.ioc.exports.lists import (
     count_reports,
@@ -58,7 +58,7 @@ def start_job(user: User, kind: str, fmt: str, params: dict[str, Any]) -> Export
     db.session.add(job)
     db.session.commit()
     if not queue.enqueue(task_names.RUN_EXPORT, job.id):
-        job.status = "failed"
+        job.status = ExportStatus.FAILED
         job.error = "Không gửi được yêu cầu tới hàng đợi xử lý; vui lòng thử lại sau."
         job.finished_at = utcnow()
         db.session.commit()
@@ -75,12 +75,12 @@ def run_job(job_id: int) -> str:
     job = db.session.get(ExportJob, job_id)
     if job is None:
         return "missing"
-    if job.status == "done" and job.file_name and job_path(job).exists():
+    if job.status == ExportStatus.DONE and job.file_name and job_path(job).exists():
         return "done"
     user = db.session.get(User, job.user_id)
     params = job.params or {}
     locale = params.get("locale", "vi")
-    job.status, job.error = "running", None
+    job.status, job.error = ExportStatus.RUNNING, None
     job.file_name = list_file_name(job.fmt)
     db.session.commit()
     target = job_path(job)
@@ -96,10 +96,10 @@ def run_job(job_id: int) -> str:
         partial.unlink(missing_ok=True)
         log.exception("export %s failed", job_id)
         job = db.session.get(ExportJob, job_id)
-        job.status, job.error, job.finished_at = "failed", str(error)[:500], utcnow()
+        job.status, job.error, job.finished_at = ExportStatus.FAILED, str(error)[:500], utcnow()
         db.session.commit()
         return "failed"
-    job.status, job.row_count, job.finished_at = "done", count, utcnow()
+    job.status, job.row_count, job.finished_at = ExportStatus.DONE, count, utcnow()
     db.session.commit()
     return "done"
 
@@ -123,7 +123,7 @@ def download_path(user: User, job_id: int) -> tuple[ExportJob, Path]:
     """The finished file of a job the user may fetch."""
     job = job_for(user, job_id)
     path = job_path(job) if job.file_name else None
-    if job.status != "done" or path is None or not path.exists():
+    if job.status != ExportStatus.DONE or path is None or not path.exists():
         raise NotReady("Tệp chưa sẵn sàng.", "The file is not ready yet.")
     return job, path
 
@@ -135,15 +135,16 @@ def purge_old_files(now: datetime | None = None) -> int:
     removed = 0
     jobs = db.session.scalars(
         select(ExportJob).where(
-            ExportJob.status.in_(("done", "failed")), ExportJob.finished_at < cutoff
+            ExportJob.status.in_((ExportStatus.DONE, ExportStatus.FAILED)),
+            ExportJob.finished_at < cutoff,
         )
     )
     for job in jobs:
         if job.file_name and job_path(job).exists():
             job_path(job).unlink()
             removed += 1
-        if job.status == "done":
-            job.status = "expired"
+        if job.status == ExportStatus.DONE:
+            job.status = ExportStatus.EXPIRED
     db.session.commit()
     # Weekly workbooks and files of interrupted jobs are not tracked by a job row: by age.
     root = storage.exports_dir()
