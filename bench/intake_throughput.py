@@ -124,7 +124,7 @@ RAW_INSERT = (
 
 def raw_rows(drafts: list) -> list[dict[str, Any]]:
     """Parameters for bench_raw built from the same drafts (same text, same sizes)."""
-    from webapp.services.text import fold
+    from webapp.infra.text import fold
 
     return [
         {

@@ -58,8 +58,8 @@ def build_world(app, rng, texts_per_category: int = 250) -> World:
     from sqlalchemy import select
 
     from webapp.extensions import db
+    from webapp.infra.text import fold
     from webapp.models import Category, RoutingRule
-    from webapp.services.text import fold
 
     with app.app_context():
         cats = {c.code: c for c in db.session.scalars(select(Category))}

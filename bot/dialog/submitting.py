@@ -21,10 +21,10 @@ from bot.dialog.vocabulary import (
     menu,
     short,
 )
+from webapp.infra.text import fold
 from webapp.services.intake import categories, reports
 from webapp.services.intake.serializers import tracking_url
 from webapp.services.messaging import drafts
-from webapp.services.text import fold
 
 
 def ask_category(turn: Turn) -> State:

@@ -25,8 +25,8 @@ from bot.dialog.vocabulary import (
     Outgoing,
     State,
 )
+from webapp.infra.text import fold
 from webapp.services.messaging import drafts, turns
-from webapp.services.text import fold
 
 
 class Turn:

@@ -2,7 +2,7 @@
 
 The value objects an adapter builds and shows (`Incoming`, `Outgoing`, `Button`), the
 states, the words understood (commands, phrases, yes and no), and every text and keyboard
-the resident is sent. Words are compared folded: "huy" is "Hủy" (`webapp.services.text`).
+the resident is sent. Words are compared folded: "huy" is "Hủy" (`webapp.infra.text`).
 """
 
 from __future__ import annotations

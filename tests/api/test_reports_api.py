@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from tests.fixtures.images import make_bomb, make_jpeg, not_an_image
 from webapp.extensions import db
+from webapp.infra.text import fold
 from webapp.models import Photo, Report, ReportEvent
-from webapp.services.text import fold
 
 HAI_CHAU = (16.0700, 108.2246)  # Bạch Đằng riverside, well inside phường Hải Châu
 

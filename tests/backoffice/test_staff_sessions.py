@@ -208,3 +208,16 @@ def test_only_a_hash_of_the_token_is_stored(app):
         assert (
             db.session.scalar(select(StaffSession).where(StaffSession.token_hash == token)) is None
         )
+
+
+def test_guessing_the_current_password_through_the_account_page_is_limited(limits_on, app):
+    # A borrowed session must not become a way to guess the password (each try costs a hash).
+    client = login(app.test_client(), "viewer")
+    form = {"current": "wrong-guess", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    statuses = [client.post("/bo/tai-khoan/mat-khau", data=form).status_code for _ in range(12)]
+    assert statuses[0] == 303 and statuses[-1] == 429
+    codes = [
+        client.post("/bo/tai-khoan/xac-thuc-hai-buoc", data={"code": "000000"}).status_code
+        for _ in range(3)
+    ]
+    assert codes[-1] == 429

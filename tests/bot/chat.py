@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from bot.dialog import Dialog, Incoming, Outgoing
-from webapp.services.text import fold
+from webapp.infra.text import fold
 
 HAI_CHAU = (16.0700, 108.2246)  # Bạch Đằng riverside, phường Hải Châu
 

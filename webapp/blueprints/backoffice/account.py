@@ -10,9 +10,11 @@ from flask_login import current_user, login_required, logout_user
 
 from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
-from webapp.errors import DomainError, PermissionDenied, ValidationError
+from webapp.blueprints.backoffice.admin import require_admin
+from webapp.errors import DomainError, ValidationError
 from webapp.extensions import db
-from webapp.models import AuditEntry, Role, User
+from webapp.models import AuditEntry, User
+from webapp.ratelimit import limit
 from webapp.services.staff import accounts, second_factor, sessions
 
 # What a user who must enrol a second factor may still open.
@@ -56,6 +58,7 @@ def account():
 
 @bp.post("/tai-khoan/mat-khau")
 @login_required
+@limit("RATELIMIT_LOGIN_ADDRESS")
 def change_password():
     """Change one's password; the other sessions end."""
     try:
@@ -109,6 +112,7 @@ def logout_everywhere(only_this: bool = False):
 
 @bp.route("/tai-khoan/xac-thuc-hai-buoc", methods=["GET", "POST"], endpoint="second_factor")
 @login_required
+@limit("RATELIMIT_LOGIN_ADDRESS", exempt_when=lambda: request.method != "POST")
 def second_factor_page():
     """Enrol: a QR code (and the secret as text), confirmed by a first code."""
     if second_factor.is_enabled(current_user):
@@ -138,8 +142,7 @@ def second_factor_page():
 
 
 def _managed_user(user_id: str) -> User:
-    if current_user.role_enum is not Role.ADMIN:
-        raise PermissionDenied("Chỉ dành cho quản trị viên.", "Administrators only.")
+    require_admin()
     user = db.session.get(User, params.object_id(User, user_id))
     if user is None:
         abort(404)

@@ -16,7 +16,7 @@ from webapp.models import Agency, Category, Role
 from webapp.services.administration import admin
 
 
-def _require_admin() -> None:
+def require_admin() -> None:
     if current_user.role_enum is not Role.ADMIN:
         raise PermissionDenied("Chỉ dành cho quản trị viên.", "Administrators only.")
 
@@ -33,7 +33,7 @@ def _options() -> dict:
 @login_required
 def admin_home():
     """The audit trail and links to each table."""
-    _require_admin()
+    require_admin()
     return render_template("bo/admin_home.html", entities=admin.ENTITIES, trail=admin.audit_trail())
 
 
@@ -41,7 +41,7 @@ def admin_home():
 @login_required
 def admin_list(key: str):
     """All rows of one table."""
-    _require_admin()
+    require_admin()
     if key not in admin.ENTITIES:
         abort(404)
     return render_template(
@@ -58,7 +58,7 @@ def admin_edit(key: str, obj_id: str | None = None):
     The form is checked by `webapp.services.administration.admin` (a bad field: the form
     again, flashed).
     """
-    _require_admin()
+    require_admin()
     if key not in admin.ENTITIES:
         abort(404)
     entity = admin.ENTITIES[key]

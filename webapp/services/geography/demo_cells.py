@@ -19,13 +19,13 @@ import shapely.affinity
 from shapely.geometry import Point, Polygon
 
 from webapp.errors import NotFound, ValidationError
+from webapp.infra.text import ascii_name
 from webapp.services.geography.geojson_reader import (
     KM_PER_DEGREE,
     UnitShape,
     normalise_code,
     polygonal,
 )
-from webapp.services.text import ascii_name
 
 # Disc area of an approximate cell, as a multiple of the ward's official area: big
 # enough that neighbouring discs overlap (no gaps inside the province), small enough

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Literal, cast
 
 from config.settings import ROOT
 from webapp.errors import ValidationError
+from webapp.infra.text import Token, exact_key, split_words
 from webapp.services.geography.geo_index import distance_m
-from webapp.services.text import Token, exact_key, split_words
 
 if TYPE_CHECKING:
     from webapp.services.geography.geojson_reader import UnitShape

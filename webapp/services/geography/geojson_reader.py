@@ -25,7 +25,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from webapp.errors import ValidationError
-from webapp.services.text import ascii_name
+from webapp.infra.text import ascii_name
 
 # Mean length of one degree of latitude; good to 1 % anywhere in Vietnam, which is all
 # an approximate disc radius or an area estimate needs.

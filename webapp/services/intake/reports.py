@@ -17,6 +17,7 @@ from webapp.errors import NotFound, ValidationError
 from webapp.extensions import db
 from webapp.infra import queue, task_names
 from webapp.infra.storage import photo_store
+from webapp.infra.text import fold
 from webapp.models import (
     Channel,
     LocationSource,
@@ -31,7 +32,6 @@ from webapp.models.types import utcnow
 from webapp.services.casework import workflow
 from webapp.services.geography import places
 from webapp.services.intake import blocks, contacts, photos
-from webapp.services.text import fold
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = VN_TZ

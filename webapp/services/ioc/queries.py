@@ -11,10 +11,10 @@ from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 
 from config.settings import VN_TZ
 from webapp.extensions import db
+from webapp.infra.text import fold
 from webapp.models import OPEN_STATUSES, Report
 from webapp.models.types import utcnow
 from webapp.services.geography.geo_index import CELL_RESOLUTIONS
-from webapp.services.text import fold
 
 LOCAL_TZ = VN_TZ
 DUE_SOON = timedelta(hours=24)

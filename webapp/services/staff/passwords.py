@@ -17,7 +17,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from config.settings import ROOT
 from webapp.errors import ValidationError
-from webapp.services.text import ascii_name
+from webapp.infra.text import ascii_name
 
 MAX_LENGTH = 200
 # zxcvbn's work grows with the length; what follows this many characters adds no doubt.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from webapp.services.text import ascii_name, fold
+from webapp.infra.text import ascii_name, fold
 
 
 def test_ascii_name_removes_vietnamese_diacritics():
