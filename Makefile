@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export FLASK_APP := webapp:create_app
 PORT ?= 5000
 
-.PHONY: run test venv translations db demo lint fmt bench services clean
+.PHONY: run test venv translations db demo lint typecheck fmt bench services clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,10 +45,15 @@ test: venv translations
 	scripts/ensure-services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint:
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+## typecheck: mypy over webapp, bot, workers and config, as configured in pyproject.toml ([tool.mypy]).
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 fmt:
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -478,3 +478,17 @@ def main(
     ok = report(results)
     write_results({k: v for k, v in results.items() if not k.startswith("_")}, output)
     return 0 if ok else 1
+
+
+def entry(
+    parse_args: Callable[[Sequence[str] | None], Any],
+    measure: Callable[[Any], dict],
+    report: Callable[[dict], bool],
+) -> Callable[[Sequence[str] | None], int]:
+    """A benchmark's `main(argv)`: parse its arguments (with `output`), then `main` above."""
+
+    def run(argv: Sequence[str] | None = None) -> int:
+        args = parse_args(argv)
+        return main(measure, report, args, args.output)
+
+    return run

@@ -30,7 +30,9 @@ def handle_telegram_update(event_row_id: int) -> str:
 
     from bot import telegram_adapter
 
-    return telegram_adapter.handle_stored_update(current_app._get_current_object(), event_row_id)
+    # Flask types current_app as the Flask app, not the LocalProxy it is (Flask does the same).
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return telegram_adapter.handle_stored_update(app, event_row_id)
 
 
 @shared_task(name=names.BOT_SWEEP)

@@ -15,7 +15,9 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from flask import Flask
+from flask_babel import lazy_gettext as _l
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -35,6 +37,7 @@ from telegram.ext import (
 
 from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
+from webapp.infra.i18n import bilingual, in_language
 from webapp.models import InboundEvent
 from webapp.services.messaging.channels.telegram import (
     TELEGRAM_CAPTION_LIMIT,
@@ -45,13 +48,17 @@ from webapp.services.messaging.channels.telegram import (
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
+# The command menu. Shown in Vietnamese to everyone: most Vietnamese residents run Telegram
+# in English (it has no official Vietnamese), so the app's language says nothing about theirs.
 COMMANDS = [
-    BotCommand("baocao", "Gửi phản ánh mới"),
-    BotCommand("tracuu", "Tra cứu tiến độ theo mã phản ánh"),
-    BotCommand("cuatoi", "Phản ánh của tôi"),
-    BotCommand("huy", "Hủy phản ánh đang soạn"),
-    BotCommand("help", "Hướng dẫn"),
+    ("baocao", _l("Gửi phản ánh mới")),
+    ("tracuu", _l("Tra cứu tiến độ theo mã phản ánh")),
+    ("cuatoi", _l("Phản ánh của tôi")),
+    ("huy", _l("Hủy phản ánh đang soạn")),
+    ("english", _l("Trả lời bằng tiếng Anh (English)")),
+    ("help", _l("Hướng dẫn")),
 ]
+SYSTEM_ERROR = _l("Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút.")
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
 
@@ -139,7 +146,8 @@ async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, incoming: 
 def markup(reply: Outgoing) -> Markup:
     """Inline buttons; or, when a place is asked, a keyboard with "share my location"."""
     if reply.ask_location:
-        rows = [[KeyboardButton("📍 Gửi vị trí hiện tại", request_location=True)]]
+        share = reply.share_location_label
+        rows = [[KeyboardButton(share, request_location=True)]]
         rows += [[KeyboardButton(b.label) for b in row] for row in reply.buttons]
         return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
     if reply.buttons:
@@ -152,7 +160,7 @@ def markup(reply: Outgoing) -> Markup:
     return None
 
 
-async def send_reply(bot, chat_id: int | str, reply: Outgoing) -> None:
+async def send_reply(bot: Bot, chat_id: int | str, reply: Outgoing) -> None:
     """sendMessage, or sendPhoto with the text as caption when it fits."""
     keyboard = markup(reply)
     if reply.photo is not None:
@@ -169,16 +177,23 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log first, then tell the resident something went wrong."""
     log.error("Telegram update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
+        runtime: Runtime = context.application.bot_data["runtime"]
+        with runtime.flask_app.app_context():  # the catalog; the resident's language is unknown
+            text = bilingual(SYSTEM_ERROR)
         with suppress(TelegramError):
-            await context.bot.send_message(
-                update.effective_chat.id,
-                "Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút.",
-            )
+            await context.bot.send_message(update.effective_chat.id, text)
+
+
+def bot_commands(flask_app: Flask, language: str = "vi") -> list[BotCommand]:
+    """The command menu in `language`."""
+    with flask_app.app_context():
+        return [BotCommand(command, in_language(text, language)) for command, text in COMMANDS]
 
 
 async def _post_init(application: Application) -> None:
+    runtime: Runtime = application.bot_data["runtime"]
     with suppress(TelegramError):  # the command menu is a nicety
-        await application.bot.set_my_commands(COMMANDS)
+        await application.bot.set_my_commands(bot_commands(runtime.flask_app))
 
 
 def build_application(

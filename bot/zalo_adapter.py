@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
+from webapp.infra.i18n import in_language
 from webapp.models import InboundEvent
 from webapp.services.messaging import conversations
 from webapp.services.messaging.channels import SendError
@@ -25,7 +28,7 @@ from webapp.services.messaging.channels.zalo import (
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"
-IMAGE_FAILED = "Không tải được ảnh bạn gửi. Bạn vui lòng gửi lại giúp mình nhé."
+IMAGE_FAILED = _l("Không tải được ảnh bạn gửi. Bạn vui lòng gửi lại giúp mình nhé.")
 
 
 def _attachment(message: dict[str, Any], kind: str) -> dict[str, Any] | None:
@@ -44,29 +47,29 @@ def to_incoming(event: dict[str, Any]) -> Incoming | None:
     if user_id is None:
         return None
     name = event.get("event_name")
-    message = event.get("message") if isinstance(event.get("message"), dict) else {}
-    base = {"channel": CHANNEL, "user_id": user_id}
+    raw_message = event.get("message")
+    message: dict[str, Any] = raw_message if isinstance(raw_message, dict) else {}
     if name == "user_send_text":
         text = str(message.get("text") or "")
         if text.startswith(ZALO_BUTTON_PREFIX):
-            return Incoming(**base, button=text[len(ZALO_BUTTON_PREFIX) :])
-        return Incoming(**base, text=text)
+            return Incoming(CHANNEL, user_id, button=text[len(ZALO_BUTTON_PREFIX) :])
+        return Incoming(CHANNEL, user_id, text=text)
     if name == "user_send_image":
         image = _attachment(message, "image") or {}
         url = image.get("url") or image.get("thumbnail")
         if not url:
             return None
-        text = str(message.get("text") or "") or None
-        return Incoming(**base, text=text, photo=download(url), photo_name="zalo.jpg")
+        caption = str(message.get("text") or "") or None
+        return Incoming(CHANNEL, user_id, text=caption, photo=download(url), photo_name="zalo.jpg")
     if name == "user_send_location":
         coordinates = (_attachment(message, "location") or {}).get("coordinates") or {}
         try:
             point = (float(coordinates["latitude"]), float(coordinates["longitude"]))
         except (KeyError, TypeError, ValueError):
             return None
-        return Incoming(**base, location=point)
+        return Incoming(CHANNEL, user_id, location=point)
     if name == "follow":
-        return Incoming(**base, text="/start")
+        return Incoming(CHANNEL, user_id, text="/start")
     return None
 
 
@@ -98,7 +101,8 @@ def handle_event(row_id: int, dialog: Dialog | None = None) -> str:
         log.warning("Zalo image of event %s: %s", row_id, error)
         _finish_unanswered(event)
         if user_id:
-            _safe_send(user_id, Outgoing(IMAGE_FAILED))
+            language = conversations.language(CHANNEL, user_id)
+            _safe_send(user_id, Outgoing(in_language(IMAGE_FAILED, language)))
         return "image-failed"
     if incoming is None:
         _finish_unanswered(event)

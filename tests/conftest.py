@@ -222,24 +222,18 @@ def sqlite_app_at(app: Flask, path) -> Flask:
 def sqlite_app(app, tmp_path_factory):
     """The same app on SQLite (the embedded default), migrated by Alembic."""
 
+    from tests.factories import AdminUnitFactory, AgencyFactory
     from webapp.extensions import db
-    from webapp.models import AdminUnit, Agency
     from webapp.services.administration import seed
 
     lite = sqlite_app_at(app, tmp_path_factory.mktemp("sqlite") / "kpi.sqlite")
     with lite.app_context():
         seed.load_categories()
-        db.session.add_all(
-            [
-                AdminUnit(code="48", level="province", name="Đà Nẵng", full_name="TP Đà Nẵng"),
-                AdminUnit(code="20194", level="ward", name="Hải Châu", full_name="Phường Hải Châu",
-                          parent_code="48"),
-                AdminUnit(code="20197", level="ward", name="Hòa Cường",
-                          full_name="Phường Hòa Cường", parent_code="48"),
-                Agency(code="A", name="Cơ quan A"),
-                Agency(code="B", name="Cơ quan B"),
-            ]
-        )  # fmt: skip
+        AdminUnitFactory(code="48", level="province", name="Đà Nẵng", full_name="TP Đà Nẵng")
+        AdminUnitFactory(code="20194", name="Hải Châu", parent_code="48")
+        AdminUnitFactory(code="20197", name="Hòa Cường", parent_code="48")
+        AgencyFactory(code="A")
+        AgencyFactory(code="B")
         db.session.commit()
     yield lite
     with lite.app_context():

@@ -41,6 +41,12 @@ def test_the_catalog_is_complete():
         (lambda t: t.replace('msgstr "Saved."', 'msgstr "Saved."\nnot po'), "cannot be read"),
         (lambda t: t + '\nmsgid "Đã lưu."\nmsgstr "Stored."\n', "twice"),
         (lambda t: t.replace('msgid "Đã lưu."', 'msgid "Đã lưu xong."'), "missing"),
+        # The bot's texts are checked too: one catalog for every channel.
+        (
+            lambda t: t.replace('msgid "Đã bổ sung vào mô tả."', 'msgid "Đã thêm."'),
+            "bot/dialog/vocabulary.py",
+        ),
+        (lambda t: t.replace('msgid "Mời bạn chọn:"', 'msgid "Chọn:"'), "channels/zalo.py"),
     ],
 )
 def test_make_translations_fails_on_a_broken_catalog(tmp_path, breakage, said):
@@ -75,3 +81,22 @@ def test_success_messages_and_the_login_prompt_are_translated(app):
         r'class="flash.*', page
     )
     assert shutil.which("make")
+
+
+def test_a_report_keeps_the_language_it_was_filed_in(app):
+    from sqlalchemy import select
+
+    from webapp.extensions import db
+    from webapp.models import Report
+
+    client = app.test_client()
+    text = "Đèn đường hỏng cả tuần nay ở kiệt 45 Trần Phú, buổi tối rất tối."
+    english = client.post("/api/v1/reports?lang=en", data={"description": text})
+    vietnamese = app.test_client().post("/api/v1/reports", data={"description": text})
+    assert english.status_code == vietnamese.status_code == 201, english.get_data(as_text=True)
+    with app.app_context():
+        languages = {
+            code: db.session.scalar(select(Report.language).where(Report.code == code))
+            for code in (english.json["code"], vietnamese.json["code"])
+        }
+    assert languages == {english.json["code"]: "en", vietnamese.json["code"]: "vi"}

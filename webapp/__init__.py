@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 
 from config.settings import check_secret_key, config_for
 from webapp.extensions import babel, csrf, db, migrate
@@ -16,7 +16,13 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
 
 def select_locale() -> str:
-    """Vietnamese unless the visitor chose English (?lang=en, then remembered)."""
+    """Vietnamese unless the visitor chose English (?lang=en, then remembered).
+
+    Outside a request (a task, the bot) Vietnamese, unless `flask_babel.force_locale` says
+    otherwise (`webapp.infra.i18n`).
+    """
+    if not has_request_context():
+        return "vi"
     lang = request.args.get("lang")
     if lang in ("vi", "en"):
         session["lang"] = lang

@@ -116,6 +116,7 @@ def sla_due(category: str, at: str, urgency: str | None) -> None:
     """Print the due time the system would set for a report assigned at --at."""
     from datetime import datetime
 
+    from config.settings import VN_TZ
     from webapp.models import Category
     from webapp.services.sla import calendar, deadlines
 
@@ -124,9 +125,9 @@ def sla_due(category: str, at: str, urgency: str | None) -> None:
         raise click.ClickException(f"Unknown category {category}.")
     start = datetime.fromisoformat(at)
     if start.tzinfo is None:
-        start = start.replace(tzinfo=calendar.VN_TZ)
+        start = start.replace(tzinfo=VN_TZ)
     due = calendar.due_at(cat, urgency, start, deadlines.working_calendar())
-    local = due.astimezone(calendar.VN_TZ)
+    local = due.astimezone(VN_TZ)
     click.echo(f"{category} ({urgency or cat.default_urgency}) from {start.isoformat()}")
     click.echo(f"due {local.isoformat()}  ({local:%A %d/%m/%Y %H:%M} giờ Việt Nam)")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -27,6 +29,21 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of the models: `db.Model`, which Flask-SQLAlchemy builds at run time from
+# its Model mixin and Base's declarative bases. A type checker cannot take a class from an
+# attribute of an object (python/mypy#8603), so it is shown that same class, written out.
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+    from sqlalchemy import Table
+
+    class Model(_FlaskModel, Base):
+        # Every model is mapped to a Table (SQLAlchemy types it as any FromClause).
+        __table__: ClassVar[Table]
+
+else:
+    Model = db.Model
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

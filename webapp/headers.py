@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 from flask_talisman import DENY, Talisman
+from werkzeug.datastructures import Headers
 
 HOST_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 REFERRER_POLICY = "strict-origin-when-cross-origin"
@@ -37,7 +38,7 @@ class _Talisman(Talisman):
     `no-referrer` (webapp/blueprints/public.py); plain Talisman would overwrite it.
     """
 
-    def _set_referrer_policy_headers(self, headers) -> None:
+    def _set_referrer_policy_headers(self, headers: Headers) -> None:
         headers.setdefault("Referrer-Policy", self.referrer_policy)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from webapp.errors import DomainError
 
@@ -51,11 +52,11 @@ def register(app: Flask) -> None:
     app.before_request(_refuse_nul_bytes)
 
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError):
+    def domain_error(error: DomainError) -> Response:
         return render_domain_error(error)
 
     @app.errorhandler(413)
-    def too_large(_error):
+    def too_large(_error: HTTPException) -> Response:
         from webapp.errors import PayloadTooLarge
 
         return render_domain_error(
@@ -66,13 +67,13 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(404)
-    def not_found(_error):
+    def not_found(_error: HTTPException) -> Response:
         from webapp.errors import NotFound
 
         return render_domain_error(NotFound("Không tìm thấy trang hoặc phản ánh.", "Not found."))
 
     @app.errorhandler(405)
-    def not_allowed(_error):
+    def not_allowed(_error: MethodNotAllowed) -> Response:
         from webapp.errors import DomainError as Error
 
         error = Error("Phương thức không được hỗ trợ.", "Method not allowed.")
@@ -82,7 +83,7 @@ def register(app: Flask) -> None:
         return response
 
     @app.errorhandler(400)
-    def bad_request(_error):
+    def bad_request(_error: HTTPException) -> Response:
         from webapp.errors import ValidationError
 
         error = ValidationError("Yêu cầu không hợp lệ.", "Bad request.")

@@ -20,14 +20,18 @@ import ipaddress
 import math
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.errors import DomainError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
 class RateLimited(DomainError):
@@ -88,7 +92,7 @@ limiter = Limiter(
 )
 
 
-def limit(setting: str, **kwargs) -> Callable:
+def limit(setting: str, **kwargs: Any) -> Callable[..., Any]:
     """A limit read from a setting when the request comes (tunable without code).
 
     Every route under the same setting draws on one budget per client: looking reports up by
@@ -136,7 +140,7 @@ class TrustedProxies:
     the trailing X-Forwarded-For entries that are themselves trusted proxies.
     """
 
-    def __init__(self, wsgi_app, proxies: Iterable[str]):
+    def __init__(self, wsgi_app: WSGIApplication, proxies: Iterable[str]) -> None:
         self.wsgi_app = wsgi_app
         self.networks = [ipaddress.ip_network(p.strip(), strict=False) for p in proxies if p]
         self._fixers: dict[int, ProxyFix] = {}
@@ -153,7 +157,7 @@ class TrustedProxies:
             self._fixers[hops] = ProxyFix(self.wsgi_app, x_for=hops, x_proto=1)
         return self._fixers[hops]
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if not (self.networks and self._trusted(environ.get("REMOTE_ADDR", ""))):
             return self.wsgi_app(environ, start_response)
         chain = [a.strip() for a in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")]
@@ -176,7 +180,7 @@ def init_app(app: Flask) -> None:
     # Registered before Flask-Limiter's own hook so that it runs after it: Flask-Limiter puts
     # Retry-After on every answer; it belongs only on refusals (429, 503).
     @app.after_request
-    def _retry_after_on_refusals_only(response):
+    def _retry_after_on_refusals_only(response: Response) -> Response:
         if response.status_code not in (429, 503):
             response.headers.pop("Retry-After", None)
         return response
@@ -187,10 +191,11 @@ def init_app(app: Flask) -> None:
     limiter.enabled = app.config["RATELIMIT_ENABLED"] = enabled
     proxies = [p for p in (app.config.get("TRUSTED_PROXIES") or "").split(",") if p.strip()]
     if proxies:
-        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)
+        # Flask's documented way to wrap its WSGI app; its typing declares a method.
+        app.wsgi_app = TrustedProxies(app.wsgi_app, proxies)  # type: ignore[method-assign]
 
     @app.errorhandler(RateLimitExceeded)
-    def too_many(error: RateLimitExceeded):
+    def too_many(error: RateLimitExceeded) -> Response:
         from webapp.http_errors import render_domain_error
 
         current = limiter.current_limit

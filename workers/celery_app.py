@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import Celery, Task
 from flask import Flask
 
@@ -20,11 +22,11 @@ def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app from the Flask config and store it in app.extensions."""
 
     class FlaskTask(Task):
-        def __call__(self, *args, **kwargs):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery = Celery(app.import_name, task_cls=FlaskTask)
+    celery: Celery = Celery(app.import_name, task_cls=FlaskTask)
     celery.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
         task_ignore_result=True,

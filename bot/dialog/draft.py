@@ -69,7 +69,7 @@ def add_photo(turn: Turn) -> bool:
     try:
         processed = photos.process_photo(inc.photo, inc.photo_name, limits)
     except DomainError as error:
-        turn.say(error.message_vi)
+        turn.say(error.message(turn.language))
         return False
     conversations.add_photo(turn.conv, inc.photo, inc.photo_name)
     if processed.gps and not turn.draft.get("photo_gps"):
@@ -101,15 +101,15 @@ def set_place(turn: Turn, kind: str, lat: float, lon: float, address: str | None
 
 def unit_name(unit_code: str | None) -> str:
     """The ward's name, or "outside the province"."""
-    return units.full_name(unit_code) or OUTSIDE_PROVINCE
+    return units.full_name(unit_code) or str(OUTSIDE_PROVINCE)
 
 
 def place_text(turn: Turn) -> str:
     """The draft's place as the resident reads it: address, ward, and how it was given."""
     place = turn.draft.get("place") or {}
     if place.get("lat") is None:
-        return place.get("address") or PLACE_UNKNOWN
+        return place.get("address") or str(PLACE_UNKNOWN)
     ward = unit_name(place.get("unit_code"))
-    how = PLACE_SOURCES.get(place["kind"], "")
+    how = str(PLACE_SOURCES.get(place["kind"], ""))
     address = f"{place['address']}, " if place.get("address") else ""
     return f"{address}{ward} ({how})" if how else f"{address}{ward}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import force_locale
+
 from bot.dialog import table
 from bot.dialog.turn import Turn
 from bot.dialog.vocabulary import EXPIRED, Classifier, Incoming, NluAnswer, Outgoing
@@ -64,14 +66,15 @@ class Dialog:
         if claimed is None:
             return []
         turn = Turn(claimed, incoming, self.classify, table.PROMPTS)
-        if failure is not None:
-            turn.say(failure.message_vi)
-            turn.prompt(turn.state)
-            state = turn.state
-        else:
-            if claimed.expired:
-                turn.say(EXPIRED)
-            state = table.dispatch(turn)
+        with force_locale(turn.language):  # every text of the turn, in the resident's language
+            if failure is not None:
+                turn.say(failure.message(turn.language))
+                turn.prompt(turn.state)
+                state = turn.state
+            else:
+                if claimed.expired:
+                    turn.say(EXPIRED)
+                state = table.dispatch(turn)
         turn.persist(state)
         turns.commit()
         return turn.replies

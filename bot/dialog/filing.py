@@ -197,7 +197,7 @@ def prompt_place(turn: Turn) -> None:
     if text_place:
         lines.append(PLACE_IN_TEXT.format(label=text_place["label"]))
     label = text_place["label"] if text_place else None
-    turn.say("\n".join(lines), place_choices(bool(gps), label), ask_location=True)
+    turn.say("\n".join(map(str, lines)), place_choices(bool(gps), label), ask_location=True)
 
 
 def on_place(turn: Turn, payload: str | None) -> State:
@@ -268,15 +268,15 @@ def show_nearby(turn: Turn) -> None:
             NEARBY_LINE.format(
                 number=number,
                 code=code,
-                category=categories.shown_name(report) or UNCLASSIFIED,
-                status=status_label(report.status),
+                category=categories.shown_name(report, turn.language) or UNCLASSIFIED,
+                status=status_label(report.status, turn.language),
                 distance=distance,
                 description=short(report.description, 80),
             )
         )
         codes.append(code)
     lines.append(NEARBY_FOOTER)
-    turn.say("\n".join(lines), follow_or_file(codes))
+    turn.say("\n".join(map(str, lines)), follow_or_file(codes))
 
 
 def on_nearby(turn: Turn, payload: str | None) -> State:

@@ -95,7 +95,7 @@ def on_reopen_reason(turn: Turn, payload: str | None) -> State:
     report = reports.get_by_code(turn.data.get("reopen", ""))
     channel, user_id = turn.who
     feedback.reopen(report, channel, user_id, turn.text)
-    agency = report.agency.name if report.agency else COORDINATORS
+    agency = report.agency.name if report.agency else str(COORDINATORS)
     due = REOPENED_DUE.format(local_time(report.due_at)) if report.due_at else ""
     turn.say(REOPENED.format(code=report.code, agency=agency, due=due))
     return turn.resume()

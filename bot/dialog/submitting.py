@@ -35,7 +35,7 @@ def ask_category(turn: Turn) -> State:
 
 def prompt_category(turn: Turn) -> None:
     """The NLU's guesses first (then "Khác" for all), or every category."""
-    names = categories.active_names()
+    names = categories.active_names(turn.language)
     guessed = [g for g in turn.draft.get("guess") or [] if g in names]
     if guessed and not turn.draft.get("all_categories"):
         turn.say(
@@ -48,7 +48,7 @@ def prompt_category(turn: Turn) -> None:
 
 def on_category(turn: Turn, payload: str | None) -> State:
     """A category pressed, typed by the start of its name, or "yes" to the first guess."""
-    names = categories.active_names()
+    names = categories.active_names(turn.language)
     if payload == "cat:*":
         turn.draft["all_categories"] = True
         return ask_category(turn)
@@ -78,13 +78,13 @@ def ask_confirm(turn: Turn) -> State:
 def prompt_confirm(turn: Turn) -> None:
     """The whole draft, to send, recategorise or cancel."""
     draft = turn.draft
-    names = categories.active_names()
+    names = categories.active_names(turn.language)
     turn.say(
         ASK_CONFIRM.format(
             description=short(draft.get("description", ""), 300),
             photos=turn.photo_count,
             place=place_text(turn),
-            category=names.get(draft.get("category", ""), NO_CATEGORY),
+            category=names.get(draft.get("category", ""), str(NO_CATEGORY)),
         ),
         confirm(),
     )
@@ -116,6 +116,7 @@ def submit(turn: Turn) -> State:
         address=place.get("address"),
         identity=reports.ChannelIdentity(channel, user_id, turn.incoming.display_name),
         category_hint=draft.get("category"),
+        language=turn.language,
     )
     # The conversation is back to idle in the same commit as the report.
     turn.discard_draft()

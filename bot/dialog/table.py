@@ -63,6 +63,8 @@ COMMANDS: dict[str, Command] = {
     "help": talk.give_help,
     "mine": tracking.list_mine,
     "lookup": tracking.look_up,
+    "english": talk.speak_english,
+    "vietnamese": talk.speak_vietnamese,
 }
 
 # Buttons "kind:rest" sent with notifications, pressed at any step.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import force_locale
+
 from bot.dialog import tracking
 from bot.dialog.turn import Turn
 from bot.dialog.vocabulary import (
@@ -16,6 +18,7 @@ from bot.dialog.vocabulary import (
     GREETINGS,
     HELP,
     IDLE,
+    LANGUAGE_CHOSEN,
     LOOKUP,
     NO_DRAFT,
     OUT_OF_SCOPE,
@@ -31,7 +34,7 @@ from webapp.services.geography import units
 
 def province() -> str:
     """The province's name, as the bot introduces itself."""
-    return units.province_name() or SOME_PROVINCE
+    return units.province_name() or str(SOME_PROVINCE)
 
 
 def show_help(turn: Turn) -> None:
@@ -43,6 +46,25 @@ def give_help(turn: Turn, arg: str) -> State:
     """/help: what the bot does; a draft is asked for again."""
     show_help(turn)
     return turn.remind(turn.state)
+
+
+def choose_language(turn: Turn, language: str) -> State:
+    """/english, /tiengviet: answer in that language from now on; a draft is asked again."""
+    turn.data["lang"] = language
+    with force_locale(language):
+        turn.say(LANGUAGE_CHOSEN)
+        show_help(turn)
+        return turn.remind(turn.state)
+
+
+def speak_english(turn: Turn, arg: str) -> State:
+    """/english."""
+    return choose_language(turn, "en")
+
+
+def speak_vietnamese(turn: Turn, arg: str) -> State:
+    """/tiengviet."""
+    return choose_language(turn, "vi")
 
 
 def cancel(turn: Turn, arg: str) -> State:

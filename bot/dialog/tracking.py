@@ -87,9 +87,9 @@ def link_for(turn: Turn, report: Report) -> str:
 def show_status(turn: Turn, code: str) -> None:
     """Where the report stands, with the photo of the result once it is closed."""
     report = reports.get_by_code(code)
-    lines = [STATUS.format(code=report.code, status=status_label(report.status))]
+    lines = [STATUS.format(code=report.code, status=status_label(report.status, turn.language))]
     if report.category:
-        lines.append(STATUS_CATEGORY.format(report.category.name_vi))
+        lines.append(STATUS_CATEGORY.format(report.category.label(turn.language)))
     if report.unit:
         lines.append(STATUS_UNIT.format(report.unit.full_name))
     if report.agency:
@@ -109,7 +109,7 @@ def show_status(turn: Turn, code: str) -> None:
             photo = public_photo_bytes(key)
         except (DomainError, OSError):
             key = None
-    turn.say("\n".join(lines), photo_key=key, photo=photo)
+    turn.say("\n".join(map(str, lines)), photo_key=key, photo=photo)
 
 
 def show_mine(turn: Turn) -> None:
@@ -123,9 +123,9 @@ def show_mine(turn: Turn) -> None:
         lines.append(
             MINE_LINE.format(
                 code=report.code,
-                status=status_label(report.status),
+                status=status_label(report.status, turn.language),
                 mark="" if own else MINE_FOLLOWED,
                 description=short(report.description, 60),
             )
         )
-    turn.say("\n".join(lines), statuses([r.code for r, _ in items[:5]]))
+    turn.say("\n".join(map(str, lines)), statuses([r.code for r, _ in items[:5] if r.code]))

@@ -25,6 +25,7 @@ from bot.dialog.vocabulary import (
     Outgoing,
     State,
 )
+from webapp.infra.i18n import DEFAULT_LANGUAGE
 from webapp.infra.text import fold
 from webapp.services.messaging import drafts, turns
 
@@ -62,6 +63,11 @@ class Turn:
         return fold(self.text)
 
     @property
+    def language(self) -> str:
+        """The language the resident chose (/english, /tiengviet); Vietnamese until then."""
+        return self.data.get("lang") or DEFAULT_LANGUAGE
+
+    @property
     def who(self) -> tuple[str, str]:
         """The sender: (channel, user id)."""
         return self.incoming.channel, self.incoming.user_id
@@ -96,7 +102,7 @@ class Turn:
 
     # -- replies and state --------------------------------------------------------------------
 
-    def say(self, text: str, buttons: Keyboard | None = None, **kw) -> Outgoing:
+    def say(self, text: str, buttons: Keyboard | None = None, **kw: Any) -> Outgoing:
         """Add a reply."""
         reply = Outgoing(text, buttons or [], **kw)
         self.replies.append(reply)

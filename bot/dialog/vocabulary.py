@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeAlias
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 from config.settings import VN_TZ
 from webapp.services.messaging import conversations
 
@@ -54,6 +57,13 @@ class Outgoing:
     photo: bytes | None = field(default=None, repr=False)
     # The messenger may offer a "share my location" button (Telegram does).
     ask_location: bool = False
+    share_location_label: str = ""
+
+    def __post_init__(self) -> None:
+        # Texts may be lazy catalog strings: rendered now, in the turn's language.
+        self.text = str(self.text)
+        if self.ask_location and not self.share_location_label:
+            self.share_location_label = str(SHARE_LOCATION)
 
     def button_rows(self) -> list[list[dict[str, str]]]:
         """The buttons as plain dicts, as the messenger senders take them."""
@@ -63,12 +73,18 @@ class Outgoing:
 class NluAnswer(Protocol):
     """What the dialog reads of an NLU answer (nlu.client.NluResult)."""
 
-    intent: str
-    confidence: float
-    category: str | None
-    is_report: bool
-    ranking: list[tuple[str, float]]
-    entities: dict[str, list[str]]
+    @property
+    def intent(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def is_report(self) -> bool: ...
+    @property
+    def ranking(self) -> list[tuple[str, float]]: ...
+    @property
+    def entities(self) -> dict[str, list[str]]: ...
 
 
 # Text → NLU answer, or None when the NLU cannot be reached.
@@ -107,6 +123,10 @@ SLASH_COMMANDS = {
     "help": "help",
     "start": "help",
     "giup": "help",
+    "english": "english",
+    "en": "english",
+    "tiengviet": "vietnamese",
+    "vi": "vietnamese",
 }
 # Whole messages meaning a command, folded (no diacritics, lower case).
 PHRASES = {
@@ -115,12 +135,15 @@ PHRASES = {
     "help": {"help", "giup", "giup do", "tro giup", "huong dan", "menu", "start"},
     "mine": {"cua toi", "phan anh cua toi", "bao cao cua toi", "danh sach phan anh"},
     "lookup": {"tra cuu", "tra cuu phan anh", "kiem tra phan anh", "xem tien do"},
+    "english": {"english", "tieng anh", "in english", "speak english"},
+    "vietnamese": {"tieng viet", "vietnamese", "noi tieng viet"},
 }
+
 YES = {"co", "dung", "dung roi", "phai", "ok", "oke", "okay", "dong y", "yes", "vang", "u"}
-YES |= {"gui", "gui di", "xac nhan", "chinh xac", "da", "duoc"}
+YES |= {"gui", "gui di", "xac nhan", "chinh xac", "da", "duoc", "send", "sure", "yep"}
 NO = {"khong", "ko", "k", "khong phai", "sai", "no", "khong can", "thoi khoi"}
 DONE = {"xong", "bo qua", "khong", "ko", "k", "khong co", "khong co anh", "het", "skip"}
-DONE |= {"tiep", "tiep tuc", "xong roi", "khong chup", "khong co hinh"}
+DONE |= {"tiep", "tiep tuc", "xong roi", "khong chup", "khong co hinh", "done", "next", "none"}
 FILE_ANYWAY = YES | {"van gui", "gui moi", "gui phan anh moi"}
 GREETINGS = {"xin chao", "chao", "chao ban", "chao bot", "hello", "hi", "alo", "a lo", "hey"}
 THANKS = {"cam on", "cam on ban", "cam on nhieu", "thanks", "thank you", "tks", "camon", "cmon"}
@@ -130,82 +153,87 @@ CHAT_INTENTS = {"greet", "thanks", "goodbye", "ask_status", "out_of_scope"}
 # -- Texts -----------------------------------------------------------------------------------
 # Templates are filled with str.format.
 
-EXPIRED = "Phản ánh bạn soạn dở lần trước đã quá lâu nên đã được hủy."
-STALE_CHOICE = "Lựa chọn này không còn hiệu lực."
-HELP = (
+EXPIRED = _l("Phản ánh bạn soạn dở lần trước đã quá lâu nên đã được hủy.")
+STALE_CHOICE = _l("Lựa chọn này không còn hiệu lực.")
+HELP = _l(
     "Mình là trợ lý tiếp nhận phản ánh hiện trường của {province}.\n"
     "• /baocao — gửi phản ánh mới (mô tả, ảnh, vị trí)\n"
     "• /tracuu <mã> — xem tiến độ xử lý, ví dụ /tracuu PA-2611-000123\n"
     "• /cuatoi — các phản ánh bạn đã gửi hoặc đang theo dõi\n"
     "• /huy — hủy phản ánh đang soạn\n"
+    "• /english — trả lời bằng tiếng Anh (English)\n"
     "Bạn cũng có thể gõ ngay nội dung sự việc, ví dụ: "
     "“Rác thải đổ bừa bãi ở đầu kiệt 12 đường Bạch Đằng”."
 )
-SOME_PROVINCE = "tỉnh/thành phố"
-GREET = (
+LANGUAGE_CHOSEN = _l("Từ giờ mình trả lời bằng tiếng Việt. Gõ /english để chuyển sang tiếng Anh.")
+SOME_PROVINCE = _l("tỉnh/thành phố")
+GREET = _l(
     "Xin chào{name}! 👋 Mình là trợ lý tiếp nhận phản ánh hiện trường của "
     "{province}. Bạn gặp sự việc gì (rác thải, ổ gà, đèn đường hỏng, "
     "ngập nước…)? Hãy mô tả cho mình, hoặc bấm “Gửi phản ánh”."
 )
-YOU_ARE_WELCOME = "Không có gì ạ! Cảm ơn bạn đã chung tay vì thành phố. 💚"
-GOODBYE = "Tạm biệt bạn! Khi cần phản ánh sự việc, cứ nhắn cho mình nhé."
-OUT_OF_SCOPE = (
+YOU_ARE_WELCOME = _l("Không có gì ạ! Cảm ơn bạn đã chung tay vì thành phố. 💚")
+GOODBYE = _l("Tạm biệt bạn! Khi cần phản ánh sự việc, cứ nhắn cho mình nhé.")
+OUT_OF_SCOPE = _l(
     "Xin lỗi, mình chỉ tiếp nhận và tra cứu phản ánh hiện trường (hạ tầng, môi "
     "trường, trật tự đô thị…). Bạn muốn gửi phản ánh hay tra cứu?"
 )
-CANCELLED = "Đã hủy."
-DRAFT_CANCELLED = "Đã hủy phản ánh đang soạn."
-NO_DRAFT = "Hiện không có phản ánh nào đang soạn."
+CANCELLED = _l("Đã hủy.")
+DRAFT_CANCELLED = _l("Đã hủy phản ánh đang soạn.")
+NO_DRAFT = _l("Hiện không có phản ánh nào đang soạn.")
 
-ASK_DESCRIPTION = (
+ASK_DESCRIPTION = _l(
     "📝 Bạn hãy mô tả sự việc: chuyện gì, ở đâu, từ khi nào. Có thể gửi ảnh hoặc vị trí trước."
 )
-TOO_SHORT = (
+TOO_SHORT = _l(
     "Bạn mô tả chi tiết hơn một chút nhé (ít nhất {minimum} ký tự): sự việc gì, ở đâu, từ khi nào."
 )
-ADDED_TO_DESCRIPTION = "Đã bổ sung vào mô tả."
-ASK_PHOTOS = "📷 Bạn có ảnh chụp hiện trường không? Gửi ảnh (tối đa {maximum}), hoặc bấm Bỏ qua."
-ASK_MORE_PHOTOS = "Đã có {count} ảnh. Gửi thêm ảnh (tối đa {maximum}) hoặc bấm Xong."
-PHOTO_RECEIVED = "📷 Đã nhận {count} ảnh."
-PHOTO_REFUSED = "Mỗi phản ánh có tối đa {maximum} ảnh; ảnh này không được thêm."
-PHOTOS_ENOUGH = "Đã đủ {maximum} ảnh."
+ADDED_TO_DESCRIPTION = _l("Đã bổ sung vào mô tả.")
+ASK_PHOTOS = _l(
+    "📷 Bạn có ảnh chụp hiện trường không? Gửi ảnh (tối đa {maximum}), hoặc bấm Bỏ qua."
+)
+ASK_MORE_PHOTOS = _l("Đã có {count} ảnh. Gửi thêm ảnh (tối đa {maximum}) hoặc bấm Xong.")
+PHOTO_RECEIVED = _l("📷 Đã nhận {count} ảnh.")
+PHOTO_REFUSED = _l("Mỗi phản ánh có tối đa {maximum} ảnh; ảnh này không được thêm.")
+PHOTOS_ENOUGH = _l("Đã đủ {maximum} ảnh.")
 
-ASK_PLACE = (
+SHARE_LOCATION = _l("📍 Gửi vị trí hiện tại")
+ASK_PLACE = _l(
     "📍 Sự việc ở đâu? Gửi vị trí (ghim trên bản đồ), hoặc gõ địa chỉ, "
     "ví dụ: “12 Bạch Đằng, Hải Châu”."
 )
-PLACE_IN_PHOTO = "Ảnh của bạn có vị trí chụp tại {ward}."
-PLACE_IN_TEXT = "Trong mô tả có nhắc đến: {label}."
-PLACE_NOT_FOUND = (
+PLACE_IN_PHOTO = _l("Ảnh của bạn có vị trí chụp tại {ward}.")
+PLACE_IN_TEXT = _l("Trong mô tả có nhắc đến: {label}.")
+PLACE_NOT_FOUND = _l(
     "Chưa tìm thấy “{address}” trên bản đồ. Bạn có thể gửi vị trí (ghim), "
     "gõ lại rõ hơn (số nhà, tên đường, phường/xã), hoặc giữ nguyên địa chỉ này."
 )
-LOCATION_RECEIVED = "📍 Đã nhận vị trí: {place}."
-PLACE_UNKNOWN = "chưa rõ"
-OUTSIDE_PROVINCE = "ngoài địa bàn tỉnh/thành phố"
+LOCATION_RECEIVED = _l("📍 Đã nhận vị trí: {place}.")
+PLACE_UNKNOWN = _l("chưa rõ")
+OUTSIDE_PROVINCE = _l("ngoài địa bàn tỉnh/thành phố")
 # How a place was given, shown after the ward.
 PLACE_SOURCES = {
-    "pin": "vị trí bạn gửi",
-    "exif": "vị trí trong ảnh",
-    "address": "theo địa chỉ",
-    "text": "theo mô tả",
+    "pin": _l("vị trí bạn gửi"),
+    "exif": _l("vị trí trong ảnh"),
+    "address": _l("theo địa chỉ"),
+    "text": _l("theo mô tả"),
 }
 
-NEARBY_HEADER = "🔔 Gần vị trí này đã có phản ánh tương tự đang được xử lý:"
-NEARBY_LINE = "{number}. {code} · {category} · {status} · cách {distance} m\n   “{description}”"
-NEARBY_FOOTER = (
+NEARBY_HEADER = _l("🔔 Gần vị trí này đã có phản ánh tương tự đang được xử lý:")
+NEARBY_LINE = _l("{number}. {code} · {category} · {status} · cách {distance} m\n   “{description}”")
+NEARBY_FOOTER = _l(
     "Bạn có thể theo dõi phản ánh đó để nhận thông báo khi có kết quả, "
     "thay vì gửi một phản ánh trùng lặp."
 )
-UNCLASSIFIED = "chưa phân loại"
-FOLLOWING = (
+UNCLASSIFIED = _l("chưa phân loại")
+FOLLOWING = _l(
     "🔔 Bạn đang theo dõi phản ánh {code}. Bạn sẽ nhận được thông báo "
     "khi phản ánh có cập nhật. Cảm ơn bạn!\n{url}"
 )
 
-GUESS_CATEGORY = "Có phải phản ánh về: {category}?"
-ASK_CATEGORY = "Phản ánh của bạn thuộc lĩnh vực nào?"
-ASK_CONFIRM = (
+GUESS_CATEGORY = _l("Có phải phản ánh về: {category}?")
+ASK_CATEGORY = _l("Phản ánh của bạn thuộc lĩnh vực nào?")
+ASK_CONFIRM = _l(
     "Vui lòng kiểm tra lại phản ánh:\n"
     "• Nội dung: {description}\n"
     "• Ảnh: {photos}\n"
@@ -213,43 +241,43 @@ ASK_CONFIRM = (
     "• Lĩnh vực: {category}\n"
     "Gửi phản ánh này?"
 )
-NO_CATEGORY = "chưa chọn"
-SUBMITTED = (
+NO_CATEGORY = _l("chưa chọn")
+SUBMITTED = _l(
     "✅ Đã gửi phản ánh. Mã phản ánh của bạn: {code}\n"
     "Theo dõi tiến độ: {url}\n"
     "Gõ /tracuu {code} bất cứ lúc nào để xem kết quả xử lý."
 )
 
-ASK_CODE = "🔎 Bạn gửi mã phản ánh cần tra cứu, ví dụ PA-2611-000123."
-CODE_FORMAT = "Mã phản ánh có dạng PA-2611-000123 (có trong tin nhắn xác nhận)."
-STATUS = "📋 Phản ánh {code}: {status}"
-STATUS_CATEGORY = "Lĩnh vực: {}"
-STATUS_UNIT = "Địa bàn: {}"
-STATUS_AGENCY = "Cơ quan xử lý: {}"
-STATUS_DUE = "Hạn xử lý: {}"
-STATUS_RESULT = "Kết quả: {}"
-STATUS_LATEST = "Cập nhật mới nhất: {}"
-STATUS_LINK = "Chi tiết: {}"
-NO_REPORTS = "Bạn chưa gửi phản ánh nào."
-MINE_HEADER = "📋 Phản ánh của bạn (mới nhất trước):"
-MINE_LINE = "• {code} — {status}{mark}\n  {description}"
-MINE_FOLLOWED = " · đang theo dõi"
+ASK_CODE = _l("🔎 Bạn gửi mã phản ánh cần tra cứu, ví dụ PA-2611-000123.")
+CODE_FORMAT = _l("Mã phản ánh có dạng PA-2611-000123 (có trong tin nhắn xác nhận).")
+STATUS = _l("📋 Phản ánh {code}: {status}")
+STATUS_CATEGORY = _l("Lĩnh vực: {}")
+STATUS_UNIT = _l("Địa bàn: {}")
+STATUS_AGENCY = _l("Cơ quan xử lý: {}")
+STATUS_DUE = _l("Hạn xử lý: {}")
+STATUS_RESULT = _l("Kết quả: {}")
+STATUS_LATEST = _l("Cập nhật mới nhất: {}")
+STATUS_LINK = _l("Chi tiết: {}")
+NO_REPORTS = _l("Bạn chưa gửi phản ánh nào.")
+MINE_HEADER = _l("📋 Phản ánh của bạn (mới nhất trước):")
+MINE_LINE = _l("• {code} — {status}{mark}\n  {description}")
+MINE_FOLLOWED = _l(" · đang theo dõi")
 
-RATED = "Cảm ơn bạn đã đánh giá {stars}/5 ⭐! Ý kiến của bạn giúp cơ quan xử lý làm tốt hơn."
-RATED_LOW = "Cảm ơn bạn đã đánh giá {stars}/5. Rất tiếc kết quả chưa làm bạn hài lòng."
-THANKS_FOR_FEEDBACK = "Cảm ơn bạn đã phản hồi!"
-ASK_REOPEN = "Bạn có muốn yêu cầu cơ quan xử lý lại phản ánh {code} không?"
-ASK_REOPEN_REASON = (
+RATED = _l("Cảm ơn bạn đã đánh giá {stars}/5 ⭐! Ý kiến của bạn giúp cơ quan xử lý làm tốt hơn.")
+RATED_LOW = _l("Cảm ơn bạn đã đánh giá {stars}/5. Rất tiếc kết quả chưa làm bạn hài lòng.")
+THANKS_FOR_FEEDBACK = _l("Cảm ơn bạn đã phản hồi!")
+ASK_REOPEN = _l("Bạn có muốn yêu cầu cơ quan xử lý lại phản ánh {code} không?")
+ASK_REOPEN_REASON = _l(
     "Bạn hãy cho biết vấn đề còn tồn tại là gì (ví dụ: rác vẫn chưa được dọn, "
     "ổ gà vá xong đã vỡ lại). Nội dung này sẽ được gửi kèm cho cơ quan xử lý."
 )
-REOPEN_CANCELLED = "Đã hủy yêu cầu xử lý lại."
-REOPENED = (
+REOPEN_CANCELLED = _l("Đã hủy yêu cầu xử lý lại.")
+REOPENED = _l(
     "🔁 Đã gửi lại phản ánh {code} cho {agency} kèm ý kiến của bạn.{due}\n"
     "Bạn sẽ nhận được thông báo khi có kết quả."
 )
-REOPENED_DUE = " Hạn xử lý mới: {}."
-COORDINATORS = "bộ phận điều phối"
+REOPENED_DUE = _l(" Hạn xử lý mới: {}.")
+COORDINATORS = _l("bộ phận điều phối")
 
 LOCAL_TZ = VN_TZ
 
@@ -271,53 +299,53 @@ def local_time(value: datetime) -> str:
 def menu() -> Keyboard:
     """What the bot does: file a report, look one up, list one's own."""
     return [
-        [Button("📝 Gửi phản ánh", "new")],
-        [Button("🔎 Tra cứu mã phản ánh", "lookup"), Button("📋 Phản ánh của tôi", "mine")],
+        [Button(_("📝 Gửi phản ánh"), "new")],
+        [Button(_("🔎 Tra cứu mã phản ánh"), "lookup"), Button(_("📋 Phản ánh của tôi"), "mine")],
     ]
 
 
 def new_report() -> Keyboard:
     """Only "file a report" (nothing filed yet)."""
-    return [[Button("📝 Gửi phản ánh", "new")]]
+    return [[Button(_("📝 Gửi phản ánh"), "new")]]
 
 
 def cancel_draft() -> Keyboard:
     """Cancel the report being written."""
-    return [[Button("❌ Hủy", "cancel")]]
+    return [[Button(_("❌ Hủy"), "cancel")]]
 
 
 def photos_done(count: int) -> Keyboard:
     """Done with photos, or skip them when none was sent."""
-    return [[Button("✅ Xong", "done")]] if count else [[Button("Bỏ qua", "skip")]]
+    return [[Button(_("✅ Xong"), "done")]] if count else [[Button(_("Bỏ qua"), "skip")]]
 
 
 def place_choices(photo_place: bool, text_place: str | None) -> Keyboard:
     """The places already known (the photo's GPS, a name in the description), or skip."""
     rows: Keyboard = []
     if photo_place:
-        rows.append([Button("📷 Dùng vị trí trong ảnh", "place:photo")])
+        rows.append([Button(_("📷 Dùng vị trí trong ảnh"), "place:photo")])
     if text_place:
         rows.append([Button(f"📝 {text_place[:40]}", "place:text")])
-    rows.append([Button("Bỏ qua", "skip")])
+    rows.append([Button(_("Bỏ qua"), "skip")])
     return rows
 
 
 def keep_address() -> Keyboard:
     """Keep an address the map does not know, or skip the place."""
-    return [[Button("Giữ địa chỉ này", "place:keep")], [Button("Bỏ qua", "skip")]]
+    return [[Button(_("Giữ địa chỉ này"), "place:keep")], [Button(_("Bỏ qua"), "skip")]]
 
 
 def follow_or_file(codes: list[str]) -> Keyboard:
     """Follow one of the reports nearby, or file a new one anyway."""
-    rows = [[Button(f"🔔 Theo dõi {code}", f"follow:{code}")] for code in codes]
-    rows.append([Button("📝 Vẫn gửi phản ánh mới", "file_new")])
+    rows = [[Button(_("🔔 Theo dõi {code}").format(code=code), f"follow:{code}")] for code in codes]
+    rows.append([Button(_("📝 Vẫn gửi phản ánh mới"), "file_new")])
     return rows
 
 
 def guessed_categories(names: list[tuple[str, str]]) -> Keyboard:
     """The NLU's guesses (code, name), one a row, then "another one"."""
     rows = [[Button(name, f"cat:{code}")] for code, name in names]
-    rows.append([Button("Khác", "cat:*")])
+    rows.append([Button(_("Khác"), "cat:*")])
     return rows
 
 
@@ -330,14 +358,14 @@ def all_categories(names: dict[str, str]) -> Keyboard:
 def confirm() -> Keyboard:
     """Send the report, change its category, or cancel it."""
     return [
-        [Button("✅ Gửi phản ánh", "send")],
-        [Button("🏷 Đổi lĩnh vực", "cat:*"), Button("❌ Hủy", "cancel")],
+        [Button(_("✅ Gửi phản ánh"), "send")],
+        [Button(_("🏷 Đổi lĩnh vực"), "cat:*"), Button(_("❌ Hủy"), "cancel")],
     ]
 
 
 def lookup() -> Keyboard:
     """One's own reports instead of a code, or cancel."""
-    return [[Button("📋 Phản ánh của tôi", "mine"), Button("Hủy", "cancel")]]
+    return [[Button(_("📋 Phản ánh của tôi"), "mine"), Button(_("Hủy"), "cancel")]]
 
 
 def statuses(codes: list[str]) -> Keyboard:
@@ -347,9 +375,9 @@ def statuses(codes: list[str]) -> Keyboard:
 
 def reopen(code: str) -> Keyboard:
     """Ask for the report to be handled again, or not."""
-    return [[Button("🔁 Có, xử lý lại", f"reopen:{code}")], [Button("Không", "noreopen")]]
+    return [[Button(_("🔁 Có, xử lý lại"), f"reopen:{code}")], [Button(_("Không"), "noreopen")]]
 
 
 def cancel_reopen() -> Keyboard:
     """Give up asking for the report to be handled again."""
-    return [[Button("Hủy", "noreopen")]]
+    return [[Button(_("Hủy"), "noreopen")]]

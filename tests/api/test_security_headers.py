@@ -11,10 +11,11 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from tests.backoffice.conftest import USERS, make_report
+from tests.backoffice.conftest import USERS
+from tests.factories import AssignedReportFactory, SubmittedReportFactory
 from webapp import headers
 from webapp.services.administration.seed import DEMO_PASSWORD
-from webapp.services.intake.reports import Contact, ReportDraft, submit_report
+from webapp.services.intake.reports import Contact
 
 WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
 TEMPLATES = WEBAPP / "templates"
@@ -70,16 +71,11 @@ def production(app, app_config) -> Flask:
 def report(site) -> tuple[str, str]:
     """A resident's report: (code, secret tracking token)."""
     with site.app_context():
-        result = submit_report(
-            ReportDraft(
-                channel="web",
-                description="Cây đổ chắn ngang đường Lê Duẩn sau cơn mưa",
-                lat=16.0700,
-                lon=108.2246,
-                contact=Contact(email="lan@example.vn"),
-            )
+        report = SubmittedReportFactory(
+            description="Cây đổ chắn ngang đường Lê Duẩn sau cơn mưa",
+            contact=Contact(email="lan@example.vn"),
         )
-    return result.code, result.tracking_token
+        return report.code, report.tracking_token
 
 
 def csp(response) -> dict[str, str]:
@@ -208,7 +204,7 @@ def test_production_sign_in_cookie_is_secure(production):
 
 
 def test_staff_pages_of_a_report_carry_the_headers(site, ctx):
-    code = make_report("CHIEUSANG").code
+    code = AssignedReportFactory(agency="CHIEUSANG").code
     client = site.test_client()
     client.post("/bo/login", data={"email": USERS["staff"], "password": DEMO_PASSWORD})
     response = client.get(f"/bo/r/{code}")

@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.backoffice.conftest import USERS, agency, login, make_report, user
+from tests.backoffice.conftest import USERS, agency, login, user
+from tests.factories import AssignedReportFactory
 from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.models import Report, ReportEvent, ReportStatus
@@ -60,7 +61,7 @@ def _on_overdue_list(report: Report) -> bool:
 def test_a_lead_cannot_move_its_own_deadline_by_changing_the_urgency(app, ctx):
     # The finding: the lead "reclassified" a street-lighting report normal → complex and its
     # deadline moved 7 working days later (9 calendar days over a weekend), no IOC involved.
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     due = report.due_at
     client = login(app.test_client(), "lead")
     resp = client.post(
@@ -78,7 +79,7 @@ def test_a_lead_cannot_move_its_own_deadline_by_changing_the_urgency(app, ctx):
 
 
 def test_an_extension_request_does_not_move_the_deadline(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     due = report.due_at
     deadline_changes.request_extension(user(USERS["lead"]), report, 5, "Chờ vật tư thay thế")
     report = _fresh(report.code)
@@ -89,7 +90,7 @@ def test_an_extension_request_does_not_move_the_deadline(ctx):
 def test_an_open_request_cannot_be_replaced_under_the_iocs_eyes(app, ctx):
     # Staff ask 3 days; the IOC reads "3 days"; the lead then asked 30 and the approval
     # granted 30. One open request at a time: the second is refused.
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     due = report.due_at
     deadline_changes.request_extension(user(USERS["staff"]), report, 3, "Chờ vật tư")
     until = report.extension_until
@@ -110,7 +111,7 @@ def test_the_ioc_desk_shows_what_is_asked(app):
     from webapp.templating import localtime
 
     with app.app_context():
-        report = make_report("CHIEUSANG")
+        report = AssignedReportFactory(agency="CHIEUSANG")
         deadline_changes.request_extension(user(USERS["staff"]), report, 4, "Chờ vật tư")
         code, shown = report.code, (localtime(report.due_at), localtime(report.extension_until))
     page = login(app.test_client(), "operator").get("/bo/ioc/dieu-phoi").get_data(as_text=True)
@@ -119,14 +120,14 @@ def test_the_ioc_desk_shows_what_is_asked(app):
 
 @pytest.mark.parametrize("days", [0, 31, -1, True, 365])
 def test_extension_days_are_bounded(ctx, days):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     with pytest.raises(ValidationError):
         deadline_changes.request_extension(user(USERS["staff"]), report, days, "Chờ vật tư")
     assert _fresh(report.code).extension_status is None
 
 
 def test_extension_days_are_bounded_by_url(app, ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     client = login(app.test_client(), "staff")
     resp = client.post(f"/bo/r/{report.code}/extension", data={"days": "31", "reason": "lâu"})
     assert resp.status_code == 422
@@ -135,7 +136,7 @@ def test_extension_days_are_bounded_by_url(app, ctx):
 
 @pytest.mark.parametrize("role", ["staff", "lead", "parent_lead"])
 def test_the_agency_never_decides_its_own_extension(app, ctx, role):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     due = report.due_at
     deadline_changes.request_extension(user(USERS["staff"]), report, 10, "Chờ vật tư")
     client = login(app.test_client(), role)
@@ -146,7 +147,7 @@ def test_the_agency_never_decides_its_own_extension(app, ctx, role):
 
 def test_the_ioc_decides_but_never_asks(ctx):
     # An administrator could ask for an extension and approve it himself.
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     with pytest.raises(PermissionDenied):
         deadline_changes.request_extension(user(USERS["admin"]), report, 5, "Tự gia hạn")
     # Even a request written by an account that now decides is not decided by it.
@@ -161,7 +162,7 @@ def test_the_ioc_decides_but_never_asks(ctx):
 
 
 def test_extension_only_while_the_agency_holds_the_report(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     handling.resolve(user(USERS["staff"]), report, "Đã thay bóng đèn")
     with pytest.raises(ValidationError):
         deadline_changes.request_extension(user(USERS["staff"]), report, 5, "Muộn rồi")
@@ -170,7 +171,7 @@ def test_extension_only_while_the_agency_holds_the_report(ctx):
 def test_approved_days_count_from_the_deadline_at_the_decision(ctx):
     # The deadline moved after the request (the clock paused for the resident): approving
     # must not give back a deadline earlier than the current one.
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     deadline_changes.request_extension(user(USERS["staff"]), report, 2, "Chờ vật tư")
     cal = deadlines.working_calendar()
     moved = report.due_at = cal.add_working_days(report.due_at, 3)
@@ -182,7 +183,7 @@ def test_approved_days_count_from_the_deadline_at_the_decision(ctx):
 def test_a_lead_cannot_reset_its_deadline_through_a_transfer_it_confirms(app, ctx):
     # Confirming a transfer gives a fresh deadline: SXD's lead sends its sub-agency's late
     # report to SXD and confirms it himself.
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     _make_overdue(report)
     due = report.due_at
     client = login(app.test_client(), "parent_lead")
@@ -201,7 +202,7 @@ def test_a_lead_cannot_reset_its_deadline_through_a_transfer_it_confirms(app, ct
 
 
 def test_changing_the_urgency_never_erases_overdue_and_escalation(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     _make_overdue(report)
     stamps = (report.escalated_at, report.due_at)
     assert _on_overdue_list(report)
@@ -218,7 +219,7 @@ def test_changing_the_urgency_never_erases_overdue_and_escalation(ctx):
 
 
 def test_a_shorter_class_applies_to_an_overdue_report_and_keeps_its_stamps(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     _make_overdue(report)
     escalated_at = report.escalated_at
     deadline_changes.change_urgency(user(USERS["operator"]), report, "urgent", "Nguy hiểm")
@@ -228,7 +229,7 @@ def test_a_shorter_class_applies_to_an_overdue_report_and_keeps_its_stamps(ctx):
 
 
 def test_a_report_on_time_follows_its_new_class_and_keeps_the_time_granted(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     deadline_changes.request_extension(user(USERS["staff"]), report, 5, "Chờ vật tư")
     deadline_changes.decide_extension(user(USERS["operator"]), report, True)
     first_due = report.original_due_at
@@ -243,7 +244,7 @@ def test_a_report_on_time_follows_its_new_class_and_keeps_the_time_granted(ctx):
 
 
 def test_urgency_needs_a_reason_and_a_change(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     with pytest.raises(ValidationError):
         deadline_changes.change_urgency(user(USERS["operator"]), report, "complex", "")
     with pytest.raises(ValidationError):
@@ -259,8 +260,8 @@ def _post_duplicate(app, who: str, code: str, original: str):
 
 
 def test_an_agency_cannot_close_its_report_as_a_duplicate_of_another_agencys(app, ctx):
-    mine = make_report("CHIEUSANG")
-    theirs = make_report("MTDT", "Rác thải chất đống đầu kiệt")
+    mine = AssignedReportFactory(agency="CHIEUSANG")
+    theirs = AssignedReportFactory(agency="MTDT", description="Rác thải chất đống đầu kiệt")
     resp = _post_duplicate(app, "staff", mine.code, theirs.code)
     assert resp.status_code == 302
     after = _fresh(mine.code)
@@ -278,8 +279,8 @@ def test_an_agency_cannot_close_its_report_as_a_duplicate_of_another_agencys(app
 def test_a_lead_cannot_cross_agencies_inside_its_own_tree(ctx):
     # SXD's lead sees CHIEUSANG's reports, but pointing one agency's report to another's is
     # the IOC's call.
-    mine = make_report("CHIEUSANG")
-    parent = make_report("SXD", "Ổ gà lớn trên đường Bạch Đằng")
+    mine = AssignedReportFactory(agency="CHIEUSANG")
+    parent = AssignedReportFactory(agency="SXD", description="Ổ gà lớn trên đường Bạch Đằng")
     lead = user(USERS["parent_lead"])
     with pytest.raises(ValidationError):
         duplicates.mark_duplicate(lead, mine, duplicates.find_original(lead, parent.code))
@@ -287,21 +288,21 @@ def test_a_lead_cannot_cross_agencies_inside_its_own_tree(ctx):
 
 
 def test_the_ioc_may_mark_a_duplicate_across_agencies(ctx):
-    mine = make_report("CHIEUSANG")
-    theirs = make_report("MTDT", "Rác thải chất đống đầu kiệt")
+    mine = AssignedReportFactory(agency="CHIEUSANG")
+    theirs = AssignedReportFactory(agency="MTDT", description="Rác thải chất đống đầu kiệt")
     operator = user(USERS["operator"])
     duplicates.mark_duplicate(operator, mine, duplicates.find_original(operator, theirs.code))
     assert _fresh(mine.code).duplicate_of_id == theirs.id
 
 
 def test_a_report_is_never_a_duplicate_of_itself(app, ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     assert _post_duplicate(app, "operator", report.code, report.code).status_code == 302
     assert _fresh(report.code).status == ReportStatus.ASSIGNED
 
 
 def test_duplicates_never_loop(ctx):
-    a, b = make_report("CHIEUSANG"), make_report("CHIEUSANG")
+    a, b = AssignedReportFactory(agency="CHIEUSANG"), AssignedReportFactory(agency="CHIEUSANG")
     staff = user(USERS["staff"])
     duplicates.mark_duplicate(staff, a, b)
     # b, the original, is still open: closing it as a duplicate of a would close the loop.
@@ -311,7 +312,11 @@ def test_duplicates_never_loop(ctx):
 
 
 def test_a_duplicate_of_a_duplicate_points_to_the_report_still_standing(ctx):
-    a, b, c = make_report("CHIEUSANG"), make_report("CHIEUSANG"), make_report("CHIEUSANG")
+    a, b, c = (
+        AssignedReportFactory(agency="CHIEUSANG"),
+        AssignedReportFactory(agency="CHIEUSANG"),
+        AssignedReportFactory(agency="CHIEUSANG"),
+    )
     staff = user(USERS["staff"])
     duplicates.mark_duplicate(staff, a, b)
     duplicates.mark_duplicate(staff, c, _fresh(a.code))
@@ -323,11 +328,13 @@ def test_a_duplicate_of_a_duplicate_points_to_the_report_still_standing(ctx):
 
 @pytest.mark.parametrize("role", ["staff", "lead", "parent_lead"])
 def test_nearby_shows_other_agencies_reports_as_a_count_only(app, ctx, role):
-    mine = make_report("CHIEUSANG")
-    near_mine = make_report("CHIEUSANG", "Cột đèn nghiêng sắp đổ gần đó")
+    mine = AssignedReportFactory(agency="CHIEUSANG")
+    near_mine = AssignedReportFactory(
+        agency="CHIEUSANG", description="Cột đèn nghiêng sắp đổ gần đó"
+    )
     theirs = [
-        make_report("MTDT", "Rác thải chất đống đầu kiệt"),
-        make_report("MTDT", "Xe rác làm rơi vãi nước thải"),
+        AssignedReportFactory(agency="MTDT", description="Rác thải chất đống đầu kiệt"),
+        AssignedReportFactory(agency="MTDT", description="Xe rác làm rơi vãi nước thải"),
     ]
     handling.reject(user(USERS["other_staff"]), theirs[1], "already_handled")
     page = login(app.test_client(), role).get(f"/bo/r/{mine.code}").get_data(as_text=True)
@@ -341,16 +348,16 @@ def test_nearby_shows_other_agencies_reports_as_a_count_only(app, ctx, role):
 
 @pytest.mark.parametrize("role", ["operator", "viewer", "admin"])
 def test_the_ioc_still_sees_every_nearby_report(app, ctx, role):
-    mine = make_report("CHIEUSANG")
-    theirs = make_report("MTDT", "Rác thải chất đống đầu kiệt")
+    mine = AssignedReportFactory(agency="CHIEUSANG")
+    theirs = AssignedReportFactory(agency="MTDT", description="Rác thải chất đống đầu kiệt")
     page = login(app.test_client(), role).get(f"/bo/r/{mine.code}").get_data(as_text=True)
     assert theirs.code in page and "Rác thải chất đống" in page
     assert "của đơn vị khác" not in page
 
 
 def test_nearby_for_counts_what_it_hides(ctx):
-    mine = make_report("CHIEUSANG")
-    make_report("MTDT", "Rác thải chất đống đầu kiệt")
+    mine = AssignedReportFactory(agency="CHIEUSANG")
+    AssignedReportFactory(agency="MTDT", description="Rác thải chất đống đầu kiệt")
     shown = duplicates.nearby_for(user(USERS["staff"]), mine)
     assert (shown.reports, shown.others) == ([], 1)
     ioc = duplicates.nearby_for(user(USERS["viewer"]), mine)

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.backoffice.conftest import USERS, agency, login, make_report, user
+from tests.backoffice.conftest import USERS, agency, login, user
+from tests.factories import AssignedReportFactory, SubmittedReportFactory
 from tests.fixtures.images import make_jpeg
 from webapp.errors import ValidationError
 from webapp.extensions import db
@@ -23,7 +24,7 @@ def _kinds(report: Report) -> list[str]:
 
 
 def test_accept_reply_resolve_reach_the_resident_and_the_tracking_page(app, ctx, client):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     staff = user(USERS["staff"])
     handling.accept(staff, report)
     handling.reply(staff, report, "Chúng tôi sẽ thay bóng đèn trong ngày mai.")
@@ -43,7 +44,7 @@ def test_accept_reply_resolve_reach_the_resident_and_the_tracking_page(app, ctx,
 
 
 def test_internal_note_never_reaches_the_public(ctx, client):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     handling.add_note(user(USERS["staff"]), report, "Hộ này khiếu nại nhiều lần")
     assert "khiếu nại nhiều lần" not in client.get(f"/theo-doi/{report.code}").get_data(
         as_text=True
@@ -52,7 +53,7 @@ def test_internal_note_never_reaches_the_public(ctx, client):
 
 
 def test_asking_for_information_pauses_the_clock(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     due = report.due_at
     handling.request_info(user(USERS["staff"]), report, "Cột đèn số mấy?")
     assert report.waiting_since is not None
@@ -63,7 +64,7 @@ def test_asking_for_information_pauses_the_clock(ctx):
 
 
 def test_transfer_refused_returns_to_triage_then_accepted_by_the_right_agency(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     staff, receiver = user(USERS["staff"]), user(USERS["other_staff"])
     handling.transfer(staff, report, agency("MTDT"), "Đây là rác thải, không phải đèn")
     assert can(receiver, Action.CONFIRM_TRANSFER, report)
@@ -76,7 +77,7 @@ def test_transfer_refused_returns_to_triage_then_accepted_by_the_right_agency(ct
 
 
 def test_accepted_transfer_gets_a_new_deadline(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     handling.transfer(user(USERS["staff"]), report, agency("MTDT"), "Thuộc lĩnh vực rác thải")
     handling.decide_transfer(user(USERS["other_staff"]), report, True)
     assert report.status == ReportStatus.ASSIGNED and report.agency.code == "MTDT"
@@ -84,7 +85,7 @@ def test_accepted_transfer_gets_a_new_deadline(ctx):
 
 
 def test_triage_correction_is_kept_for_the_nlu(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     report.classified_at = utcnow()
     db.session.commit()
     from webapp.services.casework import workflow
@@ -99,7 +100,7 @@ def test_triage_correction_is_kept_for_the_nlu(ctx):
 
 
 def test_extension_requested_then_approved_moves_the_deadline(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     first_due = report.due_at
     deadline_changes.request_extension(user(USERS["staff"]), report, 5, "Chờ vật tư thay thế")
     deadline_changes.decide_extension(user(USERS["operator"]), report, True)
@@ -108,7 +109,7 @@ def test_extension_requested_then_approved_moves_the_deadline(ctx):
 
 
 def test_reject_needs_a_listed_reason_and_tells_the_resident(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     with pytest.raises(ValidationError):
         handling.reject(user(USERS["staff"]), report, "because")
     handling.reject(user(USERS["staff"]), report, "private_dispute")
@@ -117,13 +118,16 @@ def test_reject_needs_a_listed_reason_and_tells_the_resident(ctx):
 
 
 def test_duplicate_points_to_the_original(ctx):
-    original, copy = make_report("CHIEUSANG"), make_report("CHIEUSANG")
+    original, copy = (
+        AssignedReportFactory(agency="CHIEUSANG"),
+        AssignedReportFactory(agency="CHIEUSANG"),
+    )
     duplicates.mark_duplicate(user(USERS["staff"]), copy, original)
     assert copy.status == ReportStatus.DUPLICATE and copy.duplicate_of_id == original.id
 
 
 def test_moderation_hides_a_photo_and_locks_the_resident(ctx, client):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     operator = user(USERS["operator"])
     handling.resolve(user(USERS["staff"]), report, "Xong", make_jpeg())
     photo = report.photos[0]
@@ -147,13 +151,13 @@ def test_hotline_call_goes_through_intake(app, client):
 
 
 def test_search_without_diacritics_finds_the_report(app, client, ctx):
-    report = make_report("CHIEUSANG", "Đèn đường trước chợ Hàn bị tắt")
+    report = AssignedReportFactory(agency="CHIEUSANG", description="Đèn đường trước chợ Hàn bị tắt")
     page = login(client, "staff").get("/bo/?q=den duong truoc cho han").get_data(as_text=True)
     assert report.code in page
 
 
 def test_info_received_resumes_the_clock_and_moves_the_deadline(ctx, client, app):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     due = report.due_at
     handling.request_info(user(USERS["staff"]), report, "Cột đèn số mấy?")
     report.waiting_since = utcnow() - timedelta(days=3)
@@ -168,19 +172,14 @@ def test_info_received_resumes_the_clock_and_moves_the_deadline(ctx, client, app
 
 def test_resident_of_a_duplicate_follows_the_original(ctx):
     from webapp.services.intake import followers
-    from webapp.services.intake.reports import ChannelIdentity, ReportDraft, submit_report
 
-    original = make_report("CHIEUSANG")
-    result = submit_report(
-        ReportDraft(
-            channel="telegram",
-            description="Đèn đường hỏng đoạn này nữa",
-            lat=16.07,
-            lon=108.2246,
-            identity=ChannelIdentity("telegram", "555123", "Minh"),
-        )
+    original = AssignedReportFactory(agency="CHIEUSANG")
+    copy = SubmittedReportFactory(
+        telegram=True,
+        identity__external_id="555123",
+        identity__display_name="Minh",
+        description="Đèn đường hỏng đoạn này nữa",
     )
-    copy = db.session.get(Report, result.report_id)
     handling.triage(user(USERS["operator"]), copy, "street_lighting", agency("CHIEUSANG"))
     duplicates.mark_duplicate(user(USERS["staff"]), copy, original)
     ids = [i.external_id for i in followers.follower_identities(original)]

@@ -8,12 +8,17 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import delete, func, select
 
-from tests.backoffice.conftest import PHONE, USERS, login, make_report, user
+from tests.backoffice.conftest import USERS, login, user
+from tests.factories import (
+    RESIDENT_NAME,
+    RESIDENT_PHONE,
+    AssignedReportFactory,
+    SubmittedReportFactory,
+)
 from webapp.extensions import db
 from webapp.models import OutboxMessage, Report
 from webapp.models.audit import IdentityView
 from webapp.services.casework import identity_views
-from webapp.services.intake.reports import ReportDraft, submit_report
 from webapp.services.ioc import queries
 
 LOG = "/bo/quan-tri/truy-cap-danh-tinh"
@@ -33,11 +38,11 @@ def _today() -> str:
 
 @pytest.mark.parametrize("role", ["operator", "viewer", "admin"])
 def test_every_ioc_view_of_an_identity_is_recorded(app, ctx, role):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     client = login(app.test_client(), role)
     for _ in range(2):
         page = client.get(f"/bo/r/{report.code}").get_data(as_text=True)
-        assert PHONE in page
+        assert RESIDENT_PHONE in page
     views = _views(report_id=report.id)
     assert len(views) == 2
     who = user(USERS[role])
@@ -54,35 +59,26 @@ def test_every_ioc_view_of_an_identity_is_recorded(app, ctx, role):
 
 @pytest.mark.parametrize("role", ["staff", "lead", "parent_lead"])
 def test_agencies_see_no_identity_and_leave_no_record(app, ctx, role):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     page = login(app.test_client(), role).get(f"/bo/r/{report.code}").get_data(as_text=True)
-    assert PHONE not in page
+    assert RESIDENT_PHONE not in page
     assert _views() == []
 
 
 def test_an_anonymous_report_shows_no_identity_and_records_nothing(app, ctx):
-    result = submit_report(
-        ReportDraft(channel="web", description="Đèn đường tắt cả tuần", lat=16.07, lon=108.2246)
-    )
-    report = db.session.get(Report, result.report_id)
+    report = SubmittedReportFactory(description="Đèn đường tắt cả tuần")
     page = login(app.test_client(), "operator").get(f"/bo/r/{report.code}")
     assert page.status_code == 200 and "Ẩn danh" in page.get_data(as_text=True)
     assert _views() == []
 
 
 def test_the_messenger_id_counts_as_identity(app, ctx):
-    from webapp.services.intake.reports import ChannelIdentity
-
-    result = submit_report(
-        ReportDraft(
-            channel="telegram",
-            description="Đèn đường hỏng đoạn này nữa",
-            lat=16.07,
-            lon=108.2246,
-            identity=ChannelIdentity("telegram", "555123", "Minh"),
-        )
+    report = SubmittedReportFactory(
+        telegram=True,
+        identity__external_id="555123",
+        identity__display_name="Minh",
+        description="Đèn đường hỏng đoạn này nữa",
     )
-    report = db.session.get(Report, result.report_id)
     page = login(app.test_client(), "viewer").get(f"/bo/r/{report.code}").get_data(as_text=True)
     assert "555123" in page
     (view,) = _views()
@@ -90,9 +86,9 @@ def test_the_messenger_id_counts_as_identity(app, ctx):
 
 
 def test_the_service_records_before_it_hands_out(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     card = identity_views.identity_card(user(USERS["operator"]), report, "report_page")
-    assert card is not None and card.phone == PHONE
+    assert card is not None and card.phone == RESIDENT_PHONE
     assert len(_views()) == 1
     from webapp.errors import NotFound, PermissionDenied
 
@@ -105,7 +101,7 @@ def test_admins_read_the_log_by_user_and_date(app):
     # Several users sign in one after the other: no outer app context (Flask-Login caches the
     # user on `g`, which an outer context would share between their requests).
     with app.app_context():
-        report = make_report("CHIEUSANG")
+        report = AssignedReportFactory(agency="CHIEUSANG")
         code = report.code
         operator, viewer = user(USERS["operator"]), user(USERS["viewer"])
         names = {"operator": (operator.name, operator.email), "viewer": (viewer.name, viewer.email)}
@@ -117,7 +113,7 @@ def test_admins_read_the_log_by_user_and_date(app):
     page = admin.get(LOG).get_data(as_text=True)
     rows = page.split('id="identity-views"')[1]
     assert names["operator"][1] in rows and names["viewer"][1] in rows and code in rows
-    assert PHONE not in page and "Trần Văn Bình" not in page, "the log names no resident"
+    assert RESIDENT_PHONE not in page and RESIDENT_NAME not in page, "the log names no resident"
 
     only = admin.get(f"{LOG}?user={viewer_id}").get_data(as_text=True)
     rows = only.split('id="identity-views"')[1]
@@ -132,7 +128,7 @@ def test_admins_read_the_log_by_user_and_date(app):
 
 
 def test_the_log_is_paginated(app, ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     operator = user(USERS["operator"])
     db.session.add_all(
         IdentityView(
@@ -179,7 +175,7 @@ def test_admin_home_links_to_the_log(app):
 
 @pytest.mark.parametrize("url", [LOG, "/bo/r/{code}"])
 def test_pages_have_no_inline_script_or_style(app, ctx, url):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     page = login(app.test_client(), "admin").get(url.format(code=report.code))
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -189,7 +185,7 @@ def test_pages_have_no_inline_script_or_style(app, ctx, url):
 
 
 def test_a_deleted_report_keeps_its_views(app, ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     login(app.test_client(), "operator").get(f"/bo/r/{report.code}")
     code = report.code
     db.session.execute(delete(OutboxMessage).where(OutboxMessage.report_id == report.id))

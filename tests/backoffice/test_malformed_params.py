@@ -14,7 +14,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import func, select
 
-from tests.backoffice.conftest import USERS, login, make_report, user
+from tests.backoffice.conftest import USERS, login, user
+from tests.factories import AssignedReportFactory
 from tests.fixtures.images import make_jpeg
 from webapp.blueprints import params
 from webapp.errors import ValidationError
@@ -40,8 +41,10 @@ PARAM_NAMES = (
 def world(app) -> dict:
     """Two reports of CHIEUSANG (one with a resolution photo) and an export job: their keys."""
     with app.app_context():
-        own = make_report("CHIEUSANG")
-        pictured = make_report("CHIEUSANG", "Cây đổ chắn ngang đường Lê Duẩn")
+        own = AssignedReportFactory(agency="CHIEUSANG")
+        pictured = AssignedReportFactory(
+            agency="CHIEUSANG", description="Cây đổ chắn ngang đường Lê Duẩn"
+        )
         handling.resolve(user(USERS["staff"]), pictured, "Đã dọn xong.", make_jpeg())
         job = ExportJob(user_id=user(USERS["operator"]).id, kind="reports", fmt="csv")
         db.session.add(job)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.backoffice.conftest import PHONE, USERS, agency, login, make_report, user
+from tests.backoffice.conftest import USERS, agency, login, user
+from tests.factories import RESIDENT_NAME, RESIDENT_PHONE, AssignedReportFactory
 from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.models import Report, ReportStatus
@@ -67,7 +68,7 @@ CONFIRMS_TRANSFER_TO_SXD = {
 def test_matrix_confirm_transfer(ctx, role):
     from webapp.services.casework import handling
 
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     handling.transfer(user(USERS["staff"]), report, agency("SXD"), "Thuộc Sở Xây dựng")
     assert can(user(USERS[role]), A.CONFIRM_TRANSFER, report) is CONFIRMS_TRANSFER_TO_SXD[role]
 
@@ -78,7 +79,7 @@ def test_nobody_confirms_the_transfer_they_requested(ctx, requester):
     # agency and confirming it would extend its deadline without the IOC.
     from webapp.services.casework import handling
 
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     who = user(USERS[requester])
     handling.transfer(who, report, agency("SXD"), "Thuộc Sở Xây dựng")
     assert not can(who, A.CONFIRM_TRANSFER, report)
@@ -130,7 +131,7 @@ DUPLICATE_TARGETS = {
 def test_matrix_duplicate_target(ctx, reports, role, target):
     from webapp.services.casework import duplicates
 
-    copy = make_report("CHIEUSANG", "Đèn đường lại hỏng ở Bạch Đằng")
+    copy = AssignedReportFactory(agency="CHIEUSANG", description="Đèn đường lại hỏng ở Bạch Đằng")
     u = user(USERS[role])
     allowed = DUPLICATE_TARGETS[role][0 if target == "own" else 1]
     try:
@@ -146,7 +147,7 @@ def test_matrix_duplicate_target(ctx, reports, role, target):
 
 @pytest.mark.parametrize("role", list(EXPECTED))
 def test_matrix_nearby(app, reports, role):
-    # Both reports stand 0 m from each other (make_report uses one point).
+    # Both reports stand 0 m from each other (AssignedReportFactory uses one point).
     mine, theirs = ("other", "own") if role == "other_staff" else ("own", "other")
     with app.app_context():
         neighbour = db.session.scalar(select(Report).where(Report.code == reports[theirs]))
@@ -216,18 +217,18 @@ def test_no_action_changes_another_agencys_report(app, reports, role, action, fo
 
 @pytest.mark.parametrize("role", ["staff", "lead", "other_staff"])
 def test_agency_pages_never_show_the_residents_identity(app, ctx, role):
-    report = make_report("CHIEUSANG" if role != "other_staff" else "MTDT")
+    report = AssignedReportFactory(agency="CHIEUSANG" if role != "other_staff" else "MTDT")
     client = login(app.test_client(), role)
     for url in (f"/bo/r/{report.code}", "/bo/?status=&q=", f"/bo/?q={report.code}"):
         page = client.get(url).get_data(as_text=True)
-        assert PHONE not in page and "Trần Văn Bình" not in page, url
+        assert RESIDENT_PHONE not in page and RESIDENT_NAME not in page, url
 
 
 @pytest.mark.parametrize("role", ["operator", "viewer", "admin"])
 def test_ioc_sees_the_residents_identity(app, ctx, role):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     page = login(app.test_client(), role).get(f"/bo/r/{report.code}").get_data(as_text=True)
-    assert PHONE in page
+    assert RESIDENT_PHONE in page
 
 
 @pytest.mark.parametrize("role", ["staff", "lead", "viewer"])

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from bot.dialog import Dialog
 from tests.bot.chat import HAI_CHAU, Chat
+from tests.factories import SubmittedReportFactory
 from tests.fixtures.images import make_jpeg, not_an_image
 from webapp.extensions import db
 from webapp.models import (
@@ -22,7 +23,6 @@ from webapp.models import (
 )
 from webapp.models.types import utcnow
 from webapp.services.casework import routing, workflow
-from webapp.services.intake.reports import ChannelIdentity, ReportDraft, submit_report
 
 
 def _report(code: str) -> Report:
@@ -172,18 +172,14 @@ def test_help_cancel_and_commands(chat):
     assert "chưa gửi phản ánh nào" in chat.text
 
 
-def _submit(channel_id: str = "2002", lat_lon=(16.0700, 108.2246), category="waste") -> Report:
-    result = submit_report(
-        ReportDraft(
-            channel="telegram",
-            description="Rác thải tập kết sai giờ đầu kiệt",
-            lat=lat_lon[0],
-            lon=lat_lon[1],
-            identity=ChannelIdentity("telegram", channel_id, "Minh"),
-            category_hint=category,
-        )
+def _submit(channel_id: str = "2002", lat_lon=HAI_CHAU, category="waste") -> Report:
+    return SubmittedReportFactory(
+        telegram=True,
+        identity__external_id=channel_id,
+        description="Rác thải tập kết sai giờ đầu kiệt",
+        point=lat_lon,
+        category_hint=category,
     )
-    return db.session.get(Report, result.report_id)
 
 
 def test_status_lookup_and_my_reports(chat):

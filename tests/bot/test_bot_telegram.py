@@ -115,17 +115,17 @@ def test_greeting_on_telegram_is_answered_with_the_menu(fake_telegram, telegram_
 
 
 def test_telegram_sender_failure_is_recorded_for_retry(app, fake_telegram, ctx):
-    from webapp.services.intake.reports import ChannelIdentity, ReportDraft, submit_report
+    from tests.factories import SubmittedReportFactory
 
-    result = submit_report(
-        ReportDraft(
-            channel="telegram",
-            description="Đèn đường tắt cả tuần ở kiệt 20",
-            identity=ChannelIdentity("telegram", "not-a-chat"),
-        )
+    report = SubmittedReportFactory(
+        telegram=True,
+        identity__external_id="not-a-chat",
+        identity__display_name=None,
+        description="Đèn đường tắt cả tuần ở kiệt 20",
+        point=None,
     )
     [message] = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.report_id == result.report_id)
+        select(OutboxMessage).where(OutboxMessage.report_id == report.id)
     ).all()
     fake_telegram.unknown_chats.add("not-a-chat")
     assert outbox.deliver(message.id) == "failed"

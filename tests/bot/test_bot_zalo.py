@@ -14,11 +14,12 @@ from tests.bot.chat import (
     last_outbox_id,
     resolve_with_result_photo,
 )
+from tests.factories import ChannelIdentityFactory, SubmittedReportFactory
 from tests.fixtures.images import make_jpeg
 from webapp.extensions import db
 from webapp.models import AdminUnit, InboundEvent, MessengerToken, OutboxMessage, Report
 from webapp.services.casework import workflow
-from webapp.services.intake.reports import ChannelIdentity, ReportDraft, get_by_code, submit_report
+from webapp.services.intake.reports import get_by_code
 from webapp.services.messaging import outbox
 from webapp.services.messaging.channels import SendError
 from webapp.services.messaging.channels.zalo import ZaloApi, refresh_zalo_token, zalo_event_key
@@ -137,15 +138,14 @@ def test_follow_event_is_welcomed(fake_zalo, zalo):
 
 
 def _zalo_report(ctx) -> OutboxMessage:
-    result = submit_report(
-        ReportDraft(
-            channel="zalo",
-            description="Nước cống tràn ra đường sau mưa",
-            identity=ChannelIdentity("zalo", USER),
-        )
+    report = SubmittedReportFactory(
+        channel="zalo",
+        identity=ChannelIdentityFactory(channel="zalo", external_id=USER, display_name=None),
+        description="Nước cống tràn ra đường sau mưa",
+        point=None,
     )
     return db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.report_id == result.report_id)
+        select(OutboxMessage).where(OutboxMessage.report_id == report.id)
     ).one()
 
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.backoffice.conftest import make_report
+from tests.factories import AssignedReportFactory
 from tests.fixtures.images import make_jpeg
 from webapp.extensions import db
 from webapp.models import Report, ReportStatus
@@ -35,7 +35,9 @@ def _login(page, base: str, email: str) -> None:
 
 def test_staff_finds_accepts_replies_and_resolves_with_a_photo(app, live_server, desk, tmp_path):
     with app.app_context():
-        code = make_report("CHIEUSANG", "Đèn đường trước chợ Hàn tắt suốt ba đêm").code
+        code = AssignedReportFactory(
+            agency="CHIEUSANG", description="Đèn đường trước chợ Hàn tắt suốt ba đêm"
+        ).code
     photo = tmp_path / "ket-qua.jpg"
     photo.write_bytes(make_jpeg(width=800, height=600))
     page = desk
@@ -62,7 +64,9 @@ def test_staff_finds_accepts_replies_and_resolves_with_a_photo(app, live_server,
 
 def test_operator_triages_and_takes_a_hotline_call(app, live_server, desk):
     with app.app_context():
-        report = make_report("CHIEUSANG", "Có vấn đề gì đó ở đầu kiệt, không rõ lắm")
+        report = AssignedReportFactory(
+            agency="CHIEUSANG", description="Có vấn đề gì đó ở đầu kiệt, không rõ lắm"
+        )
         workflow.transition(report, ReportStatus.NEEDS_TRIAGE, note="Độ tin cậy thấp")
         db.session.commit()
         code = report.code
@@ -90,7 +94,9 @@ def test_operator_triages_and_takes_a_hotline_call(app, live_server, desk):
 
 def test_transfer_is_refused_and_comes_back_to_triage(app, live_server, browser):
     with app.app_context():
-        code = make_report("CHIEUSANG", "Rác thải đổ dưới chân cột đèn").code
+        code = AssignedReportFactory(
+            agency="CHIEUSANG", description="Rác thải đổ dưới chân cột đèn"
+        ).code
     sender = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     _login(sender, live_server, "chieusang@demo.vn")
     sender.goto(f"{live_server}/bo/r/{code}")

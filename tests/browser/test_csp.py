@@ -21,13 +21,11 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from tests.backoffice.conftest import USERS, agency, user
-from tests.ioc.conftest import insert_report
+from tests.factories import AssignedReportFactory, ReportFactory
 from webapp.extensions import db
-from webapp.models import ExportJob, Report, ReportStatus, Resident
+from webapp.models import ExportJob, Resident
 from webapp.services.administration.seed import DEMO_PASSWORD
-from webapp.services.casework import routing, workflow
 from webapp.services.intake import contacts
-from webapp.services.intake.reports import Contact, ReportDraft, submit_report
 
 pytestmark = pytest.mark.browser
 
@@ -229,27 +227,21 @@ def seeded(app) -> dict:
     the heatmap, one for triage, and a finished export: the values of the PAGES placeholders."""
     now = datetime.now(UTC)
     with app.app_context():
-        result = submit_report(
-            ReportDraft(
-                channel="web",
-                description="Đèn đường trước chợ Hàn tắt suốt ba đêm",
-                lat=16.0700,
-                lon=108.2246,
-                contact=Contact(name="Nguyễn Thị Lan", phone="0905111333", email="lan@example.vn"),
-            )
+        report = AssignedReportFactory(
+            agency="CHIEUSANG",
+            description="Đèn đường trước chợ Hàn tắt suốt ba đêm",
+            contact__name="Nguyễn Thị Lan",
+            contact__phone="0905111333",
+            contact__email="lan@example.vn",
         )
-        report = db.session.get(Report, result.report_id)
-        report.category_code = "street_lighting"
-        workflow.transition(report, ReportStatus.CLASSIFIED)
-        routing.assign(report, agency("CHIEUSANG"))
         for n in range(12):  # a few steps apart: a cluster, then markers at street zoom
-            insert_report(
+            ReportFactory(
                 lat=HAI_CHAU[0] + (n % 4) * 1e-4,
                 lon=HAI_CHAU[1] + (n // 4) * 1e-4,
                 category_code="street_lighting",
                 created_at=now - timedelta(days=n % 3, minutes=n),
             )
-        insert_report(lat=16.05, lon=108.21, status="needs_triage", category_code="waste")
+        ReportFactory(lat=16.05, lon=108.21, status="needs_triage", category_code="waste")
         job = ExportJob(
             user_id=user(USERS["viewer"]).id,
             kind="reports",
@@ -263,8 +255,8 @@ def seeded(app) -> dict:
         db.session.commit()
         resident = db.session.scalar(select(Resident).where(Resident.email == "lan@example.vn"))
         values = {
-            "code": result.code,
-            "token": result.tracking_token,
+            "code": report.code,
+            "token": report.tracking_token,
             "confirm": contacts.confirmation_link(resident).rsplit("/", 1)[1],
             "agency_id": agency("CHIEUSANG").id,
             "export_job": job.id,

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.ioc.conftest import insert_report, random_point, ward_codes
+from tests.factories import ReportFactory
+from tests.ioc.conftest import random_point, ward_codes
 from webapp.extensions import db
 from webapp.services.administration.seed import DEMO_PASSWORD
 
@@ -29,7 +30,7 @@ def reports_on_map(app, monkeypatch):
         wards = ward_codes()
         for n in range(WASTE):
             lat, lon = random_point(rng, rng.choice(wards))
-            insert_report(
+            ReportFactory(
                 lat=lat, lon=lon, category_code="waste", created_at=now - timedelta(minutes=n)
             )
         for n in range(LIGHTS):
@@ -40,7 +41,7 @@ def reports_on_map(app, monkeypatch):
                 )
             else:
                 lat, lon = random_point(rng, rng.choice(wards))
-            insert_report(
+            ReportFactory(
                 lat=lat,
                 lon=lon,
                 category_code="street_lighting",

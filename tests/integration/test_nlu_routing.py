@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.factories import SubmittedReportFactory
 from tests.support.processes import Worker, wait_until, worker_env
 from webapp.extensions import db
 from webapp.models import AdminUnit, Report, ReportStatus
-from webapp.services.intake.reports import ReportDraft, submit_report
 
 pytestmark = [pytest.mark.integration, pytest.mark.rasa]
 
@@ -43,10 +43,10 @@ def test_reports_are_classified_and_routed_by_the_real_nlu(
         for text, ward_name, category, agency in CASES:
             ward = _ward(ward_name)
             assert ward is not None, ward_name
-            draft = ReportDraft(
-                channel="web", description=text, lat=ward.center_lat, lon=ward.center_lon
+            report = SubmittedReportFactory(
+                description=text, point=(ward.center_lat, ward.center_lon)
             )
-            ids[submit_report(draft).report_id] = (ward.code, category, agency)
+            ids[report.id] = (ward.code, category, agency)
         worker = Worker(env, log=tmp_path / "worker.log").start()
         try:
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tests.factories import SubmittedReportFactory
 from tests.support.fake_nlu import FakeRasa
 from tests.support.processes import RedisServer, Worker, wait_until, worker_env
 from webapp.extensions import db
@@ -14,16 +15,6 @@ from webapp.services.intake.reports import ReportDraft, submit_report
 pytestmark = pytest.mark.integration
 FINAL = (ReportStatus.ASSIGNED, ReportStatus.NEEDS_TRIAGE)
 TEXTS = ["Đèn đường tắt cả tuần", "Rác thải chất đống đầu kiệt", "Ổ gà lớn giữa đường"]
-
-
-def _submit(n: int) -> list[int]:
-    ids = []
-    for i in range(n):
-        draft = ReportDraft(
-            channel="web", description=f"{TEXTS[i % 3]} (số {i})", lat=16.07, lon=108.2246
-        )
-        ids.append(submit_report(draft).report_id)
-    return ids
 
 
 def _finished(ids: list[int]) -> int:
@@ -54,7 +45,10 @@ def test_kill_9_worker_mid_batch_then_restart_finishes_every_report_once(app, ap
         app.config["RASA_URL"] = rasa.url
         env = worker_env(app_config, RASA_URL=rasa.url, CELERY_VISIBILITY_TIMEOUT="5")
         with app.app_context():
-            ids = _submit(200)
+            ids = [
+                SubmittedReportFactory(description=f"{TEXTS[i % 3]} (số {i})").id
+                for i in range(200)
+            ]
             worker = Worker(env, concurrency=2, log=tmp_path / "worker.log").start()
             try:
                 assert wait_until(lambda: _finished(ids) >= 20, 120), "worker never started"

@@ -1,9 +1,8 @@
-"""IOC fixtures: reports inserted with chosen attributes, and random reports over the province."""
+"""IOC fixtures: random reports over the province (built by tests/factories.py), ward points."""
 
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -12,8 +11,9 @@ import shapely
 from sqlalchemy import select
 
 from tests.backoffice.conftest import USERS, agency, login, user  # noqa: F401  (re-exported)
+from tests.factories import ReportFactory
 from webapp.extensions import db
-from webapp.models import AdminUnit, Agency, Category, Report
+from webapp.models import AdminUnit, Agency, Category
 from webapp.services.geography import places
 
 
@@ -27,32 +27,6 @@ def _no_heat_cache(app, monkeypatch):
 def at(text: str) -> datetime:
     """An aware UTC datetime from "2026-03-02 08:00"."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-def insert_report(**fields) -> Report:
-    """A report stored directly (not committed), placed and given its cells like intake does."""
-    lat, lon = fields.pop("lat", None), fields.pop("lon", None)
-    status = fields.pop("status", "assigned")
-    report = Report(
-        code=fields.pop("code", f"PA-T-{uuid.uuid4().hex[:10].upper()}"),
-        channel=fields.pop("channel", "web"),
-        description=fields.pop("description", "Ổ gà trên đường Trần Phú"),
-        search_text=fields.pop("search_text", "o ga tren duong tran phu"),
-        _status=status,
-        lat=lat,
-        lon=lon,
-        location_source="pin" if lat is not None else "none",
-        **fields,
-    )
-    if lat is not None:
-        placement = places.place(lat, lon)
-        report.unit_code = fields.get("unit_code", placement.unit_code)
-        report.province_code = placement.province_code
-        report.outside_area = not placement.inside
-        for name, cell in placement.cells.items():
-            setattr(report, name, cell)
-    db.session.add(report)
-    return report
 
 
 def ward_codes() -> list[str]:
@@ -111,7 +85,7 @@ def _random_reports() -> list[SimpleNamespace]:
         created = now - timedelta(days=rng.uniform(0, 90))
         status = rng.choice(STATUSES)
         made.append(
-            insert_report(
+            ReportFactory(
                 lat=lat,
                 lon=lon,
                 status=status,
@@ -126,7 +100,7 @@ def _random_reports() -> list[SimpleNamespace]:
         )
     # A few reports without a location: they have no cell and are never on the map.
     for _ in range(5):
-        made.append(insert_report(category_code=categories[0], created_at=now))
+        made.append(ReportFactory(category_code=categories[0], created_at=now))
     snapshots = [SimpleNamespace(**{k: getattr(r, k) for k in SNAPSHOT}) for r in made]
     db.session.commit()
     return snapshots

@@ -13,10 +13,11 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from tests.ioc.conftest import agency, at, insert_report, login, user
+from tests.factories import ReportFactory, ResidentFactory, UserFactory
+from tests.ioc.conftest import agency, at, login, user
 from tests.ioc.test_stats import NOW, hand_made_set
 from webapp.extensions import db
-from webapp.models import AdminUnit, ExportJob, OutboxMessage, Report, Resident
+from webapp.models import AdminUnit, ExportJob, OutboxMessage, Report
 from webapp.services.ioc import stats
 from webapp.services.ioc.exports import kpi, lists, writers
 from webapp.services.ioc.exports.jobs import job_path, start_job
@@ -37,22 +38,20 @@ def listed(app):
     signed-in user in `g`, which would leak from one test client to the next).
     """
     with app.app_context():
-        resident = Resident(display_name=NAME, phone=PHONE, email=EMAIL)
-        db.session.add(resident)
-        db.session.flush()
+        resident = ResidentFactory(display_name=NAME, phone=PHONE, email=EMAIL)
         light, waste = agency("CHIEUSANG"), agency("MTDT")
         for n in range(6):
-            insert_report(
+            ReportFactory(
                 agency_id=light.id, category_code="street_lighting", resident_id=resident.id,
                 created_at=at(f"2026-03-0{n + 1} 08:00"), lat=16.07, lon=108.22,
                 description=f"Đèn đường hỏng số {n}",
             )  # fmt: skip
         for n in range(4):
-            insert_report(
+            ReportFactory(
                 agency_id=waste.id, category_code="waste", resident_id=resident.id,
                 created_at=at(f"2026-03-1{n} 08:00"), description=f"Rác thải chưa thu gom {n}",
             )  # fmt: skip
-        insert_report(
+        ReportFactory(
             agency_id=waste.id, category_code="waste", description=FORMULA,
             created_at=at("2026-03-20 08:00"), resident_id=resident.id,
         )  # fmt: skip
@@ -253,14 +252,14 @@ def test_weekly_summary_for_the_leadership(app):
 
 def test_csv_and_xlsx_on_sqlite(lite):
     """Exports work on the embedded default too (no identity there either)."""
-    from webapp.models import Agency, User
+    from webapp.models import Agency
 
     a = db.session.scalar(select(Agency).where(Agency.code == "A"))
-    insert_report(agency_id=a.id, category_code="waste", created_at=at("2026-03-02 08:00"),
+    ReportFactory(agency_id=a.id, category_code="waste", created_at=at("2026-03-02 08:00"),
                   due_at=at("2026-03-03 08:00"), resolved_at=at("2026-03-02 20:00"),
                   status="resolved", description=FORMULA)  # fmt: skip
     db.session.commit()
-    ioc = User(email="ioc@lite", name="IOC", role="ioc_viewer", password_hash="x", active=True)
+    ioc = UserFactory.build(ioc_viewer=True)
     rows = list(lists.report_rows(ioc, lists.ReportFilter()))
     assert len(rows) == 1 and rows[0][16] == "Đúng hạn" and rows[0][19] == FORMULA
     text = b"".join(writers.csv_chunks(["x"] * 21, rows)).decode("utf-8-sig")

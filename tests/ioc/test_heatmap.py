@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import h3
 import pytest
 
-from tests.ioc.conftest import insert_report, login, ward_codes
+from tests.factories import ReportFactory
+from tests.ioc.conftest import login, ward_codes
 from webapp.extensions import db
 from webapp.models import OPEN_STATUSES
 from webapp.services.geography import places
@@ -205,12 +206,12 @@ def test_views_are_shared_for_a_short_while(app, random_reports, monkeypatch):
     monkeypatch.setitem(app.config, "HEATMAP_CACHE_SECONDS", 30)
     with app.app_context():
         # This month holds few random reports early in a month: one resolved for certain.
-        insert_report(lat=16.07, lon=108.22, status="resolved", created_at=datetime.now(UTC))
+        ReportFactory(lat=16.07, lon=108.22, status="resolved", created_at=datetime.now(UTC))
         db.session.commit()
     client = app.test_client()
     first = client.get("/cong-khai/ban-do.json?zoom=9").get_json()
     with app.app_context():
-        insert_report(lat=16.07, lon=108.22, created_at=datetime.now(UTC))
+        ReportFactory(lat=16.07, lon=108.22, created_at=datetime.now(UTC))
         db.session.commit()
     assert client.get("/cong-khai/ban-do.json?zoom=9").get_json() == first
     other = client.get("/cong-khai/ban-do.json?zoom=9&trang_thai=dang-xu-ly").get_json()
@@ -224,7 +225,7 @@ def test_cells_and_markers_on_sqlite(lite):
     points = [(16.0614, 108.2270), (16.0615, 108.2271), (16.0700, 108.2200), (15.88, 108.33)]
     for n, (lat, lon) in enumerate(points):
         cells = {f"h3_r{r}": h3.latlng_to_cell(lat, lon, r) for r in (6, 8, 10)}
-        report = insert_report(code=f"PA-L-{n}", created_at=datetime.now(UTC), **cells)
+        report = ReportFactory(code=f"PA-L-{n}", created_at=datetime.now(UTC), **cells)
         report.lat, report.lon = lat, lon  # placed by hand: no boundaries in this database
     db.session.commit()
     reports = [type("R", (), {"lat": lat, "lon": lon}) for lat, lon in points]

@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 import h3
 import pytest
 
-from tests.ioc.conftest import insert_report, login, random_point, ward_codes
+from tests.factories import ReportFactory
+from tests.ioc.conftest import login, random_point, ward_codes
 from tests.ioc.test_heatmap import as_counter, brute, local_day_start, served
 from webapp.extensions import db
 from webapp.services.geography import places
@@ -146,7 +147,7 @@ def test_outlying_islands_keep_their_viewport(app, covers):
         index = places.places().index
         island = next(c for c in ward_codes() if index.geometry(c).bounds[0] > 111)
         lat, lon = random_point(random.Random(3), island)
-        insert_report(lat=lat, lon=lon, status="assigned", created_at=datetime.now(UTC))
+        ReportFactory(lat=lat, lon=lon, status="assigned", created_at=datetime.now(UTC))
         db.session.commit()
     box = heatmap.BBox(lon - 0.15, lat - 0.1, lon + 0.15, lat + 0.1)
     body = public(app.test_client(), zoom=12, bbox=bbox_text(box))

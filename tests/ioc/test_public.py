@@ -7,34 +7,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.factories import AssignedReportFactory
 from tests.fixtures.images import make_jpeg
-from tests.ioc.conftest import agency, user
+from tests.ioc.conftest import user
 from webapp.extensions import db
-from webapp.models import Photo, Report, ReportStatus
+from webapp.models import Photo
 from webapp.models.types import utcnow
-from webapp.services.casework import handling, moderation, routing, workflow
-from webapp.services.intake.reports import (
-    ChannelIdentity,
-    Contact,
-    PhotoUpload,
-    ReportDraft,
-    submit_report,
-)
+from webapp.services.casework import handling, moderation
+from webapp.services.intake.reports import ChannelIdentity, Contact, PhotoUpload
 
 NAME, PHONE, EMAIL = "Nguyễn Thị Riêng Tư", "0905987654", "rieng.tu@example.vn"
 TELEGRAM_ID, TELEGRAM_NAME = "7766554433", "Tài Khoản Bí Mật"
 NOTE = "Ghi chú nội bộ: người này hay gọi điện"
 DESCRIPTION = "Đèn đường hỏng trước nhà số 12 đường Bạch Đằng, tối om cả tuần nay"
-
-
-def _submit(draft: ReportDraft, agency_code: str) -> Report:
-    result = submit_report(draft)
-    report = db.session.get(Report, result.report_id)
-    report.category_code = "street_lighting"
-    workflow.transition(report, ReportStatus.CLASSIFIED)
-    routing.assign(report, agency(agency_code))
-    db.session.commit()
-    return report
 
 
 @pytest.fixture()
@@ -47,26 +32,20 @@ def private_reports(app):
 
 
 def _private_reports() -> dict:
-    web = _submit(
-        ReportDraft(
-            channel="web",
-            description=DESCRIPTION,
-            lat=16.071234,
-            lon=108.224567,
-            contact=Contact(name=NAME, phone=PHONE, email=EMAIL),
-            photos=[PhotoUpload(make_jpeg(), "nha-toi.jpg")],
-        ),
-        "CHIEUSANG",
+    web = AssignedReportFactory(
+        agency="CHIEUSANG",
+        description=DESCRIPTION,
+        point=(16.071234, 108.224567),
+        contact=Contact(name=NAME, phone=PHONE, email=EMAIL),
+        photos=[PhotoUpload(make_jpeg(), "nha-toi.jpg")],
     )
-    telegram = _submit(
-        ReportDraft(
-            channel="telegram",
-            description="Rác thải chất đống đầu kiệt 45 Lê Duẩn, bốc mùi",
-            lat=16.068765,
-            lon=108.213456,
-            identity=ChannelIdentity("telegram", TELEGRAM_ID, TELEGRAM_NAME),
-        ),
-        "MTDT",
+    telegram = AssignedReportFactory(
+        agency="MTDT",
+        channel="telegram",
+        description="Rác thải chất đống đầu kiệt 45 Lê Duẩn, bốc mùi",
+        point=(16.068765, 108.213456),
+        contact=None,
+        identity=ChannelIdentity("telegram", TELEGRAM_ID, TELEGRAM_NAME),
     )
     operator = user("dieuphoi@demo.vn")
     handling.add_note(operator, web, NOTE)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 
 import pytest
 import time_machine
 
-from tests.ioc.conftest import agency, at, insert_report, login
+from tests.factories import ReportFactory
+from tests.ioc.conftest import agency, at, login
 from webapp.extensions import db
 from webapp.models import AdminUnit
 from webapp.services.ioc import stats
@@ -21,8 +23,7 @@ H = 3600.0
 def hand_made_set(a_id: int, b_id: int, ward_a: str, ward_b: str) -> None:
     """Agency A: one report of each kind; agency B: one on time, one rejected. See EXPECTED."""
 
-    def add(**fields):
-        insert_report(unit_code=fields.pop("unit_code", ward_a), **fields)
+    add = functools.partial(ReportFactory, unit_code=ward_a)  # unit_code=... overrides it
 
     light, waste = "street_lighting", "waste"
     # A1 on time: resolved 2 days after, before the first deadline. 2 h to first response.

@@ -7,6 +7,7 @@ and the docs page `/api/v1/docs/`.
 from __future__ import annotations
 
 from flask import Blueprint, Flask, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
 from webapp.blueprints import openapi
@@ -22,7 +23,7 @@ PREFIX = "/api/v1"
 
 @bp.post("/reports")
 @limit("RATELIMIT_INTAKE_ADDRESS")
-def create_report():
+def create_report() -> ResponseReturnValue:
     """Multipart or JSON: description, lat/lon or address, photos, optional contact → 201."""
     draft = draft_from_request(request, Channel.API)
     result = reports.submit_report(draft)
@@ -32,14 +33,14 @@ def create_report():
 
 @bp.get("/reports/<code>")
 @limit("RATELIMIT_LOOKUP")
-def get_report(code: str):
+def get_report(code: str) -> ResponseReturnValue:
     """The public view of one report."""
     return jsonify(serializers.public_view(reports.get_by_code(code), str(get_locale())))
 
 
 @bp.get("/track/<token>")
 @limit("RATELIMIT_LOOKUP")
-def track(token: str):
+def track(token: str) -> ResponseReturnValue:
     """The whole report, for the holder of its tracking link."""
     view = serializers.private_view(reports.get_by_token(token), str(get_locale()))
     return jsonify(view), 200, {"Cache-Control": "private, no-store"}
@@ -47,7 +48,7 @@ def track(token: str):
 
 @bp.get("/units.geojson")
 @limit("RATELIMIT_PUBLIC_JSON")
-def units_geojson():
+def units_geojson() -> ResponseReturnValue:
     """Ward boundaries of the province, simplified for drawing."""
     from webapp.services.geography import boundaries
 
@@ -55,7 +56,7 @@ def units_geojson():
 
 
 @bp.get("/openapi.json")
-def openapi_document():
+def openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3.1 document of this API."""
     return jsonify(openapi.document(absolute_url(PREFIX)))
 

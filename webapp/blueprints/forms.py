@@ -12,11 +12,13 @@ import math
 from typing import Annotated, Any, Literal
 
 from flask import Request
+from flask_babel import get_locale
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 from werkzeug.exceptions import BadRequest
 
 from webapp.errors import ValidationError
+from webapp.infra import i18n
 from webapp.ratelimit import client_address
 from webapp.services.intake.reports import Contact, PhotoUpload, ReportDraft
 from webapp.services.ioc.queries import CONTROL_CHARS
@@ -66,12 +68,20 @@ Latitude = Annotated[Annotated[float, Field(ge=-90, le=90)] | None, BeforeValida
 Longitude = Annotated[Annotated[float, Field(ge=-180, le=180)] | None, BeforeValidator(_coordinate)]
 
 
-def _optional(max_length: int, description: str):
+def _optional(max_length: int, description: str) -> Any:
     return Annotated[
         Annotated[Text, Field(max_length=max_length)] | None,
         BeforeValidator(_blank_none),
         Field(default=None, description=description),
     ]
+
+
+# Named (a type checker reads no call in an annotation); `Any` to it, pydantic types to pydantic.
+_Address: Any = _optional(500, "A typed address when there is no point.")
+_Contact: Any = _optional(200, "A phone number or an e-mail (a claim, never a key).")
+_ContactName: Any = _optional(200, "The resident's name (for the IOC only).")
+_ContactPhone: Any = _optional(40, "A phone number for the IOC to call back.")
+_ContactEmail: Any = _optional(200, "An e-mail; it receives news once confirmed.")
 
 
 class ReportIn(BaseModel):
@@ -91,11 +101,11 @@ class ReportIn(BaseModel):
     location_source: Annotated[Literal["pin", "device"] | None, BeforeValidator(_blank_none)] = (
         Field(default=None, description="pin: placed on the map; device: the phone's GPS.")
     )
-    address: _optional(500, "A typed address when there is no point.") = None
-    contact: _optional(200, "A phone number or an e-mail (a claim, never a key).") = None
-    contact_name: _optional(200, "The resident's name (for the IOC only).") = None
-    contact_phone: _optional(40, "A phone number for the IOC to call back.") = None
-    contact_email: _optional(200, "An e-mail; it receives news once confirmed.") = None
+    address: _Address = None
+    contact: _Contact = None
+    contact_name: _ContactName = None
+    contact_phone: _ContactPhone = None
+    contact_email: _ContactEmail = None
 
 
 def _first_error(error: PydanticError) -> ValidationError:
@@ -183,4 +193,5 @@ def draft_from_request(request: Request, channel: str) -> ReportDraft:
         address=data.address,
         contact=_contact(data),
         client_address=client_address(),
+        language=i18n.normalise(str(get_locale() or "")),
     )

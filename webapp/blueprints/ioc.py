@@ -5,7 +5,9 @@ Parameters are typed by `webapp.blueprints.params` (what a bad value gives: see 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -19,6 +21,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -31,18 +34,21 @@ from webapp.models.types import utcnow
 from webapp.services.intake.serializers import STATUS_LABELS
 from webapp.services.ioc import heatmap, stats
 from webapp.services.ioc.exports import jobs, kpi, lists, weekly, writers
+from webapp.services.ioc.queries import ReportFilter
 
 bp = Blueprint("ioc", __name__)
 
 REFRESH_SECONDS = 60
 
 
-def ioc_required(view):
+def ioc_required(
+    view: Callable[..., ResponseReturnValue],
+) -> Callable[..., ResponseReturnValue]:
     """Signed in with an IOC role (operator, viewer) or as an administrator."""
 
     @wraps(view)
     @login_required
-    def wrapped(*args, **kwargs):
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
         if not current_user.role_enum.is_ioc:
             raise PermissionDenied("Chỉ dành cho Trung tâm IOC.", "For the IOC only.")
         return view(*args, **kwargs)
@@ -52,6 +58,13 @@ def ioc_required(view):
 
 def _locale() -> str:
     return str(get_locale() or "vi")
+
+
+def _list_url(f: ReportFilter) -> str:
+    """The back-office list of the reports of a filter."""
+    # Any: url_for types its own keywords (_external: bool, ...), which a filter never uses.
+    args: dict[str, Any] = f.to_args()
+    return url_for("bo.queue", **args)
 
 
 def map_settings() -> dict:
@@ -82,7 +95,7 @@ def _choices() -> dict:
 
 @bp.get("/ban-do")
 @ioc_required
-def heatmap_page():
+def heatmap_page() -> ResponseReturnValue:
     """The full-screen heatmap with its filters."""
     return render_template(
         "ioc/heatmap.html",
@@ -95,12 +108,12 @@ def heatmap_page():
 
 @bp.get("/ban-do/du-lieu")
 @ioc_required
-def heatmap_data():
+def heatmap_data() -> ResponseReturnValue:
     """Cells (id, lat, lon, count) for ?zoom=&bbox=w,s,e,n and the list filters."""
     args = params.parse(params.HeatmapArgs, request.args, ignore_invalid=True)
     f = args.to_filter()
     body = heatmap.view(f, args.zoom, heatmap.BBox.parse(args.bbox))
-    body["list_url"] = url_for("bo.queue", **f.to_args())
+    body["list_url"] = _list_url(f)
     body["updated_at"] = utcnow().isoformat(timespec="seconds")
     return jsonify(body)
 
@@ -110,7 +123,7 @@ def heatmap_data():
 
 @bp.get("/chi-so")
 @ioc_required
-def kpi_page():
+def kpi_page() -> ResponseReturnValue:
     """KPIs of the reports received in a period: totals, per agency/category/ward, weeks."""
     period = params.parse(params.PeriodArgs, request.args, ignore_invalid=True).to_period()
     locale = _locale()
@@ -137,7 +150,7 @@ def _download(export: writers.Export) -> Response:
 
 @bp.get("/chi-so/xuat")
 @ioc_required
-def kpi_export():
+def kpi_export() -> ResponseReturnValue:
     """A KPI table as CSV or Excel (?by=agency|category|unit|week; none: every table)."""
     period = params.parse(params.PeriodArgs, request.args, ignore_invalid=True).to_period()
     table = params.parse(params.KpiTableArgs, request.args)
@@ -146,7 +159,7 @@ def kpi_export():
 
 @bp.get("/chi-so/tong-hop-tuan.xlsx")
 @ioc_required
-def weekly_summary():
+def weekly_summary() -> ResponseReturnValue:
     """The leadership's weekly summary (?week=any day of it; default: last full week)."""
     week = params.parse(params.WeekArgs, request.args, ignore_invalid=True).week
     period = stats.Period.week_of(week) if week else None
@@ -158,7 +171,7 @@ def weekly_summary():
 
 @bp.get("/xuat")
 @login_required
-def export_form():
+def export_form() -> ResponseReturnValue:
     """Export the list for the filters in the URL (any back-office user, within their scope)."""
     f = params.parse(params.ListFilter, request.args, ignore_invalid=True).to_filter()
     return render_template(
@@ -166,13 +179,13 @@ def export_form():
         f=f,
         count=lists.count_reports(current_user, f),
         threshold=jobs.background_threshold(),
-        list_url=url_for("bo.queue", **f.to_args()),
+        list_url=_list_url(f),
     )
 
 
 @bp.post("/xuat")
 @login_required
-def export_list():
+def export_list() -> ResponseReturnValue:
     """The file at once for a small list, else a background job and its page."""
     form = params.parse(params.ExportForm, request.form)
     result = jobs.list_export(current_user, form.to_filter(), form.fmt, _locale())
@@ -183,7 +196,7 @@ def export_list():
 
 @bp.get("/xuat/<int:job_id>")
 @login_required
-def export_job(job_id: int):
+def export_job(job_id: int) -> ResponseReturnValue:
     """A background export: its state, and the download link when ready."""
     job = jobs.job_for(current_user, params.path_id(job_id))
     wants_json = params.parse(params.JobArgs, request.args, ignore_invalid=True).json_
@@ -204,7 +217,7 @@ def export_job(job_id: int):
 
 @bp.get("/xuat/<int:job_id>/tai-ve")
 @login_required
-def export_download(job_id: int):
+def export_download(job_id: int) -> ResponseReturnValue:
     """The finished file, for the user who asked or the IOC."""
     job, path = jobs.download_path(current_user, params.path_id(job_id))
     return send_file(

@@ -8,6 +8,7 @@ in MESSAGES; `params.parse` turns the first one into the project's ValidationErr
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -105,7 +106,7 @@ def fail(kind: str) -> PydanticCustomError:
     return PydanticCustomError(kind, MESSAGES[kind][1])
 
 
-def _whole(low: int, high: int, kind: str):
+def _whole(low: int, high: int, kind: str) -> Callable[[Any], int]:
     """A whole number in ASCII digits from low to high ("²", "1e3", " 1", "-1" are refused)."""
 
     def check(value: Any) -> int:
@@ -151,7 +152,7 @@ def _no_control(value: Any) -> Any:
     return value
 
 
-def _matching(pattern: re.Pattern[str]):
+def _matching(pattern: re.Pattern[str]) -> Callable[[str], str]:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
             raise fail("code")
@@ -190,6 +191,9 @@ def text(max_length: int, *, strip: bool = True) -> Any:
 
 ShortText = text(SHORT_TEXT)
 LongText = text(LONG_TEXT)
+Text40 = text(40)  # a code from the authenticator app or a report code
+Text200 = text(200)  # an e-mail address, a bounding box
+UnstrippedText200 = text(200, strip=False)  # a password, as typed
 Code = Annotated[str, BeforeValidator(_no_control), AfterValidator(_matching(CODE_RE))]
 Status = one_of("open", *(s.value for s in ReportStatus))
 UrgencyChoice = one_of(*(u.value for u in Urgency))

@@ -56,12 +56,15 @@ from webapp.blueprints.param_types import (
     ShortText,
     Sort,
     Status,
+    Text40,
+    Text200,
+    UnstrippedText200,
     UrgencyChoice,
     Zoom,
     fail,
-    text,
 )
 from webapp.errors import NotFound, ValidationError
+from webapp.extensions import Model
 from webapp.services.ioc import queries, stats
 
 # --------------------------------------------------------------------------- models
@@ -122,7 +125,7 @@ class HeatmapArgs(ListFilter):
     """GET /ioc/ban-do/du-lieu: the filters, the zoom and the viewport ("w,s,e,n")."""
 
     zoom: Zoom | None = None
-    bbox: text(200) | None = None
+    bbox: Text200 | None = None
 
 
 class ExportForm(ListFilter):
@@ -176,23 +179,23 @@ class LoginArgs(Params):
 class LoginForm(Params):
     """POST /bo/login."""
 
-    email: text(200) = ""
-    password: text(200, strip=False) = ""
-    totp: text(40) | None = None
+    email: Text200 = ""
+    password: UnstrippedText200 = ""
+    totp: Text40 | None = None
 
 
 class PasswordChangeForm(Params):
     """POST /bo/tai-khoan/mat-khau."""
 
-    current: text(200, strip=False) = ""
-    password: text(200, strip=False) = ""
-    confirm: text(200, strip=False) = ""
+    current: UnstrippedText200 = ""
+    password: UnstrippedText200 = ""
+    confirm: UnstrippedText200 = ""
 
 
 class CodeForm(Params):
     """POST /bo/tai-khoan/xac-thuc-hai-buoc: a code from the authenticator app."""
 
-    code: text(40) = ""
+    code: Text40 = ""
 
 
 class SessionForm(Params):
@@ -205,7 +208,7 @@ class BulkAssignForm(Params):
     """POST /bo/bulk-assign: who, and the codes of the ticked reports."""
 
     assignee: PositiveId
-    codes: Annotated[list[text(40)], Field(max_length=MAX_CODES)] = []
+    codes: Annotated[list[Text40], Field(max_length=MAX_CODES)] = []
 
 
 # The forms of the report actions (POST /bo/r/<code>/<action>).
@@ -356,7 +359,7 @@ def path_id(value: Any) -> int:
     return parsed
 
 
-def object_id(model: type, value: str) -> int | str:
+def object_id(model: type[Model], value: str) -> int | str:
     """The primary key of an admin table row named in a URL, typed like the column."""
     column = model.__table__.primary_key.columns.values()[0]
     if column.type.python_type is int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     jsonify,
@@ -13,6 +16,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
 from webapp.blueprints.forms import draft_from_request
@@ -26,7 +30,7 @@ from webapp.services.intake import contacts, reports, serializers
 bp = Blueprint("public", __name__)
 
 
-def _categories():
+def _categories() -> Sequence[Category]:
     return db.session.scalars(
         db.select(Category).where(Category.active).order_by(Category.sort_order)
     ).all()
@@ -46,14 +50,14 @@ def _map_settings() -> dict:
 
 
 @bp.get("/")
-def index():
+def index() -> ResponseReturnValue:
     """The mobile-first report form."""
     return render_template("public/index.html", map=_map_settings(), form={}, error=None)
 
 
 @bp.post("/phan-anh")
 @limit("RATELIMIT_INTAKE_ADDRESS")
-def submit():
+def submit() -> ResponseReturnValue:
     """Submit the form; on error show it again with the message and the typed text kept."""
     try:
         result = reports.submit_report(draft_from_request(request, Channel.WEB))
@@ -72,7 +76,7 @@ def submit():
 
 @bp.get("/tra-cuu")
 @limit("RATELIMIT_LOOKUP")
-def lookup():
+def lookup() -> ResponseReturnValue:
     """Find a report by the code typed in the lookup box."""
     code = (request.args.get("code") or "").strip().upper()[:40]
     if not code:
@@ -80,7 +84,7 @@ def lookup():
     return redirect(url_for("public.track", code=code))
 
 
-def _private(response):
+def _private(response: Response) -> Response:
     """The secret link's page: never cached by others, never sent on as a Referer."""
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -89,7 +93,7 @@ def _private(response):
 
 @bp.get("/theo-doi/<code>")
 @limit("RATELIMIT_LOOKUP")
-def track(code: str):
+def track(code: str) -> ResponseReturnValue:
     """The public view of a report found by its code: scrubbed, coarse, never personal data."""
     report = reports.get_by_code(code)
     view = serializers.public_view(report, str(get_locale()))
@@ -98,7 +102,7 @@ def track(code: str):
 
 @bp.get("/t/<token>")
 @limit("RATELIMIT_LOOKUP")
-def track_private(token: str):
+def track_private(token: str) -> ResponseReturnValue:
     """The resident's own page, opened by the secret link they received: the whole report."""
     report = reports.get_by_token(token)
     view = serializers.private_view(report, str(get_locale()))
@@ -114,7 +118,7 @@ def track_private(token: str):
 
 @bp.get("/xac-nhan-email/<token>")
 @limit("RATELIMIT_LOOKUP")
-def confirm_email(token: str):
+def confirm_email(token: str) -> ResponseReturnValue:
     """The link of the confirmation e-mail: from now on this e-mail receives the news."""
     contacts.confirm(token[:500])
     return _private(current_app.make_response(render_template("public/email_confirmed.html")))
@@ -122,9 +126,9 @@ def confirm_email(token: str):
 
 @bp.get("/anh/<key>/<variant>.jpg")
 @limit("RATELIMIT_PHOTOS")
-def photo(key: str, variant: str):
+def photo(key: str, variant: str) -> ResponseReturnValue:
     """A public copy (metadata stripped) of a photo that is not hidden."""
-    if variant not in ("web", "thumb") or len(key) > 64:
+    if not storage.is_variant(variant) or len(key) > 64:
         abort(404)
     item = db.session.scalar(db.select(Photo).where(Photo.key == key))
     # Photos of sensitive, rejected or moderated-away reports only through the secret link.
@@ -136,9 +140,9 @@ def photo(key: str, variant: str):
 
 @bp.get("/t/<token>/anh/<key>/<variant>.jpg")
 @limit("RATELIMIT_PHOTOS")
-def private_photo(token: str, key: str, variant: str):
+def private_photo(token: str, key: str, variant: str) -> ResponseReturnValue:
     """A public copy (metadata stripped) of a photo, for the resident's own page."""
-    if variant not in ("web", "thumb"):
+    if not storage.is_variant(variant):
         abort(404)
     report = reports.get_by_token(token)
     if not any(p.key == key for p in report.public_photos):
@@ -148,7 +152,7 @@ def private_photo(token: str, key: str, variant: str):
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> ResponseReturnValue:
     """Database and broker state; 503 only when the database is down (intake needs it)."""
     state = health.check()
     return jsonify(state), 200 if state["database"] == "ok" else 503

@@ -6,9 +6,11 @@ H3 resolution 8), the tables show agency names and counts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from sqlalchemy import select
 
@@ -38,7 +40,7 @@ def _month_choices(today: date, count: int = 12) -> list[stats.Period]:
     return months
 
 
-def _map_filter(args, period: stats.Period) -> ReportFilter:
+def _map_filter(args: Mapping[str, str], period: stats.Period) -> ReportFilter:
     state = args.get("trang_thai", "")
     return period.filter(
         ReportFilter(
@@ -49,13 +51,13 @@ def _map_filter(args, period: stats.Period) -> ReportFilter:
     )
 
 
-def _cached(response):
+def _cached(response: Response) -> Response:
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
     return response
 
 
 @bp.get("/cong-khai")
-def page():
+def page() -> ResponseReturnValue:
     """The public page: map, ranking of agencies for the month, units with overdue reports."""
     period = stats.month_from_arg(request.args.get("thang"))
     return render_template(
@@ -73,7 +75,7 @@ def page():
 
 @bp.get("/cong-khai/ban-do.json")
 @limit("RATELIMIT_PUBLIC_JSON")
-def map_data():
+def map_data() -> ResponseReturnValue:
     """Counts per cell of the reports received in the month (?thang=, ?linh_vuc=, ?trang_thai=).
 
     ?zoom= and ?bbox= that do not parse give the province-wide view; the work a viewport can
@@ -91,7 +93,7 @@ def map_data():
 
 @bp.get("/cong-khai/du-lieu.json")
 @limit("RATELIMIT_PUBLIC_JSON")
-def data():
+def data() -> ResponseReturnValue:
     """The ranking and the overdue list of the month as JSON."""
     period = stats.month_from_arg(request.args.get("thang"))
     return _cached(jsonify(stats.public_summary(period, locale=_locale())))

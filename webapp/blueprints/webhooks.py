@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
+from flask.typing import ResponseReturnValue
 
 from webapp.extensions import csrf
 from webapp.infra import task_names as names
@@ -22,12 +23,12 @@ ZALO_TASK = names.HANDLE_ZALO_EVENT
 TELEGRAM_TASK = names.HANDLE_TELEGRAM_UPDATE
 
 
-def _refused():
+def _refused() -> tuple[Response, int]:
     return jsonify(error="forbidden"), 403
 
 
 @bp.post("/zalo")
-def zalo():
+def zalo() -> ResponseReturnValue:
     """A Zalo OA event, signed with X-ZEvent-Signature."""
     raw = request.get_data()
     try:
@@ -44,7 +45,7 @@ def zalo():
 
 
 @bp.post("/telegram")
-def telegram():
+def telegram() -> ResponseReturnValue:
     """A Telegram update, carrying our secret in X-Telegram-Bot-Api-Secret-Token."""
     if not telegram_secret_ok(request.headers.get("X-Telegram-Bot-Api-Secret-Token")):
         return _refused()

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, bindparam, text
+from sqlalchemy import Column, Table, bindparam, text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
 from webapp.extensions import db
 
@@ -24,10 +26,12 @@ def _with_defaults(table: Table, rows: Sequence[dict[str, Any]]) -> tuple[list[s
         default = column.default
         if column.name in given or default is None or column.primary_key:
             continue
-        if default.is_scalar:
+        if isinstance(default, ScalarElementColumnDefault):  # default.is_scalar
             defaults[column.name] = default.arg
-        elif default.is_callable:
-            defaults[column.name] = default.arg(None)  # one moment for the whole statement
+        elif isinstance(default, CallableColumnDefault):  # default.is_callable
+            # One moment for the whole statement. No execution context: SQLAlchemy's wrapper
+            # of a no-argument default (utcnow) ignores it.
+            defaults[column.name] = default.arg(None)  # type: ignore[arg-type]
     return [*rows[0], *defaults], [{**row, **defaults} for row in rows]
 
 
@@ -67,12 +71,12 @@ def insert_rows(
         sql += f" ON CONFLICT ({skip_conflicts_on}) DO NOTHING"
     if returning:
         sql += f" RETURNING {returning}"
-    stmt = text(sql).bindparams(*(bindparam(k) for k in params))
-    result = session.execute(stmt, params)
+    unnest = text(sql).bindparams(*(bindparam(k) for k in params))
+    result = session.execute(unnest, params)
     return list(result.scalars()) if returning else []
 
 
-def _bind(column, value: Any, dialect) -> Any:
+def _bind(column: Column[Any], value: Any, dialect: Dialect) -> Any:
     """The value as the column's type would send it (UTC datetimes, JSON as text)."""
     if value is None:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import current_app
 
@@ -15,7 +16,7 @@ class UnknownTask(LookupError):
     """A task name that no worker registers: a bug to fix, not an outage to ride out."""
 
 
-def enqueue(task_name: str, *args, **options) -> bool:
+def enqueue(task_name: str, *args: Any, **options: Any) -> bool:
     """Send a task by name; False (logged as a broker outage) when the broker cannot take it.
 
     The periodic sweep picks up whatever could not be queued, so intake never fails on a

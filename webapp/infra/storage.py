@@ -12,7 +12,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeGuard
 
 from flask import current_app
 
@@ -22,15 +22,25 @@ _EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 _KEY_RE = re.compile(r"[0-9a-f]{32}")
 
 Variant = Literal["web", "thumb"]
+VARIANTS: tuple[Variant, ...] = ("web", "thumb")
+
+
+def is_variant(value: str) -> TypeGuard[Variant]:
+    """Whether `value` names a public copy ("web" or "thumb")."""
+    return value in VARIANTS
 
 
 class PhotoFiles(Protocol):
-    """What the store writes for one photo (intake's ProcessedPhoto)."""
+    """What the store writes for one photo (intake's ProcessedPhoto); read only."""
 
-    original_format: str
-    original: bytes
-    web: bytes
-    thumb: bytes
+    @property
+    def original_format(self) -> str: ...
+    @property
+    def original(self) -> bytes: ...
+    @property
+    def web(self) -> bytes: ...
+    @property
+    def thumb(self) -> bytes: ...
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.types import UTCDateTime, utcnow
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     """A signed-in browser, when sessions live in the database (webapp.services.staff.sessions).
 
     The cookie carries a random token; only its SHA-256 is kept, so a copy of this table
@@ -31,7 +31,7 @@ class StaffSession(db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(200))
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A one-time code that stands in for the authenticator app (stored hashed)."""
 
     __tablename__ = "recovery_codes"

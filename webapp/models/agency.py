@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model, db
 from webapp.models.geo import AdminUnit
 from webapp.models.types import TimestampMixin
 
@@ -17,7 +17,7 @@ agency_units = Table(
 )
 
 
-class Agency(TimestampMixin, db.Model):
+class Agency(TimestampMixin, Model):
     """A body that handles reports: a ward committee, a department, a utility company."""
 
     __tablename__ = "agencies"

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.types import JSONType, UTCDateTime, utcnow
 from webapp.models.user import User
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One change made in the administration pages: who, what, before and after."""
 
     __tablename__ = "audit_log"
@@ -32,7 +32,7 @@ class AuditEntry(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-class IdentityView(db.Model):
+class IdentityView(Model):
     """One look by a staff member at a resident's identity (name, phone, e-mail, messenger id).
 
     Kept apart from the audit trail of changes: one row is written for every page that shows
@@ -69,7 +69,7 @@ class ExportStatus(StrEnum):
     EXPIRED = "expired"
 
 
-class ExportJob(db.Model):
+class ExportJob(Model):
     """A CSV or Excel export generated in the background; downloaded when done."""
 
     __tablename__ = "export_jobs"

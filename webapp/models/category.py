@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.agency import Agency
 from webapp.models.types import TimestampMixin
 
@@ -20,7 +20,7 @@ class Urgency(StrEnum):
     COMPLEX = "complex"
 
 
-class Category(TimestampMixin, db.Model):
+class Category(TimestampMixin, Model):
     """A stable category code used by the NLU, routing and statistics."""
 
     __tablename__ = "categories"
@@ -44,7 +44,7 @@ class Category(TimestampMixin, db.Model):
         return self.name_en if locale.startswith("en") else self.name_vi
 
 
-class RoutingRule(TimestampMixin, db.Model):
+class RoutingRule(TimestampMixin, Model):
     """Category (or any) in a unit (or the province) → agency; lowest priority first."""
 
     __tablename__ = "routing_rules"

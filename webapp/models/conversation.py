@@ -15,13 +15,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.report import Report
 from webapp.models.resident import ResidentIdentity
 from webapp.models.types import JSONType, TimestampMixin, UTCDateTime, utcnow
 
 
-class Conversation(TimestampMixin, db.Model):
+class Conversation(TimestampMixin, Model):
     """Where one messenger user stands in the dialog; any bot process can continue it."""
 
     __tablename__ = "conversations"
@@ -41,7 +41,7 @@ class Conversation(TimestampMixin, db.Model):
     )
 
 
-class ConversationPhoto(db.Model):
+class ConversationPhoto(Model):
     """A photo sent during the dialog, kept in the database until the report is submitted."""
 
     __tablename__ = "conversation_photos"
@@ -58,7 +58,7 @@ class ConversationPhoto(db.Model):
     conversation: Mapped[Conversation] = relationship(back_populates="photos")
 
 
-class InboundEvent(db.Model):
+class InboundEvent(Model):
     """An update received from a messenger, keyed by its id there: each is handled once."""
 
     __tablename__ = "inbound_events"
@@ -73,7 +73,7 @@ class InboundEvent(db.Model):
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class MessengerToken(db.Model):
+class MessengerToken(Model):
     """The current access/refresh token pair of a messenger account (Zalo OA)."""
 
     __tablename__ = "messenger_tokens"
@@ -86,7 +86,7 @@ class MessengerToken(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-class ReportFollower(db.Model):
+class ReportFollower(Model):
     """A resident who follows someone else's report instead of filing a duplicate."""
 
     __tablename__ = "report_followers"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.types import TimestampMixin
 
 
-class AdminUnit(TimestampMixin, db.Model):
+class AdminUnit(TimestampMixin, Model):
     """A province ("province") or one of its communes/wards ("ward"), by national code."""
 
     __tablename__ = "admin_units"

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.types import JSONType, TimestampMixin, UTCDateTime
 
 
@@ -22,7 +22,7 @@ class OutboxStatus(StrEnum):
     DEAD = "dead"  # gave up
 
 
-class OutboxMessage(TimestampMixin, db.Model):
+class OutboxMessage(TimestampMixin, Model):
     """A message waiting to be (or already) delivered on one channel."""
 
     __tablename__ = "outbox_messages"

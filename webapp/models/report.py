@@ -6,11 +6,22 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false, text
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SQLColumnExpression,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.agency import Agency
 from webapp.models.category import Category
 from webapp.models.geo import AdminUnit
@@ -77,7 +88,7 @@ class LocationSource(StrEnum):
     NONE = "none"
 
 
-class Report(TimestampMixin, db.Model):
+class Report(TimestampMixin, Model):
     """One problem reported by a resident."""
 
     __tablename__ = "reports"
@@ -144,6 +155,8 @@ class Report(TimestampMixin, db.Model):
     # the whole report; with the public code alone only the public view.
     tracking_token: Mapped[str | None] = mapped_column(String(43), unique=True)
     channel: Mapped[str] = mapped_column(String(20))
+    # The language the resident wrote in (the form's, the bot's): what they are told back in.
+    language: Mapped[str] = mapped_column(String(5), default="vi", server_default="vi")
     description: Mapped[str] = mapped_column(Text)
     # Lower-case, diacritic-free copy of the text for search ("duong" finds "đường").
     search_text: Mapped[str] = mapped_column(Text, default="")
@@ -225,7 +238,7 @@ class Report(TimestampMixin, db.Model):
 
     @status.inplace.expression
     @classmethod
-    def _status_expression(cls):
+    def _status_expression(cls) -> SQLColumnExpression[str]:
         return cls._status
 
     @property
@@ -247,7 +260,7 @@ class Report(TimestampMixin, db.Model):
         return f"<Report {self.code} {self._status}>"
 
 
-class Photo(TimestampMixin, db.Model):
+class Photo(TimestampMixin, Model):
     """A photo of a report (or of its result); files live in the photo store under `key`."""
 
     __tablename__ = "photos"
@@ -272,7 +285,7 @@ class Photo(TimestampMixin, db.Model):
     report: Mapped[Report] = relationship(back_populates="photos")
 
 
-class ReportEvent(db.Model):
+class ReportEvent(Model):
     """One entry of a report's history: a status change, a reply, a note, a reminder."""
 
     __tablename__ = "report_events"

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.types import TimestampMixin, UTCDateTime, utcnow
 
 
@@ -22,7 +22,7 @@ class Channel(StrEnum):
     API = "api"
 
 
-class Resident(TimestampMixin, db.Model):
+class Resident(TimestampMixin, Model):
     """A person who reports; personal data is visible to the IOC only.
 
     A phone or e-mail typed on the web, the API or by a hotline operator is a claim, not a key:
@@ -44,7 +44,7 @@ class Resident(TimestampMixin, db.Model):
     identities: Mapped[list[ResidentIdentity]] = relationship(back_populates="resident")
 
 
-class ResidentIdentity(TimestampMixin, db.Model):
+class ResidentIdentity(TimestampMixin, Model):
     """One address of a resident on one channel (Telegram user id, Zalo user id, phone, e-mail)."""
 
     __tablename__ = "resident_identities"
@@ -59,7 +59,7 @@ class ResidentIdentity(TimestampMixin, db.Model):
     resident: Mapped[Resident] = relationship(back_populates="identities")
 
 
-class IntakeBlock(db.Model):
+class IntakeBlock(Model):
     """A lock on a verified identity or a client address: intake from it is refused.
 
     Only keyed hashes are stored (webapp.services.intake.blocks); address locks expire, because a

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from webapp.extensions import db
+from webapp.extensions import Model
 from webapp.models.agency import Agency
 from webapp.models.types import TimestampMixin, UTCDateTime
 
@@ -30,7 +30,7 @@ class Role(StrEnum):
         return self in (Role.IOC_OPERATOR, Role.IOC_VIEWER, Role.ADMIN)
 
 
-class User(UserMixin, TimestampMixin, db.Model):
+class User(UserMixin, TimestampMixin, Model):
     """A member of an agency or of the IOC."""
 
     __tablename__ = "users"

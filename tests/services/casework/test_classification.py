@@ -6,13 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from tests.factories import SubmittedReportFactory
 from tests.support.fake_nlu import FakeRasa
 from webapp.extensions import db
-from webapp.models import Report, ReportStatus
+from webapp.models import ReportStatus
 from webapp.services.casework import classification
-from webapp.services.intake.reports import ReportDraft, submit_report
-
-HAI_CHAU = (16.0700, 108.2246)
 
 
 @pytest.fixture()
@@ -27,12 +25,6 @@ def rasa(app):
         app.extensions.pop("nlu_client", None)
 
 
-def _report(text: str, point=HAI_CHAU) -> Report:
-    lat, lon = point if point else (None, None)
-    result = submit_report(ReportDraft(channel="web", description=text, lat=lat, lon=lon))
-    return db.session.get(Report, result.report_id)
-
-
 @pytest.mark.parametrize(
     ("text", "category", "agency"),
     [
@@ -43,7 +35,7 @@ def _report(text: str, point=HAI_CHAU) -> Report:
     ],
 )
 def test_confident_answer_is_routed_with_a_deadline(ctx, rasa, text, category, agency):
-    report = _report(text)
+    report = SubmittedReportFactory(description=text)
     assert classification.classify_and_route(report.id) == "assigned"
     db.session.refresh(report)
     assert report.status == ReportStatus.ASSIGNED
@@ -60,7 +52,7 @@ def test_confident_answer_is_routed_with_a_deadline(ctx, rasa, text, category, a
 
 
 def test_low_confidence_goes_to_triage(ctx, rasa):
-    report = _report("Có chuyện gì đó không ổn ở đầu hẻm nhà tôi")
+    report = SubmittedReportFactory(description="Có chuyện gì đó không ổn ở đầu hẻm nhà tôi")
     assert classification.classify_and_route(report.id) == "triage:low_confidence"
     db.session.refresh(report)
     assert report.status == ReportStatus.NEEDS_TRIAGE and report.agency_id is None
@@ -68,14 +60,14 @@ def test_low_confidence_goes_to_triage(ctx, rasa):
 
 
 def test_chit_chat_is_not_filed_as_a_report(ctx, rasa):
-    report = _report("xin chào ad")
+    report = SubmittedReportFactory(description="xin chào ad")
     assert classification.classify_and_route(report.id) == "triage:not_a_report"
     db.session.refresh(report)
     assert report.category_code is None and report.agency_id is None
 
 
 def test_nlu_down_keeps_the_report_waiting_then_classifies_it(ctx, rasa):
-    report = _report("Đèn đường hỏng trước cổng trường")
+    report = SubmittedReportFactory(description="Đèn đường hỏng trước cổng trường")
     rasa.available = False
     assert classification.classify_and_route(report.id) == "nlu-down"
     db.session.refresh(report)
@@ -85,7 +77,7 @@ def test_nlu_down_keeps_the_report_waiting_then_classifies_it(ctx, rasa):
 
 
 def test_nlu_down_too_long_goes_to_triage(ctx, rasa):
-    report = _report("Đèn đường hỏng trước cổng trường")
+    report = SubmittedReportFactory(description="Đèn đường hỏng trước cổng trường")
     report.created_at = report.created_at - timedelta(hours=2)
     db.session.commit()
     rasa.available = False
@@ -93,7 +85,7 @@ def test_nlu_down_too_long_goes_to_triage(ctx, rasa):
 
 
 def test_running_twice_does_it_once(ctx, rasa):
-    report = _report("Rác thải đổ trộm ven sông")
+    report = SubmittedReportFactory(description="Rác thải đổ trộm ven sông")
     assert classification.classify_and_route(report.id) == "assigned"
     assert classification.classify_and_route(report.id) == "already-done"
     db.session.refresh(report)
@@ -101,7 +93,9 @@ def test_running_twice_does_it_once(ctx, rasa):
 
 
 def test_ward_named_in_the_text_locates_a_report_without_a_point(ctx, rasa, monkeypatch):
-    report = _report("Rác thải chất đống ở khu dân cư, không ai dọn", point=None)
+    report = SubmittedReportFactory(
+        description="Rác thải chất đống ở khu dân cư, không ai dọn", point=None
+    )
     assert report.lat is None
 
     original = rasa.parse
@@ -118,20 +112,14 @@ def test_ward_named_in_the_text_locates_a_report_without_a_point(ctx, rasa, monk
 
 
 def test_report_without_any_place_goes_to_triage(ctx, rasa):
-    report = _report("Rác thải chất đống không ai dọn", point=None)
+    report = SubmittedReportFactory(description="Rác thải chất đống không ai dọn", point=None)
     assert classification.classify_and_route(report.id) == "triage:no_location"
 
 
 def test_confirmed_category_from_the_bot_wins(ctx, rasa):
-    result = submit_report(
-        ReportDraft(
-            channel="telegram",
-            description="Có chuyện không ổn ở đây",
-            lat=HAI_CHAU[0],
-            lon=HAI_CHAU[1],
-            category_hint="trees",
-        )
+    report = SubmittedReportFactory(
+        channel="telegram", description="Có chuyện không ổn ở đây", category_hint="trees"
     )
-    assert classification.classify_and_route(result.report_id) == "assigned"
-    report = db.session.get(Report, result.report_id)
+    assert classification.classify_and_route(report.id) == "assigned"
+    db.session.refresh(report)
     assert report.category_code == "trees" and report.agency.code == "CVCX"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from tests.backoffice.conftest import USERS, make_report, user
+from tests.backoffice.conftest import USERS, user
+from tests.factories import AssignedReportFactory
 from webapp.extensions import db
 from webapp.models import ReportStatus
 from webapp.models.types import utcnow
@@ -12,7 +13,9 @@ from webapp.services.casework import handling, nlu_feedback, workflow
 
 
 def test_corrections_become_rasa_training_examples(ctx):
-    report = make_report("CHIEUSANG", "Cột đèn nghiêng sắp đổ vào nhà dân")
+    report = AssignedReportFactory(
+        agency="CHIEUSANG", description="Cột đèn nghiêng sắp đổ vào nhà dân"
+    )
     report.classified_at = utcnow()
     workflow.transition(report, ReportStatus.NEEDS_TRIAGE)
     db.session.commit()

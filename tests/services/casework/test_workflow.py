@@ -5,18 +5,17 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.factories import SubmittedReportFactory
 from webapp.errors import IllegalTransition
 from webapp.extensions import db
 from webapp.models import Report, ReportEvent, ReportStatus, User
 from webapp.services.casework import workflow
-from webapp.services.intake.reports import ReportDraft, submit_report
 
 S = ReportStatus
 
 
 def _new_report() -> Report:
-    result = submit_report(ReportDraft(channel="web", description="Đèn đường hỏng trước nhà"))
-    return db.session.get(Report, result.report_id)
+    return SubmittedReportFactory(description="Đèn đường hỏng trước nhà", point=None)
 
 
 def test_happy_path_leaves_one_event_per_change(ctx):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.backoffice.conftest import USERS, make_report, user
+from tests.backoffice.conftest import USERS, user
+from tests.factories import AssignedReportFactory
 from webapp.extensions import db
 from webapp.models import Category
 from webapp.services.casework import handling
@@ -18,13 +19,13 @@ def test_active_category_names_in_display_order(ctx):
         select(Category).where(Category.active).order_by(Category.sort_order, Category.code)
     ).all()
     assert list(names) == [c.code for c in rows] and names
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     assert categories.shown_name(report) == report.category.name_vi
 
 
 def test_the_latest_public_note_never_an_internal_one(app):
     with app.app_context():
-        report = make_report("CHIEUSANG")
+        report = AssignedReportFactory(agency="CHIEUSANG")
         code = report.code
         staff = user(USERS["staff"])
         assert public_notes.latest(report) is None
@@ -38,7 +39,7 @@ def test_the_latest_public_note_never_an_internal_one(app):
 
 
 def test_unit_names(ctx):
-    report = make_report("CHIEUSANG")
+    report = AssignedReportFactory(agency="CHIEUSANG")
     assert units.full_name(report.unit_code).startswith(("Phường", "Xã", "Đặc khu"))
     assert units.full_name(None) is None and units.full_name("00000") is None
     assert units.province_name()

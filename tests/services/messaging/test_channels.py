@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.factories import SubmittedReportFactory
 from webapp.extensions import db
-from webapp.models import OutboxMessage, Report
+from webapp.models import OutboxMessage
 from webapp.services.casework import workflow
-from webapp.services.intake.reports import ReportDraft, submit_report
 from webapp.services.messaging import channels, notifications, outbox
 from webapp.services.messaging.channels import SendError
 
@@ -51,8 +51,7 @@ def test_init_app_twice_installs_each_hook_once(app, ctx, monkeypatch):
     db.session.commit()
     assert queued == [(outbox.DELIVER_TASK, (message.id,))]
 
-    draft = ReportDraft(channel="web", description="Cống thoát nước bị tắc ở kiệt 15")
-    report = db.session.get(Report, submit_report(draft).report_id)
+    report = SubmittedReportFactory(description="Cống thoát nước bị tắc ở kiệt 15", point=None)
     workflow.record_event(report, "reply", note="Đã thông cống.", public=True)
     assert len(db.session.info["notify"]) == 1, "one workflow hook, not two"
     db.session.commit()

@@ -6,11 +6,12 @@ import re
 
 from sqlalchemy import select
 
+from tests.factories import HAI_CHAU, SubmittedReportFactory
 from webapp.extensions import db
 from webapp.models import OutboxMessage, OutboxStatus, Report, ReportStatus
 from webapp.services.casework import routing, workflow
 from webapp.services.intake import contacts
-from webapp.services.intake.reports import ChannelIdentity, Contact, ReportDraft, submit_report
+from webapp.services.intake.reports import ChannelIdentity, Contact
 from webapp.services.messaging import outbox
 
 
@@ -25,12 +26,11 @@ def _messages(report_id: int) -> list[OutboxMessage]:
 
 
 def _submit(**kwargs) -> Report:
-    draft = ReportDraft(channel="web", description="Đèn đường tắt cả tuần ở kiệt 20", **kwargs)
-    return db.session.get(Report, submit_report(draft).report_id)
+    return SubmittedReportFactory(description="Đèn đường tắt cả tuần ở kiệt 20", **kwargs)
 
 
 def test_resident_with_email_is_told_through_real_smtp_once_the_email_is_confirmed(ctx, smtp):
-    report = _submit(contact=Contact(email="lan@example.vn"))
+    report = _submit(point=None, contact=Contact(email="lan@example.vn"))
     [received] = [m for m in _messages(report.id) if m.dedupe_key.endswith(":resident")]
     [confirm] = [m for m in _messages(report.id) if m.dedupe_key.startswith("confirm:")]
     # Until its owner confirms it, a typed e-mail gets only the confirmation mail.
@@ -53,7 +53,7 @@ def test_resident_with_email_is_told_through_real_smtp_once_the_email_is_confirm
 
 
 def test_agency_gets_an_email_when_a_report_is_assigned(ctx, smtp):
-    report = _submit(lat=16.0700, lon=108.2246)
+    report = _submit(point=HAI_CHAU)
     report.category_code = "street_lighting"
     workflow.transition(report, ReportStatus.CLASSIFIED)
     agency = routing.route("street_lighting", report.unit_code)
@@ -67,14 +67,14 @@ def test_agency_gets_an_email_when_a_report_is_assigned(ctx, smtp):
 
 
 def test_anonymous_web_report_is_answered_on_the_tracking_page(ctx):
-    report = _submit()
+    report = _submit(point=None)
     [message] = _messages(report.id)
     assert message.channel == "tracking"
     assert outbox.deliver(message.id) == "sent"
 
 
 def test_messenger_resident_is_answered_on_the_channel_used(ctx):
-    report = _submit(identity=ChannelIdentity("telegram", "777001", "Lan"))
+    report = _submit(point=None, identity=ChannelIdentity("telegram", "777001", "Lan"))
     [message] = _messages(report.id)
     assert (message.channel, message.address) == ("telegram", "777001")
 
@@ -83,7 +83,7 @@ def test_failure_is_recorded_with_backoff_then_given_up(app, ctx):
     app.config["SMTP_HOST"] = "127.0.0.1"
     app.config["SMTP_PORT"] = 9  # nothing listens there
     try:
-        report = _submit(contact=Contact(email="lan@example.vn"))
+        report = _submit(point=None, contact=Contact(email="lan@example.vn"))
         [message] = [m for m in _messages(report.id) if m.channel == "email"]
         assert outbox.deliver(message.id) == "failed"
         db.session.refresh(message)
@@ -101,7 +101,7 @@ def test_failure_is_recorded_with_backoff_then_given_up(app, ctx):
 
 
 def test_same_event_never_produces_two_messages(ctx):
-    report = _submit(contact=Contact(email="lan@example.vn"))
+    report = _submit(point=None, contact=Contact(email="lan@example.vn"))
     before = len(_messages(report.id))
     event = report.events[0]
     from webapp.services.messaging.notifications import build_messages

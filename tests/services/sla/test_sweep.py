@@ -9,10 +9,10 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+from tests.factories import AssignedReportFactory, ReportFactory, UserFactory
 from webapp.extensions import db
 from webapp.models import Agency, OutboxMessage, Report, ReportEvent, ReportStatus, Role, User
-from webapp.services.casework import routing, workflow
-from webapp.services.intake.reports import ReportDraft, submit_report
+from webapp.services.casework import workflow
 from webapp.services.sla.sweep import run_sweep
 
 # Monday 7 December 2026, 09:00 in Vietnam (02:00 UTC): an ordinary working morning.
@@ -20,16 +20,11 @@ MONDAY_0900 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
 
 
 def _assigned_report(category: str = "street_lighting", at: datetime | None = None) -> Report:
+    """An anonymous report in Hải Châu, routed by the rules, assigned at `at` (Monday 09:00)."""
     with time_machine.travel(at or MONDAY_0900, tick=False):
-        result = submit_report(
-            ReportDraft(channel="web", description="Đèn đường tắt cả tuần", lat=16.07, lon=108.2246)
+        return AssignedReportFactory(
+            category=category, contact=None, description="Đèn đường tắt cả tuần"
         )
-        report = db.session.get(Report, result.report_id)
-        report.category_code = category
-        workflow.transition(report, ReportStatus.CLASSIFIED)
-        routing.assign(report, routing.route(category, report.unit_code))
-        db.session.commit()
-    return report
 
 
 def _events(report_id: int, kind: str) -> int:
@@ -152,11 +147,8 @@ def test_escalation_mails_the_leads_the_agency_and_the_ioc_once(app, ctx, monkey
     report = _assigned_report()
     agency = report.agency
     seeded_email, agency.email = agency.email, "chieusang@danang.example.vn"
-    lead = User(email="lead.cs@danang.example.vn", name="Trưởng phòng", password_hash="!",
-                role=Role.AGENCY_LEAD, agency_id=agency.id, active=True)  # fmt: skip
-    gone = User(email="old.lead@danang.example.vn", name="Đã nghỉ", password_hash="!",
-                role=Role.AGENCY_LEAD, agency_id=agency.id, active=False)  # fmt: skip
-    db.session.add_all([lead, gone])
+    lead = UserFactory(lead=True, email="lead.cs@danang.example.vn", agency=agency)
+    gone = UserFactory(lead=True, email="old.lead@danang.example.vn", agency=agency, active=False)
     db.session.commit()
     try:
         assert run_sweep(report.due_at + timedelta(minutes=5), requeue=False).escalated == 1
@@ -199,22 +191,19 @@ def test_sweep_on_sqlite_reminds_and_escalates_once(lite):
     due = datetime(2026, 12, 10, 10, 0, tzinfo=UTC)
     states = [("assigned", None), ("in_progress", None), ("resolved", None), ("assigned", due)]
     reports = [
-        Report(
+        ReportFactory(
             code=f"PA-LITE-{n}",
-            channel="web",
             description=f"Đèn tắt {n}",
             search_text="",
-            _status=status,
-            agency_id=agency.id,
+            status=status,
+            agency=agency,
             urgency="normal",
-            location_source="none",
             remind_at=due - timedelta(hours=6),
             due_at=due,
             waiting_since=waiting,
         )
         for n, (status, waiting) in enumerate(states)
     ]
-    db.session.add_all(reports)
     db.session.commit()
     running = {reports[0].id, reports[1].id}
     after_reminder = run_sweep(due - timedelta(hours=1), requeue=False)

@@ -4,6 +4,7 @@ view of another user's sessions and second factor."""
 from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
@@ -22,7 +23,7 @@ ENROLMENT_ENDPOINTS = frozenset({"bo.second_factor", "bo.logout", "bo.login", "s
 
 
 @bp.before_app_request
-def _second_factor_gate():
+def _second_factor_gate() -> ResponseReturnValue | None:
     """Users whose role needs a second factor do nothing else until they have one."""
     if request.blueprint not in ("bo", "ioc") or request.endpoint in ENROLMENT_ENDPOINTS:
         return None
@@ -44,7 +45,7 @@ def _error(exc: DomainError) -> None:
 
 @bp.get("/tai-khoan/")
 @login_required
-def account():
+def account() -> ResponseReturnValue:
     """Password, second factor and the sessions of the signed-in user."""
     return render_template(
         "bo/account.html",
@@ -59,7 +60,7 @@ def account():
 @bp.post("/tai-khoan/mat-khau")
 @login_required
 @limit("RATELIMIT_LOGIN_ADDRESS")
-def change_password():
+def change_password() -> ResponseReturnValue:
     """Change one's password; the other sessions end."""
     try:
         form = params.parse(params.PasswordChangeForm, request.form)
@@ -82,7 +83,7 @@ def change_password():
 
 @bp.post("/tai-khoan/phien")
 @login_required
-def end_my_sessions():
+def end_my_sessions() -> ResponseReturnValue:
     """End one of one's sessions, or (without one) every session including this one."""
     try:
         form = params.parse(params.SessionForm, request.form)
@@ -98,7 +99,7 @@ def end_my_sessions():
     return logout_everywhere()
 
 
-def logout_everywhere(only_this: bool = False):
+def logout_everywhere(only_this: bool = False) -> ResponseReturnValue:
     """Sign this browser out too, after ending the chosen sessions."""
     if only_this:
         sessions.end(session.get(sessions.COOKIE_KEY), "logout")
@@ -113,7 +114,7 @@ def logout_everywhere(only_this: bool = False):
 @bp.route("/tai-khoan/xac-thuc-hai-buoc", methods=["GET", "POST"], endpoint="second_factor")
 @login_required
 @limit("RATELIMIT_LOGIN_ADDRESS", exempt_when=lambda: request.method != "POST")
-def second_factor_page():
+def second_factor_page() -> ResponseReturnValue:
     """Enrol: a QR code (and the secret as text), confirmed by a first code."""
     if second_factor.is_enabled(current_user):
         return redirect(url_for("bo.account"))
@@ -151,7 +152,7 @@ def _managed_user(user_id: str) -> User:
 
 @bp.get("/quan-tri/users/<user_id>/bao-mat")
 @login_required
-def user_security(user_id: str):
+def user_security(user_id: str) -> ResponseReturnValue:
     """An administrator sees a user's live sessions and second factor."""
     user = _managed_user(user_id)
     return render_template(
@@ -165,7 +166,7 @@ def user_security(user_id: str):
 
 @bp.post("/quan-tri/users/<user_id>/bao-mat/phien")
 @login_required
-def end_user_sessions(user_id: str):
+def end_user_sessions(user_id: str) -> ResponseReturnValue:
     """An administrator ends one or all of a user's sessions (audited)."""
     user = _managed_user(user_id)
     try:
@@ -188,7 +189,7 @@ def end_user_sessions(user_id: str):
 
 @bp.post("/quan-tri/users/<user_id>/bao-mat/dat-lai-xac-thuc")
 @login_required
-def reset_second_factor(user_id: str):
+def reset_second_factor(user_id: str) -> ResponseReturnValue:
     """An administrator turns a user's second factor off (lost phone); audited."""
     user = _managed_user(user_id)
     second_factor.reset(current_user, user)

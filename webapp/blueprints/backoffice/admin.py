@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -31,7 +32,7 @@ def _options() -> dict:
 
 @bp.get("/quan-tri/")
 @login_required
-def admin_home():
+def admin_home() -> ResponseReturnValue:
     """The audit trail and links to each table."""
     require_admin()
     return render_template("bo/admin_home.html", entities=admin.ENTITIES, trail=admin.audit_trail())
@@ -39,7 +40,7 @@ def admin_home():
 
 @bp.get("/quan-tri/<key>")
 @login_required
-def admin_list(key: str):
+def admin_list(key: str) -> ResponseReturnValue:
     """All rows of one table."""
     require_admin()
     if key not in admin.ENTITIES:
@@ -52,7 +53,7 @@ def admin_list(key: str):
 @bp.route("/quan-tri/<key>/sua", methods=["GET", "POST"])
 @bp.route("/quan-tri/<key>/sua/<obj_id>", methods=["GET", "POST"])
 @login_required
-def admin_edit(key: str, obj_id: str | None = None):
+def admin_edit(key: str, obj_id: str | None = None) -> ResponseReturnValue:
     """Create or edit one row; every change lands in the audit trail.
 
     The form is checked by `webapp.services.administration.admin` (a bad field: the form
@@ -62,14 +63,13 @@ def admin_edit(key: str, obj_id: str | None = None):
     if key not in admin.ENTITIES:
         abort(404)
     entity = admin.ENTITIES[key]
-    if obj_id is not None:
-        obj_id = params.object_id(entity.model, obj_id)
-    obj = db.session.get(entity.model, obj_id) if obj_id else None
-    if obj_id and obj is None:
+    pk = params.object_id(entity.model, obj_id) if obj_id is not None else None
+    obj = db.session.get(entity.model, pk) if pk else None
+    if pk and obj is None:
         abort(404)
     if request.method == "POST":
         try:
-            admin.save(current_user, key, obj_id, request.form)
+            admin.save(current_user, key, pk, request.form)
         except DomainError as error:
             db.session.rollback()
             flash(error.message(str(get_locale())), "error")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, make_response, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -19,7 +20,7 @@ def _attempts_limited() -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limit("RATELIMIT_LOGIN_ADDRESS", exempt_when=_attempts_limited)
-def login():
+def login() -> ResponseReturnValue:
     """The sign-in form; failures slow the next attempts down (webapp.services.staff.accounts)."""
     if current_user.is_authenticated:
         return redirect(url_for("bo.queue"))
@@ -61,7 +62,7 @@ def login():
 
 @bp.post("/logout")
 @login_required
-def logout():
+def logout() -> ResponseReturnValue:
     """Sign out: the server forgets the session, so a copy of the cookie opens nothing."""
     sessions.end(session.pop(sessions.COOKIE_KEY, None))
     logout_user()

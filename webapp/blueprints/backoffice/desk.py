@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -23,7 +24,7 @@ def _require_desk() -> None:
 
 @bp.get("/ioc/dieu-phoi")
 @login_required
-def triage_queue():
+def triage_queue() -> ResponseReturnValue:
     """Reports a person must place: low confidence, outside every unit, refused transfers."""
     _require_desk()
     waiting = db.session.scalars(
@@ -49,7 +50,7 @@ def triage_queue():
 
 @bp.route("/ioc/1022", methods=["GET", "POST"])
 @login_required
-def hotline():
+def hotline() -> ResponseReturnValue:
     """A call to the 1022 hotline typed in by the operator, through the same intake."""
     _require_desk()
     from webapp.services.intake import reports

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from pydantic import Field
 
 from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
+from webapp.blueprints.param_types import IsoDate, Page, PositiveId
 from webapp.services.casework import identity_views as views
 
 
 class IdentityViewArgs(params.Params):
     """?user=&from=&to=&page= of the identity-view log."""
 
-    user: params.PositiveId | None = None
-    date_from: params.IsoDate | None = Field(None, alias="from")
-    date_to: params.IsoDate | None = Field(None, alias="to")
-    page: params.Page = 1
+    user: PositiveId | None = None
+    date_from: IsoDate | None = Field(None, alias="from")
+    date_to: IsoDate | None = Field(None, alias="to")
+    page: Page = 1
 
     def to_filter(self) -> views.IdentityViewFilter:
         """The service's filter."""
@@ -26,7 +28,7 @@ class IdentityViewArgs(params.Params):
 
 @bp.get("/quan-tri/truy-cap-danh-tinh")
 @login_required
-def identity_views():
+def identity_views() -> ResponseReturnValue:
     """Every view of a resident's identity: who, when, which report; by user and date."""
     args = params.parse(IdentityViewArgs, request.args, ignore_invalid=True)
     page = views.identity_view_log(current_user, args.to_filter(), args.page)

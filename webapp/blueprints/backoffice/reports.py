@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
@@ -48,14 +53,14 @@ def _choices() -> dict:
 
 @bp.get("/")
 @login_required
-def queue():
+def queue() -> ResponseReturnValue:
     """My agency's reports (the whole province for the IOC), filtered and paginated."""
     args = params.parse(params.QueueArgs, request.args, ignore_invalid=True)
     f = args.to_filter()
     if not request.args:
         f.status = "open"
     page = queries.paginate(queries.apply(visible_reports(current_user), f), args.page)
-    staff = []
+    staff: Sequence[User] = []
     if current_user.agency_id and can(current_user, Action.ASSIGN_PERSON):
         staff = db.session.scalars(
             select(User).where(User.agency_id == current_user.agency_id, User.active)
@@ -67,7 +72,7 @@ def queue():
 
 @bp.post("/bulk-assign")
 @login_required
-def bulk_assign():
+def bulk_assign() -> ResponseReturnValue:
     """Assign the selected reports to one staff member."""
     form = params.parse(params.BulkAssignForm, request.form)
     assignee = db.session.get(User, form.assignee)
@@ -80,7 +85,7 @@ def bulk_assign():
 
 @bp.get("/r/<code>")
 @login_required
-def report_page(code: str):
+def report_page(code: str) -> ResponseReturnValue:
     """Everything about one report, and the actions the user may take."""
     return _render_report(_report(code))
 
@@ -113,7 +118,7 @@ def _render_report(report: Report) -> str:
 
 @bp.get("/r/<code>/anh/<key>")
 @login_required
-def photo(code: str, key: str):
+def photo(code: str, key: str) -> ResponseReturnValue:
     """Full-size (stripped) copy of a photo, for staff; hidden photos for the IOC only."""
     report = _report(code)
     key = params.photo_key(key)
@@ -123,7 +128,7 @@ def photo(code: str, key: str):
     return send_file(storage.photo_store().open_public(key, "web"), mimetype="image/jpeg")
 
 
-def _do(fn, ok_message: str) -> bool:
+def _do(fn: Callable[[], object], ok_message: str) -> bool:
     try:
         fn()
     except DomainError as error:
@@ -137,7 +142,9 @@ def _do(fn, ok_message: str) -> bool:
 
 
 # action → (its form, what it does with the user, the report, the parsed form and the files).
-ACTIONS = {
+# The form is typed Any: each entry's function takes the model of that entry.
+Perform = Callable[[User, Report, Any, Any], object]
+ACTIONS: dict[str, tuple[type[params.Params], Perform]] = {
     "accept": (params.NoForm, lambda u, r, f, files: handling.accept(u, r)),
     "reply": (params.TextForm, lambda u, r, f, files: handling.reply(u, r, f.text)),
     "request_info": (params.TextForm, lambda u, r, f, files: handling.request_info(u, r, f.text)),
@@ -213,7 +220,7 @@ ACTIONS = {
 }
 
 
-def _missing():
+def _missing() -> NoReturn:
     raise DomainError("Thiếu thông tin.", "Missing value.")
 
 
@@ -225,14 +232,14 @@ def _photo(photo_id: int) -> Photo:
     return db.session.get(Photo, photo_id) or _missing()
 
 
-def _upload(files) -> bytes | None:
+def _upload(files: MultiDict[str, FileStorage]) -> bytes | None:
     item = files.get("photo")
     return (item.read() or None) if item else None
 
 
 @bp.post("/r/<code>/<action>")
 @login_required
-def act(code: str, action: str):
+def act(code: str, action: str) -> ResponseReturnValue:
     """Perform one action on the report, then come back to its page.
 
     A malformed field (see `params`) re-renders the report page with the message, status 422.

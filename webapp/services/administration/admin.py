@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from webapp.errors import PermissionDenied, ValidationError
-from webapp.extensions import db
+from webapp.extensions import Model, db
 from webapp.models import Agency, AuditEntry, Category, Role, RoutingRule, User
 from webapp.services.ioc.queries import CONTROL_CHARS, MAX_ID
 from webapp.services.staff import accounts, sessions
@@ -42,7 +42,7 @@ class Entity:
 
     key: str
     label: str
-    model: type
+    model: type[Model]
     fields: tuple[Field, ...]
     order_by: str
 
@@ -180,7 +180,7 @@ def _parse(entity: Entity, form: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def save(user: User, key: str, obj_id: str | None, form: dict[str, str]) -> Any:
+def save(user: User, key: str, obj_id: int | str | None, form: dict[str, str]) -> Any:
     """Create or update one object from a form and write the audit entry."""
     _require_admin(user)
     entity = ENTITIES[key]

@@ -18,13 +18,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 
-from config.settings import ROOT
+from config.settings import ROOT, VN_TZ
 from webapp.extensions import db
 from webapp.models import AdminUnit
 from webapp.services.geography import places
-from webapp.services.sla.calendar import VN_TZ
 
 # Share of all reports per category.
 CATEGORY_MIX = {
@@ -253,7 +253,7 @@ def province_wards(province: str, *, mainland: bool = True) -> list[Ward]:
     return sorted(wards, key=lambda w: w.code)
 
 
-def random_point(rng: Rng, geometry) -> tuple[float, float]:
+def random_point(rng: Rng, geometry: BaseGeometry) -> tuple[float, float]:
     """A uniformly random (lat, lon) inside a polygon (rejection sampling)."""
     shapely.prepare(geometry)
     minx, miny, maxx, maxy = geometry.bounds
@@ -265,7 +265,9 @@ def random_point(rng: Rng, geometry) -> tuple[float, float]:
     return point.y, point.x
 
 
-def hot_spots(rng: Rng, geometry, count: int = HOT_SPOTS) -> list[tuple[float, float]]:
+def hot_spots(
+    rng: Rng, geometry: BaseGeometry, count: int = HOT_SPOTS
+) -> list[tuple[float, float]]:
     """Places in the ward where reports gather."""
     return [random_point(rng, geometry) for _ in range(count)]
 

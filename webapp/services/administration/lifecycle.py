@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from config.settings import VN_TZ
 from webapp.extensions import db
 from webapp.models import Agency, Category, Report
 from webapp.services.administration import history
@@ -26,7 +27,6 @@ from webapp.services.casework import workflow
 from webapp.services.geography import places
 from webapp.services.intake import reports
 from webapp.services.sla import deadlines
-from webapp.services.sla.calendar import VN_TZ
 from webapp.services.sla.sweep import CLOCK_RUNNING
 
 
@@ -89,7 +89,9 @@ class Life:
         """`at`, or a moment between `since` and now when `at` has not come yet."""
         return at if at <= self.now else since + (self.now - since) * self.rng.random()
 
-    def event(self, kind: str, at: datetime, actor: str, note: str | None = None, **extra) -> None:
+    def event(
+        self, kind: str, at: datetime, actor: str, note: str | None = None, **extra: Any
+    ) -> None:
         """One history entry (status changes go through `move`)."""
         self.events.append(
             {
@@ -106,7 +108,9 @@ class Life:
         )
         self.report.updated_at = max(self.report.updated_at or at, at)
 
-    def move(self, to: str, at: datetime, actor: str, note: str | None = None, **extra) -> None:
+    def move(
+        self, to: str, at: datetime, actor: str, note: str | None = None, **extra: Any
+    ) -> None:
         """A step of the state machine, stamped as `workflow.transition` stamps it."""
         report, current = self.report, self.report.status
         if not workflow.can_transition(current, to):

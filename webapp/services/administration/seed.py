@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
 from flask import current_app
@@ -42,7 +43,7 @@ def load_categories(path: Path = CONFIG_DIR / "categories.yml") -> int:
     return len(rows)
 
 
-def _agency(code: str, **fields) -> Agency:
+def _agency(code: str, **fields: Any) -> Agency:
     agency = db.session.scalar(select(Agency).where(Agency.code == code))
     if agency is None:
         agency = Agency(code=code)

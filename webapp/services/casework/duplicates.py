@@ -46,11 +46,12 @@ def _duplicate_root(original: Report) -> tuple[Report, set[int]]:
     """Follow the chain of reports closed as duplicates to the one still standing."""
     node, chain = original, {original.id}
     while node.status == S.DUPLICATE and node.duplicate_of_id is not None:
-        node = db.session.get(Report, node.duplicate_of_id)
-        if node is None or node.id in chain:
+        parent = db.session.get(Report, node.duplicate_of_id)
+        if parent is None or parent.id in chain:
             raise ValidationError(
                 "Chuỗi phản ánh trùng bị vòng lặp.", "The duplicate chain loops.", field="original"
             )
+        node = parent
         chain.add(node.id)
     return node, chain
 
@@ -105,9 +106,11 @@ def mark_duplicate(user: User, report: Report, original: Report) -> None:
 
 def _near(report: Report, radius_m: float, days: int) -> list[Report]:
     """Reports close to this one (same H3 neighbourhood, then exact distance), nearest first."""
-    if report.lat is None:
+    if report.lat is None or report.lon is None:
         return []
     from webapp.services.geography.geo_index import distance_m
+
+    here = (report.lat, report.lon)
 
     since = utcnow() - timedelta(days=days)
     candidates = db.session.scalars(
@@ -120,9 +123,14 @@ def _near(report: Report, radius_m: float, days: int) -> list[Report]:
         )
         .limit(500)
     ).all()
-    distance = {r.id: distance_m((report.lat, report.lon), (r.lat, r.lon)) for r in candidates}
+    distance = {
+        r.id: distance_m(here, (r.lat, r.lon))
+        for r in candidates
+        if r.lat is not None and r.lon is not None
+    }
     return sorted(
-        (r for r in candidates if distance[r.id] <= radius_m), key=lambda r: distance[r.id]
+        (r for r in candidates if r.id in distance and distance[r.id] <= radius_m),
+        key=lambda r: distance[r.id],
     )
 
 

@@ -20,7 +20,7 @@ REOPEN_OFFER_AT = 2
 MIN_REASON_LENGTH = 5
 
 
-def _author_identity(report: Report, channel: str, external_id: str):
+def _author_identity(report: Report, channel: str, external_id: str) -> ResidentIdentity:
     identity = db.session.scalar(
         select(ResidentIdentity).filter_by(channel=channel, external_id=external_id)
     )

@@ -167,8 +167,11 @@ def decide_transfer(user: User, report: Report, accept_it: bool, note: str | Non
     last = next(
         e for e in reversed(report.events) if e.kind == "status" and e.to_status == S.TRANSFERRED
     )
+    data = last.data or {}  # a transfer's event always names the agency (transfer())
     if accept_it:
-        agency = db.session.get(Agency, last.data["to_agency_id"])
+        agency = db.session.get(Agency, data["to_agency_id"])
+        if agency is None:  # agencies are never deleted
+            raise LookupError(f"report {report.id} was transferred to an unknown agency")
         report.assignee = None
         routing.assign(report, agency, actor=user, note=note or "Tiếp nhận phản ánh được chuyển.")
     else:
@@ -178,7 +181,7 @@ def decide_transfer(user: User, report: Report, accept_it: bool, note: str | Non
             actor=user,
             note=action_text.required(note, "note", "lý do từ chối"),
             public=False,
-            data={"reason": "transfer_refused", "to_agency_id": last.data["to_agency_id"]},
+            data={"reason": "transfer_refused", "to_agency_id": data["to_agency_id"]},
         )
     db.session.commit()
 

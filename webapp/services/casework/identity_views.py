@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -12,6 +13,9 @@ from webapp.extensions import db
 from webapp.models import Report, Role, User
 from webapp.models.audit import IdentityView
 from webapp.permissions import Action, require
+
+if TYPE_CHECKING:
+    from webapp.services.ioc.queries import Page
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,9 @@ class IdentityViewFilter:
     date_to: date | None = None
 
 
-def identity_view_log(viewer: User, f: IdentityViewFilter, page: int = 1, per_page: int = 50):
+def identity_view_log(
+    viewer: User, f: IdentityViewFilter, page: int = 1, per_page: int = 50
+) -> Page:
     """One page of the identity-view log, newest first; for administrators only."""
     from webapp.services.ioc import queries
 

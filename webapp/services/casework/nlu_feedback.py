@@ -45,7 +45,7 @@ def to_rasa_yaml(items: list[dict]) -> str:
     class _Literal(str):
         pass
 
-    def _literal(dumper, value):
+    def _literal(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
 
     yaml.add_representer(_Literal, _literal, Dumper=yaml.SafeDumper)

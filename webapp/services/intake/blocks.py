@@ -37,7 +37,7 @@ def is_blocked(hashes: list[tuple[str, str]]) -> bool:
     return db.session.scalar(stmt.limit(1)) is not None
 
 
-def _add(kind: str, hashed: str, report: Report, user_id: int | None, hours: float | None):
+def _add(kind: str, hashed: str, report: Report, user_id: int | None, hours: float | None) -> None:
     expires = utcnow() + timedelta(hours=hours) if hours else None
     row = db.session.scalar(
         select(IntakeBlock).where(IntakeBlock.kind == kind, IntakeBlock.key_hash == hashed)

@@ -67,7 +67,7 @@ def confirm(token: str) -> Resident:
         data = _signer().loads(token, max_age=int(days * 86400))
         resident = db.session.get(Resident, int(data["r"]))
     except (BadSignature, KeyError, TypeError, ValueError):
-        resident = None
+        data, resident = {}, None
     if resident is None or not resident.email or resident.email != data.get("e"):
         raise ValidationError(
             "Liên kết xác nhận không hợp lệ hoặc đã hết hạn.",

@@ -55,6 +55,8 @@ def nearby(
         )
     found = []
     for report in db.session.scalars(stmt.limit(200)):
+        if report.lat is None or report.lon is None:  # the query asked for both
+            continue
         distance = distance_m((lat, lon), (report.lat, report.lon))
         if distance <= radius_m:
             found.append(NearbyReport(report, distance))
@@ -62,7 +64,9 @@ def nearby(
     return found[:limit]
 
 
-def identity_for(channel: str, external_id: str, display_name: str | None = None):
+def identity_for(
+    channel: str, external_id: str, display_name: str | None = None
+) -> ResidentIdentity:
     """The resident identity of a messenger user, created on first use."""
     identity = db.session.scalar(
         select(ResidentIdentity).filter_by(channel=channel, external_id=external_id)

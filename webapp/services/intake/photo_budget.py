@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from webapp.services.intake.photo_limits import (
     DECODE_ERRORS,
@@ -77,7 +77,7 @@ def open_photo(
             im = Image.open(io.BytesIO(data), formats=list(limits.allowed_formats))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise too_many_pixels(filename, limits, None) from None
-        except Image.UnidentifiedImageError:
+        except UnidentifiedImageError:
             raise not_an_image(filename, limits) from None
         except DECODE_ERRORS:
             raise corrupt(filename) from None
@@ -213,6 +213,7 @@ def release_memory() -> None:
     is emptied first: it is off unless PILLOW_BLOCKS_MAX is set (`Image.core.set_blocks_max`),
     and if an operator sets it, a burst's blocks would otherwise stay cached.
     """
-    Image.core.clear_cache()
+    # Pillow's C core, reached as its comments ask (Image.core); its typing does not export it.
+    Image.core.clear_cache()  # type: ignore[attr-defined]
     if _malloc_trim is not None:
         _malloc_trim(0)

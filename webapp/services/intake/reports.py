@@ -15,7 +15,7 @@ from config.settings import VN_TZ
 from webapp import ratelimit
 from webapp.errors import NotFound, ValidationError
 from webapp.extensions import db
-from webapp.infra import queue, task_names
+from webapp.infra import i18n, queue, task_names
 from webapp.infra.storage import photo_store
 from webapp.infra.text import fold
 from webapp.models import (
@@ -32,6 +32,8 @@ from webapp.models.types import utcnow
 from webapp.services.casework import workflow
 from webapp.services.geography import places
 from webapp.services.intake import blocks, contacts, photos
+from webapp.services.intake.photo_copies import ProcessedPhoto
+from webapp.services.intake.photo_limits import PhotoLimits
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = VN_TZ
@@ -82,6 +84,7 @@ class ReportDraft:
     category_hint: str | None = None
     created_by: User | None = None
     client_address: str | None = None  # the HTTP client's address (web, API), for locks
+    language: str = "vi"  # the resident's language (catalog locale), for what they are told
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,9 @@ class IntakeResult:
     tracking_token: str = ""
 
 
-def photo_limits() -> photos.PhotoLimits:
+def photo_limits() -> PhotoLimits:
     """Photo limits from the app config (bytes, pixels, request budget, decode slots)."""
-    return photos.PhotoLimits.from_config(current_app.config)
+    return PhotoLimits.from_config(current_app.config)
 
 
 def _clean_description(text: str | None) -> str:
@@ -178,7 +181,9 @@ def _check_limits(draft: ReportDraft, contact: Contact | None, client_hash: str 
         ratelimit.hit_identity("intake", f"{kind}:{value}")
 
 
-def _resident_for(draft: ReportDraft, contact: Contact | None):
+def _resident_for(
+    draft: ReportDraft, contact: Contact | None
+) -> tuple[Resident | None, ResidentIdentity | None]:
     """The resident and the identity the answers go back to.
 
     A messenger id is verified by the platform: it finds the same resident again. A phone or
@@ -210,7 +215,7 @@ def _resident_for(draft: ReportDraft, contact: Contact | None):
     return resident, None
 
 
-def _locate(report: Report, draft: ReportDraft, processed: list[photos.ProcessedPhoto]) -> None:
+def _locate(report: Report, draft: ReportDraft, processed: list[ProcessedPhoto]) -> None:
     """Fill the point: pin, then photo GPS, then typed address, then names in the text."""
     point = _check_point(draft.lat, draft.lon)
     source = draft.location_source or LocationSource.PIN
@@ -240,7 +245,7 @@ def _locate(report: Report, draft: ReportDraft, processed: list[photos.Processed
 
 
 def photo_row(
-    item: photos.ProcessedPhoto,
+    item: ProcessedPhoto,
     key: str,
     position: int,
     *,
@@ -292,6 +297,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         now = utcnow()
         report = Report(
             channel=draft.channel,
+            language=i18n.normalise(draft.language),
             description=description,
             address_text=address,
             search_text=search_text(description, address),

@@ -245,7 +245,7 @@ def _overlaps_any(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 
 def _emails(text: str) -> list[tuple[int, int]]:
-    found = []
+    found: list[tuple[int, int]] = []
     if "@" not in text and "(" not in text and "[" not in text and "{" not in text:
         return found
     for m in _EMAIL_RE.finditer(text):
@@ -304,13 +304,13 @@ def _phones(text: str, masked: str) -> list[tuple[int, int]]:
                 prefixed = m.raw_string.lstrip("(").startswith(("0", "+", "84"))
                 if touches_letter and digits >= 10 and prefixed and _is_personal(m.number):
                     found.add((start, end))
-    for m in _DIGIT_RUN_RE.finditer(masked):
+    for run in _DIGIT_RUN_RE.finditer(masked):
         try:
-            number = phonenumbers.parse(m[0], REGION)
+            number = phonenumbers.parse(run[0], REGION)
         except phonenumbers.NumberParseException:
             continue
         if phonenumbers.is_valid_number(number) and _is_personal(number):
-            found.add(m.span())
+            found.add(run.span())
     return sorted(found)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import h3
@@ -34,7 +36,7 @@ def status_label(status: str | None, locale: str = "vi") -> str:
     return en if locale.startswith("en") else vi
 
 
-def _iso(value) -> str | None:
+def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
@@ -146,7 +148,9 @@ def _view(report: Report, locale: str) -> dict[str, Any]:
     }
 
 
-def _history(report: Report, locale: str, note=lambda text: text) -> list[dict[str, Any]]:
+def _history(
+    report: Report, locale: str, note: Callable[[str | None], str | None] = lambda text: text
+) -> list[dict[str, Any]]:
     return [
         {**public_event(e, locale), "note": note(e.note)}
         for e in report.events

@@ -28,12 +28,14 @@ from typing import Any
 
 import h3
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from webapp.errors import NotFound, ValidationError
 from webapp.extensions import db
 from webapp.models import AdminUnit, Report, ReportStatus
 from webapp.services.geography import places
+from webapp.services.geography.geo_index import CELL_RESOLUTIONS
 from webapp.services.ioc import queries
 from webapp.services.ioc.queries import ReportFilter
 
@@ -190,9 +192,9 @@ def resolution_for_zoom(zoom: int | None) -> int:
     return 8 if zoom < STREET_ZOOM else 10
 
 
-def cell_column(resolution: int):
+def cell_column(resolution: int) -> InstrumentedAttribute[str | None]:
     """The stored cell column of a resolution."""
-    if resolution not in queries.CELL_RESOLUTIONS:
+    if resolution not in CELL_RESOLUTIONS:
         raise ValueError(f"no stored cells at resolution {resolution}")
     return getattr(Report, f"h3_r{resolution}")
 
@@ -317,7 +319,7 @@ def viewport_cells(bbox: BBox | None, resolution: int) -> tuple[int, tuple[str, 
     return None if limit is None else limit.resolve()
 
 
-def _restrict(stmt, limit: tuple[int, tuple[str, ...]] | None):
+def _restrict(stmt: Select, limit: tuple[int, tuple[str, ...]] | None) -> Select:
     """Keep the reports in the parent cells (whole cells only, through their index)."""
     if limit is None:
         return stmt
@@ -336,7 +338,7 @@ def _unit_inside(unit: str | None, bbox: BBox | None) -> bool:
     return bbox.contains(south, west) and bbox.contains(north, east)
 
 
-def _public(stmt):
+def _public(stmt: Select) -> Select:
     return stmt.where(Report.status.not_in(PUBLIC_HIDDEN_STATUSES))
 
 

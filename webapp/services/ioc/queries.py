@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import h3
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
@@ -83,7 +85,7 @@ class ReportFilter:
     cell: str | None = None  # an H3 cell of resolution 6, 8 or 10 (a heatmap cell)
 
     @classmethod
-    def from_args(cls, args) -> ReportFilter:
+    def from_args(cls, args: Mapping[str, Any]) -> ReportFilter:
         """Build from request arguments (or a stored dict), ignoring what does not parse.
 
         The pages parse their query strings with `webapp.blueprints.params`; this stays safe on

@@ -18,11 +18,13 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import QueryableAttribute
 
 from webapp.extensions import db
 from webapp.models import OPEN_STATUSES, AdminUnit, Agency, Category, Report
@@ -94,7 +96,7 @@ class Period:
         return cls(start, end)
 
     @classmethod
-    def from_args(cls, args, now: datetime | None = None) -> Period:
+    def from_args(cls, args: Mapping[str, Any], now: datetime | None = None) -> Period:
         """?from=&to= (ISO dates from 2000 to 2100; anything else is ignored)."""
         return cls.between(
             queries.parse_date(args.get("from")), queries.parse_date(args.get("to")), now
@@ -147,7 +149,7 @@ class Kpi:
         return {**self.args, **FIGURES[figure]}
 
 
-def _count(condition) -> Any:
+def _count(condition: ColumnElement[bool]) -> Any:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
@@ -170,7 +172,9 @@ def _is_postgres() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _seconds_between(later, earlier):
+def _seconds_between(
+    later: QueryableAttribute[datetime | None], earlier: QueryableAttribute[datetime]
+) -> ColumnElement[Any]:
     return func.extract("epoch", later - earlier)
 
 
@@ -185,7 +189,9 @@ def _median_columns() -> list:
     ]
 
 
-def _python_medians(key_expr, f: ReportFilter, now: datetime) -> dict[Any, tuple]:
+def _python_medians(
+    key_expr: ColumnElement[Any] | QueryableAttribute[Any] | None, f: ReportFilter, now: datetime
+) -> dict[Any, tuple]:
     """Medians per key computed in Python (SQLite has no percentile_cont)."""
     keyed = [key_expr] if key_expr is not None else []
     stmt = select(*keyed, Report.created_at, Report.first_response_at, Report.resolved_at).where(
@@ -210,7 +216,9 @@ def _python_medians(key_expr, f: ReportFilter, now: datetime) -> dict[Any, tuple
     }
 
 
-def _grouped(key_expr, f: ReportFilter, now: datetime) -> dict[Any, dict[str, Any]]:
+def _grouped(
+    key_expr: ColumnElement[Any] | QueryableAttribute[Any] | None, f: ReportFilter, now: datetime
+) -> dict[Any, dict[str, Any]]:
     """One aggregate row per key (GROUP BY in the database); key_expr None: one row in all."""
     postgres = _is_postgres()
     columns = [*_aggregates(now)]
@@ -269,7 +277,7 @@ def _unknown(by: str, locale: str) -> str:
     return en if locale.startswith("en") else vi
 
 
-def _key_column(by: str):
+def _key_column(by: str) -> QueryableAttribute[Any]:
     return {"agency": Report.agency_id, "category": Report.category_code, "unit": Report.unit_code}[
         by
     ]
@@ -329,7 +337,7 @@ class Week:
     kpi: Kpi
 
 
-def _week_expr():
+def _week_expr() -> ColumnElement[Any]:
     if _is_postgres():
         return func.date_trunc("week", func.timezone(str(LOCAL_TZ), Report.created_at))
     # SQLite stores UTC; Vietnam is UTC+7 all year. "weekday 0" moves on to Sunday, -6 days

@@ -10,10 +10,11 @@ handled once.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 
 from webapp.extensions import db
@@ -22,6 +23,8 @@ from webapp.models import Conversation, ConversationPhoto, InboundEvent
 from webapp.models.types import utcnow
 
 IDLE = "idle"
+# What a reset keeps of the data: the resident's choices, not the draft.
+KEPT_ON_RESET = ("lang",)
 # Handled events are kept this long (Telegram redelivers for a day at most).
 EVENTS_KEPT_DAYS = 30
 
@@ -30,13 +33,16 @@ def _insert_ignore(model: Any, conflict: list[str], values: dict[str, Any]) -> i
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None if the row existed."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - the project runs on PostgreSQL or SQLite
-        raise RuntimeError(f"unsupported database {dialect}")
-    stmt = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return db.session.scalar(stmt.returning(model.id))
+        pg = (
+            postgresql.insert(model)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=conflict)
+        )
+        return db.session.scalar(pg.returning(model.id))
+    if dialect == "sqlite":
+        lite = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+        return db.session.scalar(lite.returning(model.id))
+    raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover
 
 
 def load(channel: str, user_id: str) -> tuple[Conversation, bool]:
@@ -77,9 +83,20 @@ def save(conversation: Conversation, state: str, data: dict[str, Any]) -> None:
 
 
 def reset(conversation: Conversation) -> None:
-    """Forget the draft and its photos."""
+    """Forget the draft and its photos (the chosen language stays)."""
     conversation.photos.clear()
-    save(conversation, IDLE, {})
+    data = conversation.data or {}
+    save(conversation, IDLE, {key: data[key] for key in KEPT_ON_RESET if key in data})
+
+
+def language(channel: str, user_id: str, default: str = "vi") -> str:
+    """The language a messenger user chose in the dialog (/english), else `default`."""
+    data = db.session.scalar(
+        select(Conversation.data).where(
+            Conversation.channel == channel, Conversation.user_id == user_id
+        )
+    )
+    return (data or {}).get("lang") or default
 
 
 def add_photo(conversation: Conversation, data: bytes, filename: str | None) -> ConversationPhoto:
@@ -185,4 +202,5 @@ def prune(limit: int = 500) -> tuple[int, int]:
     for conversation in stale:
         conversation.photos.clear()
     db.session.commit()
-    return result.rowcount or 0, len(stale)
+    deleted = cast(CursorResult[Any], result).rowcount  # a DELETE's result
+    return deleted or 0, len(stale)

@@ -148,7 +148,7 @@ def due_for_retry(now: datetime, limit: int) -> list[int]:
 # committed, so a worker never looks for a row that is not there yet.
 
 
-def _collect_new_messages(session: Session, _ctx) -> None:
+def _collect_new_messages(session: Session, _ctx: object) -> None:
     # In after_flush, `session.new` still lists what this flush inserted, ids assigned.
     new_ids = session.info.setdefault("outbox_new_ids", [])
     new_ids.extend(obj.id for obj in session.new if isinstance(obj, OutboxMessage))

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, select, update
+from sqlalchemy import ColumnElement, Row, select, update
+from sqlalchemy.orm import QueryableAttribute
 
 from webapp.extensions import db
 from webapp.infra import queue
@@ -44,7 +46,9 @@ class SweepResult:
     details: list[str] = field(default_factory=list)
 
 
-def _claim(*criteria, order, limit: int) -> list[Row]:
+def _claim(
+    *criteria: ColumnElement[bool], order: QueryableAttribute[Any], limit: int
+) -> list[Row[Any]]:
     """Lock up to `limit` due reports (skipping rows another sweep holds): the columns needed."""
     stmt = (
         select(Report.id, Report.code, Report.due_at, Report.agency_id, Report.description)
@@ -93,7 +97,7 @@ def _agencies(rows: list[Row]) -> dict[int, tuple[str, str | None]]:
     return {agency_id: (name, email) for agency_id, name, email in found}
 
 
-def _stamp(ids: list[int], **values) -> None:
+def _stamp(ids: list[int], **values: Any) -> None:
     """Stamp the claimed reports in one UPDATE."""
     db.session.execute(
         update(Report).where(Report.id.in_(ids)).values(updated_at=utcnow(), **values),

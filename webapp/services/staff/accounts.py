@@ -62,7 +62,9 @@ def _device_user(token: str | None) -> int | None:
         return None
 
 
-def _buckets(email: str, address: str, user: User | None, device: str | None):
+def _buckets(
+    email: str, address: str, user: User | None, device: str | None
+) -> list[tuple[str, str, str]]:
     """The failure budgets this attempt draws on: (scope, key, setting)."""
     if user is not None and _device_user(device) == user.id:
         return [("login-device", f"{email}|{device}", "LOGIN_FAILURES_PER_DEVICE")]
@@ -89,9 +91,9 @@ def authenticate(
         raise RateLimited(wait, "signin")
     password_ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     ok = user is not None and user.active and password_ok
-    if ok and second_factor.is_enabled(user):
+    if user is not None and ok and second_factor.is_enabled(user):
         ok = second_factor.verify(user, totp_code)
-    if not ok:
+    if user is None or not ok:  # (ok implies a user: the check narrows the type)
         for scope, key, setting in buckets:
             # A failure that fills a window raises: the next attempt is the one that waits.
             with contextlib.suppress(RateLimited):

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Any, cast
 
 import pyotp
 import segno
@@ -25,7 +26,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import delete, or_, update
+from sqlalchemy import CursorResult, delete, or_, update
 
 from webapp.errors import DomainError, ValidationError
 from webapp.extensions import db
@@ -111,14 +112,15 @@ def _accept_totp(user: User, code: str) -> bool:
     for step in (now_step - 1, now_step, now_step + 1):
         if hmac.compare_digest(totp.generate_otp(step), code):
             # Atomic: only a step later than the last accepted one is taken.
-            taken = db.session.execute(
+            result = db.session.execute(
                 update(User)
                 .where(
                     User.id == user.id,
                     or_(User.totp_last_step.is_(None), User.totp_last_step < step),
                 )
                 .values(totp_last_step=step)
-            ).rowcount
+            )
+            taken = cast(CursorResult[Any], result).rowcount  # an UPDATE's result
             db.session.commit()
             return taken == 1
     return False
@@ -135,7 +137,7 @@ def _recovery_hash(code: str) -> str:
 def _accept_recovery(user: User, code: str) -> bool:
     if not 10 <= len(_normalise_recovery(code)) <= 32:
         return False
-    used = db.session.execute(
+    result = db.session.execute(
         update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user.id,
@@ -143,7 +145,8 @@ def _accept_recovery(user: User, code: str) -> bool:
             RecoveryCode.used_at.is_(None),
         )
         .values(used_at=utcnow())
-    ).rowcount
+    )
+    used = cast(CursorResult[Any], result).rowcount  # an UPDATE's result
     db.session.commit()
     return used == 1
 

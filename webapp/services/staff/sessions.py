@@ -18,11 +18,11 @@ import hashlib
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import redis
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 
 from webapp.extensions import db
 from webapp.models import StaffSession
@@ -96,11 +96,15 @@ class DatabaseStore:
         return self._end(*where, reason=reason)
 
     @staticmethod
-    def _end(*where, reason: str) -> int:
-        result = db.session.execute(
-            update(StaffSession)
-            .where(*where, StaffSession.ended_at.is_(None))
-            .values(ended_at=utcnow(), end_reason=reason)
+    def _end(*where: ColumnElement[bool], reason: str) -> int:
+        # An UPDATE gives a CursorResult (typed as the Result of any statement).
+        result = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(StaffSession)
+                .where(*where, StaffSession.ended_at.is_(None))
+                .values(ended_at=utcnow(), end_reason=reason)
+            ),
         )
         db.session.commit()
         return result.rowcount
@@ -115,7 +119,12 @@ class DatabaseStore:
 
 
 class RedisStore:
-    """Records as Redis hashes that expire with their idle lifetime, one set per user."""
+    """Records as Redis hashes that expire with their idle lifetime, one set per user.
+
+    redis-py types each command's answer as "the value, or an awaitable of it" (its sync and
+    asyncio clients share the signatures): the casts below say which, for this sync client
+    with decode_responses (strings).
+    """
 
     def __init__(self, url: str, lifetime: timedelta) -> None:
         self.redis = redis.Redis.from_url(url, decode_responses=True)
@@ -141,7 +150,7 @@ class RedisStore:
         pipe.execute()
 
     def get(self, token_hash: str) -> SessionRecord | None:
-        data = self.redis.hgetall(self._key(token_hash))
+        data = cast(dict[str, str], self.redis.hgetall(self._key(token_hash)))
         if not data:
             return None
         return SessionRecord(
@@ -167,15 +176,17 @@ class RedisStore:
             self.redis.srem(self._user_key(record.user_id), token_hash)
 
     def end_user(self, user_id: int, reason: str, keep: str | None = None) -> int:
-        hashes = [h for h in self.redis.smembers(self._user_key(user_id)) if h != keep]
+        members = cast(set[str], self.redis.smembers(self._user_key(user_id)))
+        hashes = [h for h in members if h != keep]
         if not hashes:
             return 0
-        ended = self.redis.delete(*[self._key(h) for h in hashes])
+        ended = cast(int, self.redis.delete(*[self._key(h) for h in hashes]))
         self.redis.srem(self._user_key(user_id), *hashes)
         return ended
 
     def list_user(self, user_id: int) -> list[SessionRecord]:
-        records = [self.get(h) for h in self.redis.smembers(self._user_key(user_id))]
+        members = cast(set[str], self.redis.smembers(self._user_key(user_id)))
+        records = [self.get(h) for h in members]
         live = [r for r in records if r is not None]
         return sorted(live, key=lambda r: r.last_seen_at, reverse=True)
 

@@ -95,8 +95,11 @@ def run_job(job_id: int) -> str:
         db.session.rollback()
         partial.unlink(missing_ok=True)
         log.exception("export %s failed", job_id)
-        job = db.session.get(ExportJob, job_id)
-        job.status, job.error, job.finished_at = ExportStatus.FAILED, str(error)[:500], utcnow()
+        failed = db.session.get(ExportJob, job_id)
+        if failed is None:  # the job was deleted meanwhile: nothing to mark
+            return "missing"
+        failed.status, failed.error = ExportStatus.FAILED, str(error)[:500]
+        failed.finished_at = utcnow()
         db.session.commit()
         return "failed"
     job.status, job.row_count, job.finished_at = ExportStatus.DONE, count, utcnow()

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, case, func
+from sqlalchemy import Case, Select, case, func
 
 from webapp.extensions import db
 from webapp.models import Report, User
@@ -75,7 +75,7 @@ REPORT_HEADERS = (
 )
 
 
-def _outcome_expr():
+def _outcome_expr() -> Case[str]:
     return case(
         (queries.outcome_clause("on_time"), "on_time"),
         (queries.outcome_clause("late_extension"), "late_extension"),
@@ -203,7 +203,7 @@ def write_list(user: User, f: ReportFilter, fmt: str, locale: str, target: Path)
         return write_xlsx([_list_sheet(user, f, locale)], target)
     count = 0
 
-    def counted(rows):
+    def counted(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
         nonlocal count
         for row in rows:
             count += 1

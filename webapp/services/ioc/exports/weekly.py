@@ -132,6 +132,8 @@ def mail_weekly_summary(now: datetime | None = None) -> int:
     target = storage.exports_dir() / relative
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
+    if not isinstance(export.body, bytes):  # a workbook is made whole, never streamed
+        raise TypeError("the weekly workbook must be bytes")
     partial.write_bytes(export.body)
     os.replace(partial, target)
     body = weekly_mail_text(period, now)

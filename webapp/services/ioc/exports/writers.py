@@ -10,15 +10,19 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 
 from webapp.errors import ValidationError
 from webapp.models.types import utcnow
 from webapp.services.ioc.queries import LOCAL_TZ
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 FORMATS = ("csv", "xlsx")
 MIMETYPES = {
@@ -37,7 +41,7 @@ class Export:
 
     file_name: str
     mimetype: str
-    body: bytes | Iterable[bytes]
+    body: bytes | Iterator[bytes]
 
 
 @dataclass
@@ -102,7 +106,7 @@ def csv_chunks(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterato
     yield buf.getvalue().encode("utf-8")
 
 
-def _xlsx_cell(ws, value: Any, bold: bool = False) -> WriteOnlyCell:
+def _xlsx_cell(ws: WriteOnlyWorksheet, value: Any, bold: bool = False) -> Cell:
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"  # openpyxl would store it as a formula
@@ -113,7 +117,7 @@ def _xlsx_cell(ws, value: Any, bold: bool = False) -> WriteOnlyCell:
     return cell
 
 
-def write_xlsx(sheets: Sequence[Sheet], target) -> int:
+def write_xlsx(sheets: Sequence[Sheet], target: str | Path | IO[bytes]) -> int:
     """Write the sheets (write-only mode: rows are not kept in memory); returns the row count."""
     wb = Workbook(write_only=True)
     count = 0

@@ -6,10 +6,13 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from webapp.infra import storage
 from webapp.models import OutboxMessage
 from webapp.services.messaging.channels.base import Sender, SendError
+
+DEFAULT_SUBJECT = _l("Phản ánh hiện trường")
 
 
 class EmailSender(Sender):
@@ -27,7 +30,7 @@ class EmailSender(Sender):
         mail = EmailMessage()
         mail["From"] = cfg["MAIL_FROM"]
         mail["To"] = message.address
-        mail["Subject"] = message.subject or "Phản ánh hiện trường"
+        mail["Subject"] = message.subject or str(DEFAULT_SUBJECT)
         mail["Message-ID"] = f"<outbox-{message.id}-{message.dedupe_key[:40]}@phananh>"
         mail.set_content(message.body)
         attachment = (message.payload or {}).get("attachment")

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,8 @@ from webapp.services.messaging.channels.base import Buttons, Sender, SendError, 
 log = logging.getLogger(__name__)
 
 ZALO_TEXT_LIMIT = 2000
+# Above buttons sent apart from their text (after an image), when no prompt was given.
+CHOOSE = _l("Mời bạn chọn:")
 ZALO_MAX_BUTTONS = 5
 # Zalo sends a pressed button's payload back as a user_send_text message.
 ZALO_BUTTON_PREFIX = "#"
@@ -213,7 +216,7 @@ class ZaloApi:
         if image_url:
             self.send_message(user_id, zalo_message(text, image_url=image_url))
             if buttons:
-                prompt = buttons_prompt or "Mời bạn chọn:"
+                prompt = buttons_prompt or str(CHOOSE)
                 self.send_message(user_id, zalo_message(prompt, buttons))
             return
         self.send_message(user_id, zalo_message(text, buttons))
