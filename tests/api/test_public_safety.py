@@ -124,6 +124,37 @@ def test_an_unconfirmed_email_gets_only_the_confirmation_mail(app, client, ctx):
     )
 
 
+def test_the_confirmation_mail_speaks_the_language_of_the_form(app):
+    # No shared app context: each request chooses its own language, as in production.
+    english = (
+        app.test_client()
+        .post(
+            "/api/v1/reports?lang=en",
+            data={"description": "Manhole cover missing on Trần Phú street", "contact": "a@x.vn"},
+        )
+        .get_json()
+    )
+    vietnamese = (
+        app.test_client()
+        .post(
+            "/api/v1/reports",
+            data={"description": "Nắp cống bị mất trên đường Trần Phú", "contact": "b@x.vn"},
+        )
+        .get_json()
+    )
+    with app.app_context():
+        [to_english] = [m for m in _messages(_report(english["code"]).id) if m.channel == "email"]
+        [to_vietnamese] = [
+            m for m in _messages(_report(vietnamese["code"]).id) if m.channel == "email"
+        ]
+    assert to_english.subject.startswith("Confirm the e-mail address for updates on report")
+    assert "If it was not you" in to_english.body and "Nếu không phải bạn" not in to_english.body
+    assert to_vietnamese.subject.startswith("Xác nhận e-mail nhận thông báo phản ánh")
+    # Whoever owns the address may not read Vietnamese: the Vietnamese mail says it twice.
+    assert "Nếu không phải bạn" in to_vietnamese.body and "If it was not you" in to_vietnamese.body
+    assert to_vietnamese.body.count("/xac-nhan-email/") == 2
+
+
 def test_a_forged_or_foreign_confirmation_link_confirms_nothing(app, client, ctx):
     body = _post(
         client, description="Cây đổ chắn ngang vỉa hè Hùng Vương", contact="x@example.vn"

@@ -29,10 +29,9 @@ from sqlalchemy import select
 from webapp.blueprints import params
 from webapp.errors import PermissionDenied
 from webapp.extensions import db
-from webapp.models import AdminUnit, Agency, Category, ExportJob, ExportStatus
+from webapp.models import Agency, ExportJob, ExportStatus
 from webapp.models.types import utcnow
-from webapp.services.intake.serializers import STATUS_LABELS
-from webapp.services.ioc import heatmap, stats
+from webapp.services.ioc import heatmap, queries, stats
 from webapp.services.ioc.exports import jobs, kpi, lists, weekly, writers
 from webapp.services.ioc.queries import ReportFilter
 
@@ -78,16 +77,8 @@ def map_settings() -> dict:
 
 
 def _choices() -> dict:
-    return {
-        "categories": db.session.scalars(select(Category).order_by(Category.sort_order)).all(),
-        "agencies": db.session.scalars(
-            select(Agency).where(Agency.active, Agency.kind != "group").order_by(Agency.name)
-        ).all(),
-        "units": db.session.scalars(
-            select(AdminUnit).where(AdminUnit.level == "ward").order_by(AdminUnit.name)
-        ).all(),
-        "statuses": STATUS_LABELS,
-    }
+    agencies = select(Agency).where(Agency.active, Agency.kind != "group").order_by(Agency.name)
+    return {**queries.filter_choices(), "agencies": db.session.scalars(agencies).all()}
 
 
 # --------------------------------------------------------------------------- heatmap

@@ -18,7 +18,7 @@ from webapp.blueprints.backoffice import bp
 from webapp.errors import DomainError, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.infra import storage
-from webapp.models import AdminUnit, Agency, Category, Photo, Report, User
+from webapp.models import Agency, Photo, Report, User
 from webapp.permissions import Action, can, require, visible_reports
 from webapp.services.casework import (
     deadline_changes,
@@ -28,7 +28,6 @@ from webapp.services.casework import (
     moderation,
     reply_templates,
 )
-from webapp.services.intake.serializers import STATUS_LABELS
 from webapp.services.ioc import queries
 
 
@@ -42,13 +41,7 @@ def _report(code: str) -> Report:
 
 
 def _choices() -> dict:
-    return {
-        "categories": db.session.scalars(select(Category).order_by(Category.sort_order)).all(),
-        "units": db.session.scalars(
-            select(AdminUnit).where(AdminUnit.level == "ward").order_by(AdminUnit.name)
-        ).all(),
-        "statuses": STATUS_LABELS,
-    }
+    return queries.filter_choices()
 
 
 @bp.get("/")

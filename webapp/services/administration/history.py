@@ -19,12 +19,9 @@ from typing import Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
-from sqlalchemy import select
 
 from config.settings import ROOT, VN_TZ
-from webapp.extensions import db
-from webapp.models import AdminUnit
-from webapp.services.geography import places
+from webapp.services.geography import places, units
 
 # Share of all reports per category.
 CATEGORY_MIX = {
@@ -233,12 +230,10 @@ class Ward:
 def province_wards(province: str, *, mainland: bool = True) -> list[Ward]:
     """The province's wards with a boundary; `mainland` leaves out islands far off (Hoàng Sa)."""
     index = places.places().index
-    units = db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == "ward", AdminUnit.parent_code == province)
-    )
+    province_units = units.wards(province)
     wards = [
         Ward(u.code, u.name, u.full_name, u.area_km2, index.geometry(u.code))
-        for u in units
+        for u in province_units
         if u.code in index
     ]
     if mainland and wards:

@@ -17,9 +17,10 @@ from sqlalchemy import bindparam, delete, select, update
 from config.settings import ROOT
 from webapp.extensions import db
 from webapp.infra import bulk
-from webapp.models import AdminUnit, Agency, Category, Report, ReportEvent, Role, RoutingRule, User
+from webapp.models import Agency, Category, Report, ReportEvent, Role, RoutingRule, User
 from webapp.models.types import utcnow
 from webapp.services.administration import history, lifecycle
+from webapp.services.geography import units
 from webapp.services.intake.reports import public_code
 
 CONFIG_DIR = ROOT / "config"
@@ -56,9 +57,7 @@ def _agency(code: str, **fields: Any) -> Agency:
 def load_agencies(province: str) -> int:
     """Insert or update the province's agencies and replace its routing rules."""
     spec = yaml.safe_load((CONFIG_DIR / "provinces" / province / "agencies.yml").read_text("utf-8"))
-    wards = db.session.scalars(
-        select(AdminUnit).where(AdminUnit.level == "ward", AdminUnit.parent_code == province)
-    ).all()
+    wards = units.wards(province)
     if not wards:
         raise RuntimeError(f"No communes/wards for province {province}: import boundaries first.")
     ioc = _agency(**spec["ioc"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy import select
 
 from webapp.extensions import db
 from webapp.models import AdminUnit
@@ -17,3 +18,11 @@ def full_name(code: str | None) -> str | None:
 def province_name() -> str | None:
     """The full name of the province this instance serves; None before it is imported."""
     return full_name(current_app.config["PROVINCE_CODE"])
+
+
+def wards(province: str | None = None) -> list[AdminUnit]:
+    """The communes and wards (of `province`, else all), by name."""
+    stmt = select(AdminUnit).where(AdminUnit.level == "ward")
+    if province is not None:
+        stmt = stmt.where(AdminUnit.parent_code == province)
+    return list(db.session.scalars(stmt.order_by(AdminUnit.name, AdminUnit.code)))

@@ -10,10 +10,12 @@ flood a stranger's inbox.
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from webapp.errors import ValidationError
 from webapp.extensions import db
+from webapp.infra import i18n
 from webapp.models import Report, Resident
 from webapp.models.types import utcnow
 from webapp.ratelimit import RateLimited, hit_identity
@@ -41,21 +43,29 @@ def send_confirmation(resident: Resident, report: Report) -> bool:
         hit_identity("confirm-email", resident.email, "RATELIMIT_CONFIRM_EMAIL")
     except RateLimited:
         return False
+    subject = _l("Xác nhận e-mail nhận thông báo phản ánh %(code)s", code=report.code)
+    body = _l(
+        "Địa chỉ e-mail này được ghi khi gửi phản ánh %(code)s.\n"
+        "Nếu đúng là bạn, hãy bấm vào liên kết sau để nhận thông báo kết quả xử lý:\n"
+        "%(link)s\n\n"
+        "Nếu không phải bạn, hãy bỏ qua thư này: bạn sẽ không nhận thêm thư nào.",
+        code=report.code,
+        link=confirmation_link(resident),
+    )
+    # The owner of the address may not be the one who typed it: a Vietnamese mail says it in
+    # English too; an English one (the report was filed in English) needs no translation.
+    language = i18n.normalise(report.language)
+    text = i18n.in_language(body, language)
+    if language == "vi":
+        text = f"{text}\n\n{i18n.in_language(body, 'en')}"
     outbox.add_message(
         dedupe_key=f"confirm:{report.id}",
         recipient_kind="resident",
         channel="email",
         address=resident.email,
         report_id=report.id,
-        subject=f"Xác nhận e-mail nhận thông báo phản ánh {report.code}",
-        body=(
-            f"Địa chỉ e-mail này được ghi khi gửi phản ánh {report.code}.\n"
-            f"Nếu đúng là bạn, hãy bấm vào liên kết sau để nhận thông báo kết quả xử lý:\n"
-            f"{confirmation_link(resident)}\n\n"
-            "Nếu không phải bạn, hãy bỏ qua thư này: bạn sẽ không nhận thêm thư nào.\n"
-            "(This address was given with a report. Follow the link to receive its updates;"
-            " otherwise ignore this e-mail.)"
-        ),
+        subject=i18n.in_language(subject, language),
+        body=text,
     )
     return True
 

@@ -14,9 +14,11 @@ from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from config.settings import VN_TZ
 from webapp.extensions import db
 from webapp.infra.text import fold
-from webapp.models import OPEN_STATUSES, Report
+from webapp.models import OPEN_STATUSES, Category, Report
 from webapp.models.types import utcnow
+from webapp.services.geography import units
 from webapp.services.geography.geo_index import CELL_RESOLUTIONS
+from webapp.services.intake.serializers import STATUS_LABELS
 
 LOCAL_TZ = VN_TZ
 DUE_SOON = timedelta(hours=24)
@@ -257,3 +259,12 @@ def sla_badge(report: Report, now: datetime | None = None) -> str:
     if report.due_at < now + DUE_SOON:
         return "due_soon"
     return "on_time"
+
+
+def filter_choices() -> dict[str, Any]:
+    """What the report filters offer: categories, communes/wards, statuses (with labels)."""
+    return {
+        "categories": db.session.scalars(select(Category).order_by(Category.sort_order)).all(),
+        "units": units.wards(),
+        "statuses": STATUS_LABELS,
+    }
