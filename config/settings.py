@@ -102,6 +102,10 @@ class Config:
     PROVINCE_CODE = _env("PROVINCE_CODE", "48")
     PUBLIC_CODE_PREFIX = _env("PUBLIC_CODE_PREFIX", "PA")
     UPLOAD_DIR = _env("UPLOAD_DIR", str(INSTANCE / "uploads"))
+    # Photos and exports in an S3-compatible object store instead of UPLOAD_DIR/EXPORT_DIR:
+    # s3://BUCKET/PREFIX?endpoint=http://host:8333&region=us-east-1 (credentials: the AWS_*
+    # variables boto3 reads). Empty: the local folders (one machine).
+    STORAGE_URL = _env("STORAGE_URL", "")
     MAX_CONTENT_LENGTH = int(_env("MAX_CONTENT_LENGTH", str(60 * 1024 * 1024)))
     PHOTO_MAX_BYTES = int(_env("PHOTO_MAX_BYTES", str(10 * 1024 * 1024)))
     # Per file, from the header: 65 MP takes 48/50/64 MP phone photos (JPEGs are decoded at
@@ -142,6 +146,22 @@ class Config:
     OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "8"))
     OUTBOX_BACKOFF_SECONDS = _float("OUTBOX_BACKOFF_SECONDS", 30)
     SWEEP_BATCH = int(_env("SWEEP_BATCH", "500"))
+    # The beat sends the sweep this often; however many beats send it, it runs at most once
+    # in SWEEP_MIN_INTERVAL_SECONDS.
+    SWEEP_SECONDS = _float("SWEEP_SECONDS", 60)
+    SWEEP_MIN_INTERVAL_SECONDS = _float("SWEEP_MIN_INTERVAL_SECONDS", 50)
+    # Liveness: workers write a heartbeat this often; a beat holds the scheduler's lease for
+    # this long (a standby takes over within it); /healthz calls the beat late after
+    # BEAT_LATE_SECONDS without a sweep, and a worker gone after WORKER_GONE_SECONDS.
+    HEARTBEAT_SECONDS = _float("HEARTBEAT_SECONDS", 30)
+    BEAT_LEASE_SECONDS = _float("BEAT_LEASE_SECONDS", 30)
+    BEAT_LATE_SECONDS = _float("BEAT_LATE_SECONDS", 120)
+    WORKER_GONE_SECONDS = _float("WORKER_GONE_SECONDS", 90)
+    # /healthz: the outbox is "degraded" with this many messages due and undelivered.
+    OUTBOX_BACKLOG_LIMIT = int(_env("OUTBOX_BACKLOG_LIMIT", "200"))
+    # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
+    # only clients on this machine (a Prometheus agent beside each web process).
+    METRICS_TOKEN = _env("METRICS_TOKEN", "")
     SMTP_HOST = _env("SMTP_HOST", "")  # empty: e-mails stay in the outbox as failed
     SMTP_PORT = int(_env("SMTP_PORT", "25"))
     SMTP_USER = _env("SMTP_USER", "")

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import text
 
+from tests.support import seaweed as seaweed_s3
 from tests.support.geo_data import province_geojson
 from tests.support.smtp import free_port
 
@@ -118,6 +119,21 @@ def _clean_rows(request: pytest.FixtureRequest) -> Iterator[None]:
             )
             db.session.execute(truncate)
         db.session.commit()
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[seaweed_s3.SeaweedS3]:
+    """A real S3 server (SeaweedFS) for the session; its credentials in the environment."""
+    server = seaweed_s3.start(tmp_path_factory.mktemp("seaweed"))
+    saved = {name: os.environ.get(name) for name in server.env()}
+    os.environ.update(server.env())
+    yield server
+    server.stop()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture()

@@ -58,12 +58,14 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.blueprints.transparency import bp as transparency_bp
     from webapp.blueprints.webhooks import init_app as init_webhooks
     from webapp.cli import register_cli
+    from webapp.infra import metrics
     from webapp.services.messaging import channels, notifications, outbox
 
     auth.init_app(app)
     http_errors.register(app)
     templating.register(app)
     ratelimit.init_app(app)
+    metrics.init_app(app)
     headers.init_app(app)
     channels.init_app(app)
     outbox.init_app(app)

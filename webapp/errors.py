@@ -1,25 +1,60 @@
-"""Domain errors raised by services and mapped to HTTP in one place (webapp.http_errors)."""
+"""Domain errors raised by services and mapped to HTTP in one place (webapp.http_errors).
+
+An error carries one catalog text (webapp/translations), usually a lazy one, which renders
+in whichever language its reader asks for:
+
+    raise ValidationError(
+        _l("Mô tả quá ngắn: vui lòng viết ít nhất %(minimum)s ký tự.", minimum=n),
+        field="description",
+    )
+
+`message(locale)` renders it for a request (English to an English one, Vietnamese to every
+other), for the bot (the resident's language) or for a later message; `message_vi` and
+`message_en` are the two renderings. A plain `str` is shown as it is, in every language: text
+that is data, not the catalog's. `tests/architecture/test_catalog_errors.py` keeps a second
+way (a Vietnamese and an English text side by side) from coming back.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from webapp.infra.i18n import in_language
+
+# A catalog text: a flask_babel LazyString (`_l(...)`), or a plain str for data.
+Text = Any
+
 
 class DomainError(Exception):
-    """A rule of the domain was broken; carries a Vietnamese and an English message."""
+    """A rule of the domain was broken; carries a catalog text rendered in the reader's language."""
 
     status_code = 400
     code = "invalid"
 
-    def __init__(self, message_vi: str, message_en: str | None = None, *, field: str | None = None):
-        super().__init__(message_en or message_vi)
-        self.message_vi = message_vi
-        self.message_en = message_en or message_vi
+    def __init__(self, message: Text, *, field: str | None = None):
+        super().__init__(message)
+        self.text = message
         self.field = field
 
-    def message(self, locale: str = "vi") -> str:
-        """The message in the requested locale (Vietnamese unless 'en')."""
-        return self.message_en if locale.startswith("en") else self.message_vi
+    def message(self, locale: str | None = "vi") -> str:
+        """The message in the requested locale (Vietnamese unless English is asked for)."""
+        return in_language(self.text, locale)
 
-    def to_dict(self, locale: str = "vi") -> dict:
+    @property
+    def message_vi(self) -> str:
+        """The message in Vietnamese (the catalog's msgid, filled in)."""
+        return self.message("vi")
+
+    @property
+    def message_en(self) -> str:
+        """The message in English (the catalog's translation, within an app context)."""
+        return self.message("en")
+
+    def __str__(self) -> str:
+        # Logs and tracebacks read English, as before the catalog.
+        return self.message_en
+
+    def to_dict(self, locale: str | None = "vi") -> dict:
         """A JSON-ready error body."""
         body = {"error": self.code, "message": self.message(locale)}
         if self.field:

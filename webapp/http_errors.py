@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from webapp.errors import DomainError
@@ -44,7 +45,7 @@ def _refuse_nul_bytes() -> None:
     ):
         fields.extend(request.form.values())
     if any("\x00" in value for value in fields):
-        raise ValidationError("Dữ liệu gửi lên chứa ký tự không hợp lệ.", "Invalid characters.")
+        raise ValidationError(_l("Dữ liệu gửi lên chứa ký tự không hợp lệ."))
 
 
 def register(app: Flask) -> None:
@@ -61,8 +62,7 @@ def register(app: Flask) -> None:
 
         return render_domain_error(
             PayloadTooLarge(
-                "Tệp tải lên quá lớn. Vui lòng gửi ảnh nhỏ hơn.",
-                "The upload is too large. Please send smaller photos.",
+                _l("Tệp tải lên quá lớn. Vui lòng gửi ảnh nhỏ hơn."),
             )
         )
 
@@ -70,13 +70,13 @@ def register(app: Flask) -> None:
     def not_found(_error: HTTPException) -> Response:
         from webapp.errors import NotFound
 
-        return render_domain_error(NotFound("Không tìm thấy trang hoặc phản ánh.", "Not found."))
+        return render_domain_error(NotFound(_l("Không tìm thấy trang hoặc phản ánh.")))
 
     @app.errorhandler(405)
     def not_allowed(_error: MethodNotAllowed) -> Response:
         from webapp.errors import DomainError as Error
 
-        error = Error("Phương thức không được hỗ trợ.", "Method not allowed.")
+        error = Error(_l("Phương thức không được hỗ trợ."))
         error.status_code, error.code = 405, "method_not_allowed"
         response = render_domain_error(error)
         response.headers["Allow"] = ", ".join(sorted(_error.valid_methods or []))
@@ -86,6 +86,6 @@ def register(app: Flask) -> None:
     def bad_request(_error: HTTPException) -> Response:
         from webapp.errors import ValidationError
 
-        error = ValidationError("Yêu cầu không hợp lệ.", "Bad request.")
+        error = ValidationError(_l("Yêu cầu không hợp lệ."))
         error.status_code, error.code = 400, "bad_request"
         return render_domain_error(error)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, false, or_, select
 
 from webapp.errors import NotFound, PermissionDenied
@@ -148,9 +149,9 @@ def can(user: User, action: Action | str, report: Report | None = None) -> bool:
 def require(user: User, action: Action | str, report: Report) -> None:
     """Raise NotFound when the report is invisible (no URL guessing), else PermissionDenied."""
     if not can_see(user, report):
-        raise NotFound("Không tìm thấy phản ánh.", "Report not found.")
+        raise NotFound(_l("Không tìm thấy phản ánh."))
     if not can(user, action, report):
-        raise PermissionDenied("Bạn không có quyền thực hiện thao tác này.", "You may not do this.")
+        raise PermissionDenied(_l("Bạn không có quyền thực hiện thao tác này."))
 
 
 def visible_reports(user: User) -> Select:

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, Response, current_app, request
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
@@ -40,29 +41,29 @@ class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"
 
-    # What was refused → (Vietnamese, English) with {m}, the minutes to wait.
-    MESSAGES = {
-        "request": (
-            "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau khoảng {m} phút.",
-            "Too many requests. Please try again in about {m} minute(s).",
-        ),
-        "report": (
-            "Bạn đã gửi nhiều phản ánh trong thời gian ngắn. Vui lòng gửi tiếp sau khoảng {m} "
-            "phút; nếu việc khẩn cấp, hãy gọi đường dây nóng 1022. Cảm ơn bạn!",
-            "You have sent many reports in a short time. Please send the next one in about "
-            "{m} minute(s); if it is urgent, call the 1022 hotline. Thank you!",
-        ),
-        "signin": (
-            "Bạn đã đăng nhập sai nhiều lần. Vui lòng thử lại sau khoảng {m} phút.",
-            "Too many failed sign-ins. Try again in about {m} minute(s).",
-        ),
-    }
-
     def __init__(self, retry_after: int, what: str = "request"):
         minutes = max(1, math.ceil(retry_after / 60))
-        vi, en = self.MESSAGES[what]
-        super().__init__(vi.format(m=minutes), en.format(m=minutes))
+        super().__init__(self._text(what, minutes))
         self.retry_after = max(1, int(retry_after))
+
+    @staticmethod
+    def _text(what: str, minutes: int) -> Any:
+        """What was refused ("request", "report", "signin") → the catalog text saying so."""
+        if what == "report":
+            return _l(
+                "Bạn đã gửi nhiều phản ánh trong thời gian ngắn. Vui lòng gửi tiếp sau khoảng "
+                "%(minutes)s phút; nếu việc khẩn cấp, hãy gọi đường dây nóng 1022. Cảm ơn bạn!",
+                minutes=minutes,
+            )
+        if what == "signin":
+            return _l(
+                "Bạn đã đăng nhập sai nhiều lần. Vui lòng thử lại sau khoảng %(minutes)s phút.",
+                minutes=minutes,
+            )
+        return _l(
+            "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau khoảng %(minutes)s phút.",
+            minutes=minutes,
+        )
 
 
 def _network_key(address: str | None) -> str:

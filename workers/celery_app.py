@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import worker_process_init
 from flask import Flask
 
 from config.settings import TIMEZONE
@@ -18,6 +19,31 @@ def _transport_options(url: str, visibility_timeout: int) -> dict:
     return {}
 
 
+def _schedule(app: Flask) -> dict:
+    """The beat schedule, with the sweep's period from SWEEP_SECONDS."""
+    sweep = {**BEAT_SCHEDULE["sweep"], "schedule": float(app.config["SWEEP_SECONDS"])}
+    return {**BEAT_SCHEDULE, "sweep": sweep}
+
+
+def _forget_parent_connections(app: Flask) -> Any:
+    """A prefork child must not share the parent's pooled database connections (the worker's
+    heartbeat opens them in the parent): drop them, unclosed, as SQLAlchemy advises."""
+
+    def forget(**_kwargs: Any) -> None:
+        from webapp.extensions import db
+
+        with app.app_context():
+            db.engine.dispose(close=False)
+
+    return forget
+
+
+class FlaskCelery(Celery):
+    """The Celery app with the Flask app it serves (for bootsteps and the scheduler)."""
+
+    flask_app: Flask
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app from the Flask config and store it in app.extensions."""
 
@@ -26,7 +52,7 @@ def celery_init_app(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery: Celery = Celery(app.import_name, task_cls=FlaskTask)
+    celery = FlaskCelery(app.import_name, task_cls=FlaskTask)
     celery.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
         task_ignore_result=True,
@@ -42,10 +68,15 @@ def celery_init_app(app: Flask) -> Celery:
             app.config["CELERY_BROKER_URL"], app.config["CELERY_VISIBILITY_TIMEOUT"]
         ),
         task_default_queue=app.config.get("CELERY_QUEUE", "phananh"),
-        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule=_schedule(app),
         timezone=TIMEZONE,
         imports=("workers.tasks", "workers.export_tasks", "bot.tasks"),
     )
+    celery.flask_app = app
+    from workers.heartbeat import WorkerHeartbeat
+
+    celery.steps["worker"].add(WorkerHeartbeat)
+    worker_process_init.connect(_forget_parent_connections(app), weak=False)
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

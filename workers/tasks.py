@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 from celery import shared_task
 
 from webapp.infra import task_names as names
@@ -37,8 +40,19 @@ def deliver_messages(message_ids: list[int]) -> dict:
 
 @shared_task(name=names.SWEEP)
 def sweep() -> dict:
-    """Reminders, escalations, unclassified reports and outbox retries, once."""
+    """Reminders, escalations, unclassified reports and outbox retries, once a minute at most
+    whoever sends it (a second beat, a redelivery); its end is the beat's sign of life."""
+    from flask import current_app
+
+    from webapp.infra import heartbeats
     from webapp.services.sla.sweep import run_sweep
 
+    every = timedelta(seconds=current_app.config["SWEEP_MIN_INTERVAL_SECONDS"])
+    if not heartbeats.claim_run("sweep-run", every):
+        return {"skipped": True}
+    started = time.monotonic()
     result = run_sweep()
-    return {"reminded": result.reminded, "escalated": result.escalated}
+    outcome = {"reminded": result.reminded, "escalated": result.escalated}
+    duration = round(time.monotonic() - started, 3)
+    heartbeats.beat(heartbeats.SWEEP, {**outcome, "duration_s": duration})
+    return outcome

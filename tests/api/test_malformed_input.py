@@ -114,3 +114,62 @@ def test_unknown_methods_get_the_usual_json_error(client):
     resp = client.delete("/api/v1/reports")
     assert resp.status_code == 405 and "POST" in resp.headers["Allow"]
     assert resp.get_json()["error"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "status", "english", "vietnamese"),
+    [
+        (
+            "post",
+            "/api/v1/reports",
+            {"description": "Ổ gà"},
+            422,
+            "The description is too short (at least 10 characters).",
+            "Mô tả quá ngắn: vui lòng viết ít nhất 10 ký tự.",
+        ),
+        (  # a field's label inside the message, and a capital at the start of the sentence
+            "post",
+            "/api/v1/reports",
+            {"description": GOOD, "lat": "nan", "lon": "108.2"},
+            422,
+            "The latitude is not valid.",
+            "Tọa độ vị trí (vĩ độ) không hợp lệ.",
+        ),
+        (
+            "get",
+            "/api/v1/reports/PA-2612-000001",
+            None,
+            404,
+            "No report with code PA-2612-000001.",
+            "Không tìm thấy phản ánh có mã PA-2612-000001.",
+        ),
+        (
+            "delete",
+            "/api/v1/reports",
+            None,
+            405,
+            "Method not allowed.",
+            "Phương thức không được hỗ trợ.",
+        ),
+    ],
+    ids=["service", "form-field", "not-found", "http-error"],
+)
+def test_an_error_speaks_the_language_of_the_request(
+    app, method, path, data, status, english, vietnamese
+):
+    # One catalog text per error, rendered by each request: English to one that chose
+    # English, Vietnamese to any other. A client each, as each visitor has their own session.
+    asked_in_english = getattr(app.test_client(), method)(f"{path}?lang=en", data=data)
+    asked_plainly = getattr(app.test_client(), method)(path, data=data)
+    assert asked_in_english.status_code == asked_plainly.status_code == status
+    assert asked_in_english.get_json()["message"] == english
+    assert asked_plainly.get_json()["message"] == vietnamese
+    assert _count(app) == 0
+
+
+def test_the_error_page_speaks_the_language_of_the_request(app):
+    english = app.test_client().get("/theo-doi/PA-2612-000001?lang=en")
+    vietnamese = app.test_client().get("/theo-doi/PA-2612-000001")
+    assert english.status_code == vietnamese.status_code == 404
+    assert "No report with code PA-2612-000001." in english.get_data(as_text=True)
+    assert "Không tìm thấy phản ánh có mã PA-2612-000001." in vietnamese.get_data(as_text=True)

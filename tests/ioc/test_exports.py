@@ -17,10 +17,11 @@ from tests.factories import ReportFactory, ResidentFactory, UserFactory
 from tests.ioc.conftest import agency, at, login, user
 from tests.ioc.test_stats import NOW, hand_made_set
 from webapp.extensions import db
+from webapp.infra import storage
 from webapp.models import AdminUnit, ExportJob, OutboxMessage, Report
 from webapp.services.ioc import stats
 from webapp.services.ioc.exports import kpi, lists, writers
-from webapp.services.ioc.exports.jobs import job_path, start_job
+from webapp.services.ioc.exports.jobs import job_file, start_job
 from webapp.services.messaging import outbox
 from workers.export_tasks import purge_exports as purge_exports_task
 from workers.export_tasks import run_export
@@ -147,7 +148,7 @@ def test_large_lists_are_exported_in_the_background(app, listed, monkeypatch, tm
         assert run_export.run(job_id) == "done"  # safe to run twice
         job = db.session.get(ExportJob, job_id)
         assert (job.status, job.row_count, job.fmt) == ("done", 6, "xlsx")
-        assert job_path(job).parent == tmp_path
+        assert (tmp_path / job_file(job)).is_file()
 
     status = client.get(f"/ioc/xuat/{job_id}?json=1").get_json()
     assert status["status"] == "done" and status["download_url"].endswith("/tai-ve")
@@ -173,7 +174,7 @@ def test_background_csv_and_failure(app, listed, monkeypatch, tmp_path):
         job = start_job(viewer, "reports", "csv", {"filter": {"category": "waste"}})
         assert run_export.run(job.id) == "done"
         job = db.session.get(ExportJob, job.id)
-        text = job_path(job).read_text("utf-8-sig")
+        text = storage.export_objects().get(job_file(job)).decode("utf-8-sig")
         assert job.row_count == 5 and len(list(csv.reader(io.StringIO(text)))) == 6
         broken = start_job(viewer, "kpi", "csv", {})
         assert run_export.run(broken.id) == "failed"
@@ -336,7 +337,7 @@ def test_old_export_files_are_purged_and_their_jobs_expire(app, monkeypatch, tmp
                             finished_at=at("2026-03-20 00:00") - timedelta(days=age))  # fmt: skip
             db.session.add(job)
             db.session.flush()
-            job_path(job).write_text("x")
+            (tmp_path / job_file(job)).write_text("x")
             jobs[name] = job.id
         weekly = tmp_path / "weekly"
         weekly.mkdir()
@@ -348,7 +349,8 @@ def test_old_export_files_are_purged_and_their_jobs_expire(app, monkeypatch, tmp
             assert purge_exports_task() == 2
         old_job, recent_job = (db.session.get(ExportJob, jobs[k]) for k in ("old", "recent"))
         assert (old_job.status, recent_job.status) == ("expired", "done")
-        assert not job_path(old_job).exists() and job_path(recent_job).exists()
+        assert not (tmp_path / job_file(old_job)).exists()
+        assert (tmp_path / job_file(recent_job)).exists()
         assert not (weekly / "old.xlsx").exists()
     client = login(app.test_client(), "viewer")
     page = client.get(f"/ioc/xuat/{jobs['old']}").get_data(as_text=True)

@@ -82,6 +82,36 @@ class Worker:
                 self.kill9()
 
 
+class Beat:
+    """A `celery beat` with the leader scheduler, in its own process group."""
+
+    def __init__(self, env: dict[str, str], workdir: Path, name: str) -> None:
+        self.env, self.name = env, name
+        self.log = workdir / f"beat-{name}.log"
+        self.schedule = workdir / f"beat-{name}.schedule"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Beat:
+        out = open(self.log, "ab")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "workers.app", "beat", "--loglevel=INFO",
+             f"--schedule={self.schedule}", "-S", "workers.leader:LeaderScheduler"],
+            cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        return self
+
+    @property
+    def sent(self) -> int:
+        """How many sweeps this beat has sent."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return text.count("Sending due task sweep")
+
+    def kill9(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+
 class RedisServer:
     """A private redis-server on a free port that a test may stop and start again."""
 

@@ -3,7 +3,7 @@
 The fields are typed by a pydantic model (`ReportIn`), the project's one schema library:
 the same model validates the web form and `/api/v1`, and its JSON Schema (2020-12, the
 dialect of OpenAPI 3.1) is what `webapp.blueprints.openapi` publishes. Every refusal is the
-usual ValidationError (Vietnamese first), never a 500.
+usual ValidationError (a catalog text, in the visitor's language), never a 500.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import math
 from typing import Annotated, Any, Literal
 
 from flask import Request
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale
+from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic import ValidationError as PydanticError
 from werkzeug.exceptions import BadRequest
@@ -23,16 +24,17 @@ from webapp.ratelimit import client_address
 from webapp.services.intake.reports import Contact, PhotoUpload, ReportDraft
 from webapp.services.ioc.queries import CONTROL_CHARS
 
+# field → its name in the messages below (lower case: a sentence may go on after it).
 FIELD_LABELS = {
-    "description": ("nội dung phản ánh", "description"),
-    "lat": ("tọa độ vị trí (vĩ độ)", "latitude"),
-    "lon": ("tọa độ vị trí (kinh độ)", "longitude"),
-    "address": ("địa chỉ", "address"),
-    "location_source": ("nguồn vị trí", "location source"),
-    "contact": ("thông tin liên hệ", "contact"),
-    "contact_name": ("họ tên", "name"),
-    "contact_phone": ("số điện thoại", "phone"),
-    "contact_email": ("e-mail", "e-mail"),
+    "description": _l("nội dung phản ánh"),
+    "lat": _l("tọa độ vị trí (vĩ độ)"),
+    "lon": _l("tọa độ vị trí (kinh độ)"),
+    "address": _l("địa chỉ"),
+    "location_source": _l("nguồn vị trí"),
+    "contact": _l("thông tin liên hệ"),
+    "contact_name": _l("họ tên"),
+    "contact_phone": _l("số điện thoại"),
+    "contact_email": _l("e-mail"),
 }
 
 
@@ -108,30 +110,34 @@ class ReportIn(BaseModel):
     contact_email: _ContactEmail = None
 
 
+def _capitalised(text: Any) -> str:
+    rendered = str(text)
+    return rendered[:1].upper() + rendered[1:]
+
+
+def _sentence(text: Any) -> Any:
+    """A lazy text that starts with a capital letter once rendered (a label may begin it)."""
+    return LazyString(_capitalised, text)
+
+
 def _first_error(error: PydanticError) -> ValidationError:
     problem = error.errors()[0]
     field = str(problem["loc"][0]) if problem.get("loc") else None
-    vi, en = FIELD_LABELS.get(field or "", ("dữ liệu", "input"))
+    label = FIELD_LABELS.get(field or "", _l("dữ liệu"))
     if problem.get("type") == "string_too_long":
         limit = problem.get("ctx", {}).get("max_length")
         return ValidationError(
-            f"{vi[0].upper()}{vi[1:]} quá dài (tối đa {limit} ký tự).",
-            f"The {en} is too long (at most {limit} characters).",
+            _sentence(_l("%(label)s quá dài (tối đa %(limit)s ký tự).", label=label, limit=limit)),
             field=field,
         )
-    return ValidationError(
-        f"{vi[0].upper()}{vi[1:]} không hợp lệ.",
-        f"The {en} is not valid: {problem['msg']}.",
-        field=field,
-    )
+    return ValidationError(_sentence(_l("%(label)s không hợp lệ.", label=label)), field=field)
 
 
 def parse_report(data: Any) -> ReportIn:
     """Validate the fields of a new report (a dict from the form or the JSON body)."""
     if not isinstance(data, dict):
         raise ValidationError(
-            "Dữ liệu gửi lên phải là một đối tượng JSON.",
-            "The request body must be a JSON object.",
+            _l("Dữ liệu gửi lên phải là một đối tượng JSON."),
         )
     try:
         return ReportIn.model_validate(data)
@@ -158,9 +164,7 @@ def _request_data(request: Request) -> Any:
         try:
             return request.get_json()
         except BadRequest:
-            raise ValidationError(
-                "Dữ liệu JSON không đọc được.", "The JSON body could not be parsed."
-            ) from None
+            raise ValidationError(_l("Dữ liệu JSON không đọc được.")) from None
     return request.form.to_dict()
 
 
@@ -172,8 +176,7 @@ def _uploads(request: Request) -> list[PhotoUpload]:
         data = item.read()
         if not data:
             raise ValidationError(
-                f"Ảnh thứ {position} là tệp rỗng. Vui lòng chọn lại ảnh.",
-                f"Photo {position} is an empty file. Please choose it again.",
+                _l("Ảnh thứ %(position)s là tệp rỗng. Vui lòng chọn lại ảnh.", position=position),
                 field="photos",
             )
         uploads.append(PhotoUpload(data=data, filename=item.filename))

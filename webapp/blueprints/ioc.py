@@ -5,6 +5,7 @@ Parameters are typed by `webapp.blueprints.params` (what a bad value gives: see 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -23,6 +24,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -49,7 +51,7 @@ def ioc_required(
     @login_required
     def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
         if not current_user.role_enum.is_ioc:
-            raise PermissionDenied("Chỉ dành cho Trung tâm IOC.", "For the IOC only.")
+            raise PermissionDenied(_l("Chỉ dành cho Trung tâm IOC."))
         return view(*args, **kwargs)
 
     return wrapped
@@ -210,9 +212,9 @@ def export_job(job_id: int) -> ResponseReturnValue:
 @login_required
 def export_download(job_id: int) -> ResponseReturnValue:
     """The finished file, for the user who asked or the IOC."""
-    job, path = jobs.download_path(current_user, params.path_id(job_id))
+    job, data = jobs.download(current_user, params.path_id(job_id))
     return send_file(
-        path,
+        io.BytesIO(data),
         mimetype=writers.MIMETYPES[job.fmt],
         as_attachment=True,
         download_name=job.file_name,

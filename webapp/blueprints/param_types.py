@@ -1,5 +1,5 @@
 """The value types of `webapp.blueprints.params`: bounded numbers, dates, codes, texts without
-control characters, choices; and the Vietnamese/English words of their error messages.
+control characters, choices; and the catalog texts of their error messages.
 
 Each type is an `Annotated` pydantic type whose validators raise errors of a kind listed
 in MESSAGES; `params.parse` turns the first one into the project's ValidationError.
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
+from flask_babel import lazy_gettext as _l
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -36,74 +37,69 @@ REPORT_CODE_RE = re.compile(r"[A-Za-z0-9-]{1,20}")  # PA-2611-000123
 CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # category and ward codes
 PHOTO_KEY_RE = re.compile(r"[0-9a-f]{32}")
 
-# error type → (Vietnamese, English) end of "the field … ".
-MESSAGES: dict[str, tuple[str, str]] = {
-    "id": ("phải là một số nguyên dương", "must be a positive whole number"),
-    "days": (
-        f"phải từ 1 đến {MAX_EXTENSION_DAYS} ngày",
-        f"must be from 1 to {MAX_EXTENSION_DAYS} days",
-    ),
-    "zoom": ("phải là một số nguyên", "must be a whole number"),
-    "date": (
-        "phải là một ngày (YYYY-MM-DD) từ năm 2000 đến 2100",
-        "must be a date (YYYY-MM-DD) from 2000 to 2100",
-    ),
-    "control": ("chứa ký tự không hợp lệ", "contains characters that are not allowed"),
-    "code": ("không phải là một mã hợp lệ", "is not a valid code"),
-    "choice": ("không thuộc các lựa chọn cho phép", "is not one of the allowed choices"),
-    "string_too_long": (
-        "quá dài (tối đa {max_length} ký tự)",
-        "is too long (at most {max_length} characters)",
-    ),
-    "too_long": (
-        "có quá nhiều giá trị (tối đa {max_length})",
-        "has too many values (at most {max_length})",
-    ),
-    "missing": ("là bắt buộc", "is required"),
+
+def N_(text: str) -> str:
+    """Marks a text for the catalog; `params` renders it with the error's values (`_l`)."""
+    return text
+
+
+# error type → the end of "the field … " (a catalog msgid; the error's context fills it in).
+MESSAGES: dict[str, str] = {
+    "id": N_("phải là một số nguyên dương"),
+    "days": N_("phải từ %(low)s đến %(high)s ngày"),
+    "zoom": N_("phải là một số nguyên"),
+    "date": N_("phải là một ngày (YYYY-MM-DD) từ năm 2000 đến 2100"),
+    "control": N_("chứa ký tự không hợp lệ"),
+    "code": N_("không phải là một mã hợp lệ"),
+    "choice": N_("không thuộc các lựa chọn cho phép"),
+    "string_too_long": N_("quá dài (tối đa %(max_length)s ký tự)"),
+    "too_long": N_("có quá nhiều giá trị (tối đa %(max_length)s)"),
+    "missing": N_("là bắt buộc"),
 }
-DEFAULT_MESSAGE = ("không hợp lệ", "is not valid")
-# field (as sent) → (Vietnamese, English) label.
-LABELS: dict[str, tuple[str, str]] = {
-    "agency": ("cơ quan", "agency"),
-    "assignee": ("cán bộ được giao", "assignee"),
-    "bbox": ("khung bản đồ", "map bounds"),
-    "by": ("bảng chỉ số", "KPI table"),
-    "category": ("lĩnh vực", "category"),
-    "cell": ("ô bản đồ", "map cell"),
-    "code": ("mã xác thực", "code"),
-    "codes": ("phản ánh đã chọn", "selected reports"),
-    "confirm": ("nhập lại mật khẩu", "password again"),
-    "current": ("mật khẩu hiện tại", "current password"),
-    "days": ("số ngày gia hạn", "extension days"),
-    "due": ("hạn xử lý", "deadline"),
-    "email": ("e-mail", "e-mail"),
-    "fmt": ("định dạng tệp", "file format"),
-    "from": ("từ ngày", "from date"),
-    "note": ("ghi chú", "note"),
-    "original": ("phản ánh gốc", "original report"),
-    "outcome": ("kết quả", "outcome"),
-    "password": ("mật khẩu", "password"),
-    "photo": ("ảnh", "photo"),
-    "q": ("từ khóa tìm kiếm", "search"),
-    "reason": ("lý do", "reason"),
-    "session": ("phiên đăng nhập", "session"),
-    "sort": ("thứ tự", "sort order"),
-    "status": ("trạng thái", "status"),
-    "text": ("nội dung", "text"),
-    "to": ("đến ngày", "to date"),
-    "totp": ("mã xác thực", "code"),
-    "unit": ("xã/phường", "commune/ward"),
-    "urgency": ("mức độ", "urgency"),
-    "week": ("tuần", "week"),
-    "zoom": ("mức thu phóng", "zoom"),
+DEFAULT_MESSAGE = N_("không hợp lệ")
+# field (as sent) → its label in the message.
+LABELS: dict[str, Any] = {
+    "agency": _l("cơ quan"),
+    "assignee": _l("cán bộ được giao"),
+    "bbox": _l("khung bản đồ"),
+    "by": _l("bảng chỉ số"),
+    "category": _l("lĩnh vực"),
+    "cell": _l("ô bản đồ"),
+    "code": _l("mã xác thực"),
+    "codes": _l("phản ánh đã chọn"),
+    "confirm": _l("nhập lại mật khẩu"),
+    "current": _l("mật khẩu hiện tại"),
+    "days": _l("số ngày gia hạn"),
+    "due": _l("hạn xử lý"),
+    "email": _l("e-mail"),
+    "fmt": _l("định dạng tệp"),
+    "from": _l("từ ngày"),
+    "note": _l("ghi chú"),
+    "original": _l("phản ánh gốc"),
+    "outcome": _l("kết quả"),
+    "password": _l("mật khẩu"),
+    "photo": _l("ảnh"),
+    "q": _l("từ khóa tìm kiếm"),
+    "reason": _l("lý do"),
+    "session": _l("phiên đăng nhập"),
+    "sort": _l("thứ tự"),
+    "status": _l("trạng thái"),
+    "text": _l("nội dung"),
+    "to": _l("đến ngày"),
+    "totp": _l("mã xác thực"),
+    "unit": _l("xã/phường"),
+    "urgency": _l("mức độ"),
+    "week": _l("tuần"),
+    "zoom": _l("mức thu phóng"),
 }
 
 
 # --------------------------------------------------------------------------- types
 
 
-def fail(kind: str) -> PydanticCustomError:
-    return PydanticCustomError(kind, MESSAGES[kind][1])
+def fail(kind: str, **context: Any) -> PydanticCustomError:
+    """An error of a kind listed in MESSAGES; `context` fills in its message."""
+    return PydanticCustomError(kind, f"invalid value ({kind})", context)
 
 
 def _whole(low: int, high: int, kind: str) -> Callable[[Any], int]:
@@ -112,9 +108,9 @@ def _whole(low: int, high: int, kind: str) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
         if not (isinstance(text, str) and text.isascii() and text.isdigit() and len(text) <= 10):
-            raise fail(kind)
+            raise fail(kind, low=low, high=high)
         if not low <= int(text) <= high:
-            raise fail(kind)
+            raise fail(kind, low=low, high=high)
         return int(text)
 
     return check

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, get_origin
 
+from flask_babel import lazy_gettext as _l
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -306,13 +307,11 @@ def _as_dict(model: type[BaseModel], source: Any) -> dict[str, Any]:
 def _first_error(error: PydanticError) -> ValidationError:
     problem = error.errors()[0]
     field = str(problem["loc"][0]) if problem.get("loc") else None
-    label_vi, label_en = LABELS.get(field or "", (field or "dữ liệu", field or "input"))
-    vi, en = MESSAGES.get(problem["type"], DEFAULT_MESSAGE)
+    label = LABELS.get(field or "") or field or _l("dữ liệu")
     ctx = problem.get("ctx") or {}
+    problem_text = _l(MESSAGES.get(problem["type"], DEFAULT_MESSAGE), **ctx)
     return ValidationError(
-        f"Trường “{label_vi}” {vi.format(**ctx)}.",
-        f"The field “{label_en}” {en.format(**ctx)}.",
-        field=field,
+        _l("Trường “%(label)s” %(problem)s.", label=label, problem=problem_text), field=field
     )
 
 
@@ -334,7 +333,7 @@ def parse(model: type[M], source: Any, *, ignore_invalid: bool = False) -> M:
 
 
 def _not_found() -> NotFound:
-    return NotFound("Không tìm thấy trang hoặc phản ánh.", "Not found.")
+    return NotFound(_l("Không tìm thấy trang hoặc phản ánh."))
 
 
 def report_code(code: str) -> str:

@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -134,8 +133,7 @@ def photo(key: str, variant: str) -> ResponseReturnValue:
     # Photos of sensitive, rejected or moderated-away reports only through the secret link.
     if item is None or item.hidden or not serializers.photos_public(item.report):
         abort(404)
-    path = storage.photo_store().open_public(key, variant)
-    return send_file(path, mimetype="image/jpeg", max_age=3600)
+    return storage.send_public_photo(key, variant, max_age=3600)
 
 
 @bp.get("/t/<token>/anh/<key>/<variant>.jpg")
@@ -147,8 +145,7 @@ def private_photo(token: str, key: str, variant: str) -> ResponseReturnValue:
     report = reports.get_by_token(token)
     if not any(p.key == key for p in report.public_photos):
         abort(404)
-    path = storage.photo_store().open_public(key, variant)
-    return _private(send_file(path, mimetype="image/jpeg", max_age=0))
+    return _private(storage.send_public_photo(key, variant, max_age=0))
 
 
 @bp.get("/healthz")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, Table, bindparam, text
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.schema import CallableColumnDefault, ScalarElementColumnDefault
 
@@ -82,3 +82,22 @@ def _bind(column: Column[Any], value: Any, dialect: Dialect) -> Any:
         return None
     processor = column.type.bind_processor(dialect)
     return processor(value) if processor else value
+
+
+def insert_ignore(
+    model: Any, conflict: list[str], values: dict[str, Any], returning: str = "id"
+) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING `returning`: the new row's value, or None
+    when a row with the same `conflict` columns existed."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pg = (
+            postgresql.insert(model)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=conflict)
+        )
+        return db.session.scalar(pg.returning(getattr(model, returning)))
+    if dialect == "sqlite":
+        lite = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
+        return db.session.scalar(lite.returning(getattr(model, returning)))
+    raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover

@@ -12,6 +12,7 @@ from webapp.models.conversation import (
     ReportFollower,
 )
 from webapp.models.geo import AdminUnit
+from webapp.models.heartbeat import Heartbeat
 from webapp.models.outbox import OutboxMessage, OutboxStatus
 from webapp.models.report import (
     OPEN_STATUSES,
@@ -35,6 +36,7 @@ __all__ = [
     "ConversationPhoto",
     "ExportJob",
     "ExportStatus",
+    "Heartbeat",
     "InboundEvent",
     "IntakeBlock",
     "LocationSource",

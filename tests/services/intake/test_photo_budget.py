@@ -109,7 +109,10 @@ def decoded_sizes(monkeypatch) -> list[tuple[int, int]]:
     ids=["defaults", "per-file-limit-raised"],
 )
 def test_five_40_megapixel_pngs_are_refused_before_any_pixel_is_decoded(
-    attack_png, no_decoding, limits
+    attack_png,
+    no_decoding,
+    limits,
+    ctx,  # ctx: the catalog's English needs an app context
 ):
     uploads = [(attack_png, f"anh{i}.png") for i in range(5)]
 
@@ -165,7 +168,7 @@ def test_one_of_those_photos_alone_is_accepted():
     assert (photo.width, photo.height) == (4900, 3265)
 
 
-def test_png_over_the_full_decode_limit_is_refused_with_its_format(no_decoding):
+def test_png_over_the_full_decode_limit_is_refused_with_its_format(no_decoding, ctx):
     with pytest.raises(PhotoError) as info:
         process_photos([(black_png(5000, 4200), "ban-do.png")], LIMITS)  # 21 MP
 
@@ -207,7 +210,7 @@ def test_pillow_bomb_protection_still_applies_when_our_limits_are_lifted(no_deco
     assert "quá lớn" in info.value.message_vi
 
 
-def test_too_many_photos_are_refused_before_anything_is_opened(monkeypatch):
+def test_too_many_photos_are_refused_before_anything_is_opened(monkeypatch, ctx):
     def refuse(*_args, **_kwargs):
         raise AssertionError("opened")
 

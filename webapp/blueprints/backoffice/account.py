@@ -7,6 +7,7 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 
 from webapp.blueprints import params
@@ -66,8 +67,7 @@ def change_password() -> ResponseReturnValue:
         form = params.parse(params.PasswordChangeForm, request.form)
         if form.password != form.confirm:
             raise ValidationError(
-                "Hai lần nhập mật khẩu mới không khớp.",
-                "The two new passwords differ.",
+                _l("Hai lần nhập mật khẩu mới không khớp."),
                 field="confirm",
             )
         ended = accounts.change_password(

@@ -6,6 +6,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from webapp.services.administration import admin
 
 def require_admin() -> None:
     if current_user.role_enum is not Role.ADMIN:
-        raise PermissionDenied("Chỉ dành cho quản trị viên.", "Administrators only.")
+        raise PermissionDenied(_l("Chỉ dành cho quản trị viên."))
 
 
 def _options() -> dict:

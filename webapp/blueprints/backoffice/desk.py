@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import or_, select
 
@@ -19,7 +20,7 @@ from webapp.permissions import Action, can
 
 def _require_desk() -> None:
     if not can(current_user, Action.TRIAGE):
-        raise PermissionDenied("Chỉ dành cho điều phối viên IOC.", "IOC operators only.")
+        raise PermissionDenied(_l("Chỉ dành cho điều phối viên IOC."))
 
 
 @bp.get("/ioc/dieu-phoi")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -35,7 +36,7 @@ def _report(code: str) -> Report:
     code = params.report_code(code)
     report = db.session.scalar(select(Report).where(Report.code == code))
     if report is None:
-        raise NotFound("Không tìm thấy phản ánh.", "Report not found.")
+        raise NotFound(_l("Không tìm thấy phản ánh."))
     require(current_user, Action.VIEW, report)
     return report
 
@@ -118,7 +119,7 @@ def photo(code: str, key: str) -> ResponseReturnValue:
     item = db.session.scalar(select(Photo).where(Photo.key == key, Photo.report_id == report.id))
     if item is None or (item.hidden and not can(current_user, Action.MODERATE, report)):
         abort(404)
-    return send_file(storage.photo_store().open_public(key, "web"), mimetype="image/jpeg")
+    return storage.send_public_photo(key, "web", max_age=0)
 
 
 def _do(fn: Callable[[], object], ok_message: str) -> bool:
@@ -214,7 +215,7 @@ ACTIONS: dict[str, tuple[type[params.Params], Perform]] = {
 
 
 def _missing() -> NoReturn:
-    raise DomainError("Thiếu thông tin.", "Missing value.")
+    raise DomainError(_l("Thiếu thông tin."))
 
 
 def _agency(agency_id: int) -> Agency:

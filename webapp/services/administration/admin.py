@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -115,7 +116,7 @@ ENTITIES: dict[str, Entity] = {
 
 def _require_admin(user: User) -> None:
     if user.role_enum is not Role.ADMIN:
-        raise PermissionDenied("Chỉ quản trị viên được thay đổi.", "Administrators only.")
+        raise PermissionDenied(_l("Chỉ quản trị viên được thay đổi."))
 
 
 def snapshot(obj: Any, entity: Entity) -> dict[str, Any]:
@@ -134,12 +135,11 @@ def _number(f: Field, raw: str) -> int | None:
     if not raw:
         return None
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 10):
-        raise ValidationError(
-            f"“{f.label}” phải là số.", f"{f.name} must be a number.", field=f.name
-        )
+        raise ValidationError(_l("“%(label)s” phải là số.", label=_l(f.label)), field=f.name)
     if int(raw) > f.maximum:
         raise ValidationError(
-            f"“{f.label}” tối đa là {f.maximum}.", f"{f.name}: at most {f.maximum}.", field=f.name
+            _l("“%(label)s” tối đa là %(maximum)s.", label=_l(f.label), maximum=f.maximum),
+            field=f.name,
         )
     return int(raw)
 
@@ -147,15 +147,12 @@ def _number(f: Field, raw: str) -> int | None:
 def _check_text(entity: Entity, f: Field, raw: str) -> None:
     if CONTROL_CHARS.search(raw):
         raise ValidationError(
-            f"“{f.label}” chứa ký tự không hợp lệ.",
-            f"{f.name} contains characters that are not allowed.",
-            field=f.name,
+            _l("“%(label)s” chứa ký tự không hợp lệ.", label=_l(f.label)), field=f.name
         )
     limit = _max_length(entity, f)
     if limit and len(raw) > limit:
         raise ValidationError(
-            f"“{f.label}” quá dài (tối đa {limit} ký tự).",
-            f"{f.name} is too long (at most {limit} characters).",
+            _l("“%(label)s” quá dài (tối đa %(limit)s ký tự).", label=_l(f.label), limit=limit),
             field=f.name,
         )
 
@@ -170,13 +167,13 @@ def _parse(entity: Entity, form: dict[str, str]) -> dict[str, Any]:
         elif f.kind in ("int", "agency"):
             values[f.name] = _number(f, raw)
         elif f.kind == "role" and raw not in {r.value for r in Role}:
-            raise ValidationError("Vai trò không hợp lệ.", "Invalid role.", field=f.name)
+            raise ValidationError(_l("Vai trò không hợp lệ."), field=f.name)
         elif f.kind == "urgency" and raw and raw not in ("urgent", "normal", "complex"):
-            raise ValidationError("Mức độ không hợp lệ.", "Invalid urgency.", field=f.name)
+            raise ValidationError(_l("Mức độ không hợp lệ."), field=f.name)
         else:
             values[f.name] = raw or None
         if f.required and values.get(f.name) in (None, ""):
-            raise ValidationError(f"Vui lòng nhập “{f.label}”.", f"{f.name} is required.")
+            raise ValidationError(_l("Vui lòng nhập “%(label)s”.", label=_l(f.label)))
     return values
 
 
@@ -197,15 +194,16 @@ def save(user: User, key: str, obj_id: int | str | None, form: dict[str, str]) -
         if password:
             accounts.set_password(obj, password)
         elif before is None:
-            raise ValidationError("Tài khoản mới cần mật khẩu.", "A new account needs a password.")
+            raise ValidationError(_l("Tài khoản mới cần mật khẩu."))
     try:
         db.session.flush()
     except IntegrityError:  # a code or e-mail taken, an agency, category or ward that is not
         db.session.rollback()
         raise ValidationError(
-            "Giá trị đã được dùng hoặc tham chiếu không tồn tại (mã, e-mail, cơ quan, "
-            "lĩnh vực, xã/phường).",
-            "A value is already taken or refers to nothing (code, e-mail, agency, category, ward).",
+            _l(
+                "Giá trị đã được dùng hoặc tham chiếu không tồn tại (mã, e-mail, cơ "
+                "quan, lĩnh vực, xã/phường)."
+            ),
         ) from None
     pk = getattr(obj, "id", None) or getattr(obj, "code", None)
     db.session.add(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import db
@@ -67,12 +68,10 @@ def change_urgency(user: User, report: Report, urgency: str, reason: str) -> Non
     """
     require(user, Action.CHANGE_URGENCY, report)
     if urgency not in URGENCIES:
-        raise ValidationError("Mức độ không hợp lệ.", "Invalid urgency.", field="urgency")
+        raise ValidationError(_l("Mức độ không hợp lệ."), field="urgency")
     if urgency == report.urgency:
-        raise ValidationError(
-            "Mức độ không thay đổi.", "The urgency is unchanged.", field="urgency"
-        )
-    note = action_text.required(reason, "reason", "lý do")
+        raise ValidationError(_l("Mức độ không thay đổi."), field="urgency")
+    note = action_text.required(reason, "reason", _l("lý do"))
     now = utcnow()
     old, old_due = report.urgency, report.due_at
     was_overdue = (
@@ -132,21 +131,18 @@ def request_extension(user: User, report: Report, days: int, reason: str) -> Non
     require(user, Action.REQUEST_EXTENSION, report)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
         raise ValidationError(
-            f"Số ngày gia hạn từ 1 đến {MAX_EXTENSION_DAYS} ngày làm việc.",
-            f"An extension is 1 to {MAX_EXTENSION_DAYS} working days.",
+            _l("Số ngày gia hạn từ 1 đến %(days)s ngày làm việc.", days=MAX_EXTENSION_DAYS),
             field="days",
         )
     if report.extension_status == "requested":
         raise ValidationError(
-            "Đã có một yêu cầu gia hạn đang chờ IOC quyết định.",
-            "An extension request is already waiting for the IOC's decision.",
+            _l("Đã có một yêu cầu gia hạn đang chờ IOC quyết định."),
         )
     if report.due_at is None or report.status not in EXTENDABLE:
         raise ValidationError(
-            "Chỉ xin gia hạn khi phản ánh đang được xử lý và có hạn xử lý.",
-            "An extension can only be asked for a report in hand with a deadline.",
+            _l("Chỉ xin gia hạn khi phản ánh đang được xử lý và có hạn xử lý."),
         )
-    reason = action_text.required(reason, "reason", "lý do gia hạn")
+    reason = action_text.required(reason, "reason", _l("lý do gia hạn"))
     cal = deadlines.working_calendar()
     report.extension_status = "requested"
     report.extension_reason = reason
@@ -173,11 +169,10 @@ def decide_extension(user: User, report: Report, approve: bool, note: str | None
     require(user, Action.DECIDE_EXTENSION, report)
     request = _open_extension_request(report)
     if report.extension_status != "requested":
-        raise ValidationError("Không có yêu cầu gia hạn.", "No extension request.")
+        raise ValidationError(_l("Không có yêu cầu gia hạn."))
     if request is not None and request.actor_id == user.id:
         raise PermissionDenied(
-            "Người xin gia hạn không thể tự quyết định yêu cầu của mình.",
-            "The requester of an extension cannot decide on it.",
+            _l("Người xin gia hạn không thể tự quyết định yêu cầu của mình."),
         )
     report.extension_status = "approved" if approve else "refused"
     data: dict[str, Any] = {"approved": approve}

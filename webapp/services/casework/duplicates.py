@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.errors import NotFound, ValidationError
@@ -36,8 +37,7 @@ def find_original(user: User, code: str) -> Report:
 
 def _no_original() -> ValidationError:
     return ValidationError(
-        "Không tìm thấy phản ánh gốc có mã này.",
-        "No original report with this code.",
+        _l("Không tìm thấy phản ánh gốc có mã này."),
         field="original",
     )
 
@@ -48,9 +48,7 @@ def _duplicate_root(original: Report) -> tuple[Report, set[int]]:
     while node.status == S.DUPLICATE and node.duplicate_of_id is not None:
         parent = db.session.get(Report, node.duplicate_of_id)
         if parent is None or parent.id in chain:
-            raise ValidationError(
-                "Chuỗi phản ánh trùng bị vòng lặp.", "The duplicate chain loops.", field="original"
-            )
+            raise ValidationError(_l("Chuỗi phản ánh trùng bị vòng lặp."), field="original")
         node = parent
         chain.add(node.id)
     return node, chain
@@ -65,12 +63,11 @@ def mark_duplicate(user: User, report: Report, original: Report) -> None:
     """
     require(user, Action.MARK_DUPLICATE, report)
     if original.id == report.id:
-        raise ValidationError("Không thể trùng với chính nó.", "A report cannot duplicate itself.")
+        raise ValidationError(_l("Không thể trùng với chính nó."))
     root, chain = _duplicate_root(original)
     if report.id in chain:
         raise ValidationError(
-            "Phản ánh gốc đã được đánh dấu trùng với phản ánh này.",
-            "The original is itself closed as a duplicate of this report.",
+            _l("Phản ánh gốc đã được đánh dấu trùng với phản ánh này."),
             field="original",
         )
     for target in {original, root}:
@@ -78,8 +75,7 @@ def mark_duplicate(user: User, report: Report, original: Report) -> None:
             raise _no_original()
         if target.agency_id != report.agency_id and not user.role_enum.is_ioc:
             raise ValidationError(
-                "Chỉ IOC mới đánh dấu trùng với phản ánh của cơ quan khác.",
-                "Only the IOC marks a report as a duplicate of another agency's report.",
+                _l("Chỉ IOC mới đánh dấu trùng với phản ánh của cơ quan khác."),
                 field="original",
             )
     original = root

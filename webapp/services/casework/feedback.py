@@ -6,6 +6,7 @@ words as the event's note, then back to the same agency with a new deadline.
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.errors import PermissionDenied, ValidationError
@@ -26,8 +27,10 @@ def _author_identity(report: Report, channel: str, external_id: str) -> Resident
     )
     if identity is None or not followers.is_author(report, identity):
         raise PermissionDenied(
-            f"Chỉ người gửi phản ánh {report.code} mới có thể đánh giá hoặc yêu cầu xử lý lại.",
-            f"Only the author of {report.code} may rate or reopen it.",
+            _l(
+                "Chỉ người gửi phản ánh %(code)s mới có thể đánh giá hoặc yêu cầu xử lý lại.",
+                code=report.code,
+            ),
         )
     return identity
 
@@ -35,12 +38,11 @@ def _author_identity(report: Report, channel: str, external_id: str) -> Resident
 def rate(report: Report, channel: str, external_id: str, stars: int) -> bool:
     """Record the author's rating; True when it is low enough to offer reopening."""
     if not 1 <= stars <= 5:
-        raise ValidationError("Điểm đánh giá phải từ 1 đến 5.", "A rating is 1 to 5.")
+        raise ValidationError(_l("Điểm đánh giá phải từ 1 đến 5."))
     _author_identity(report, channel, external_id)
     if report.status not in RATABLE:
         raise ValidationError(
-            f"Phản ánh {report.code} chưa được xử lý xong nên chưa thể đánh giá.",
-            f"Report {report.code} is not resolved yet.",
+            _l("Phản ánh %(code)s chưa được xử lý xong nên chưa thể đánh giá.", code=report.code),
         )
     report.rating = stars
     workflow.record_event(
@@ -54,14 +56,12 @@ def reopen(report: Report, channel: str, external_id: str, words: str) -> Report
     words = (words or "").strip()
     if len(words) < MIN_REASON_LENGTH:
         raise ValidationError(
-            "Vui lòng cho biết vấn đề còn tồn tại (ít nhất vài từ).",
-            "Please say what is still wrong.",
+            _l("Vui lòng cho biết vấn đề còn tồn tại (ít nhất vài từ)."),
         )
     _author_identity(report, channel, external_id)
     if report.status not in RATABLE:
         raise ValidationError(
-            f"Phản ánh {report.code} không ở trạng thái có thể mở lại.",
-            f"Report {report.code} cannot be reopened now.",
+            _l("Phản ánh %(code)s không ở trạng thái có thể mở lại.", code=report.code),
         )
     workflow.transition(
         report,

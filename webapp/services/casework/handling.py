@@ -9,6 +9,8 @@ extensions), `moderation`, `duplicates` (and nearby reports), `identity_views`,
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from webapp.errors import ValidationError
 from webapp.extensions import db
 from webapp.infra.storage import photo_store
@@ -46,9 +48,7 @@ def assign_person(user: User, report: Report, assignee: User) -> None:
     """A lead gives the report to one member of the agency."""
     require(user, Action.ASSIGN_PERSON, report)
     if assignee.agency_id != report.agency_id:
-        raise ValidationError(
-            "Chỉ giao cho cán bộ của cơ quan đang xử lý.", "Assignee must be in the agency."
-        )
+        raise ValidationError(_l("Chỉ giao cho cán bộ của cơ quan đang xử lý."))
     report.assignee = assignee
     workflow.record_event(
         report, "assign_person", actor=user, note=assignee.name, data={"user_id": assignee.id}
@@ -70,7 +70,7 @@ def reply(user: User, report: Report, text: str) -> None:
         report,
         "reply",
         actor=user,
-        note=action_text.required(text, "reply", "nội dung trả lời"),
+        note=action_text.required(text, "reply", _l("nội dung trả lời")),
         public=True,
     )
     _first_response(report)
@@ -84,7 +84,7 @@ def request_info(user: User, report: Report, question: str) -> None:
         report,
         "info_request",
         actor=user,
-        note=action_text.required(question, "question", "câu hỏi"),
+        note=action_text.required(question, "question", _l("câu hỏi")),
         public=True,
     )
     report.waiting_since = report.waiting_since or utcnow()
@@ -118,7 +118,7 @@ def info_received(user: User, report: Report, note: str | None = None) -> None:
     """The resident sent what was asked (by phone, messenger or at the office): clock resumes."""
     require(user, Action.REQUEST_INFO, report)
     if report.waiting_since is None:
-        raise ValidationError("Phản ánh không ở trạng thái chờ bổ sung.", "Not waiting for info.")
+        raise ValidationError(_l("Phản ánh không ở trạng thái chờ bổ sung."))
     resume_clock(report, (note or "").strip() or None)
     db.session.commit()
 
@@ -126,7 +126,7 @@ def info_received(user: User, report: Report, note: str | None = None) -> None:
 def resolve(user: User, report: Report, note: str, photo: bytes | None = None) -> None:
     """Resolved with a public note and optionally a result photo (metadata stripped)."""
     require(user, Action.RESOLVE, report)
-    note = action_text.required(note, "note", "kết quả xử lý")
+    note = action_text.required(note, "note", _l("kết quả xử lý"))
     stored = None
     if photo:
         processed = photos.process_photo(photo, "ket-qua.jpg", photo_limits())
@@ -149,12 +149,12 @@ def transfer(user: User, report: Report, to_agency: Agency, reason: str) -> None
     """Send the report to another agency; it waits for the receiver's (or IOC's) confirmation."""
     require(user, Action.TRANSFER, report)
     if to_agency.id == report.agency_id:
-        raise ValidationError("Hãy chọn cơ quan khác.", "Choose another agency.", field="agency")
+        raise ValidationError(_l("Hãy chọn cơ quan khác."), field="agency")
     workflow.transition(
         report,
         S.TRANSFERRED,
         actor=user,
-        note=action_text.required(reason, "reason", "lý do chuyển"),
+        note=action_text.required(reason, "reason", _l("lý do chuyển")),
         public=False,
         data={"from_agency_id": report.agency_id, "to_agency_id": to_agency.id},
     )
@@ -179,7 +179,7 @@ def decide_transfer(user: User, report: Report, accept_it: bool, note: str | Non
             report,
             S.NEEDS_TRIAGE,
             actor=user,
-            note=action_text.required(note, "note", "lý do từ chối"),
+            note=action_text.required(note, "note", _l("lý do từ chối")),
             public=False,
             data={"reason": "transfer_refused", "to_agency_id": data["to_agency_id"]},
         )
@@ -190,7 +190,7 @@ def reject(user: User, report: Report, reason_code: str, note: str | None = None
     """Not accepted, with a reason from the list (told to the resident)."""
     require(user, Action.REJECT, report)
     if reason_code not in REJECT_REASONS:
-        raise ValidationError("Hãy chọn lý do.", "Choose a reason.", field="reason")
+        raise ValidationError(_l("Hãy chọn lý do."), field="reason")
     text = REJECT_REASONS[reason_code] + (f". {note.strip()}" if note and note.strip() else "")
     workflow.transition(report, S.REJECTED, actor=user, note=text, data={"reason": reason_code})
     db.session.commit()
@@ -200,7 +200,7 @@ def add_note(user: User, report: Report, text: str) -> None:
     """An internal note that residents never see."""
     require(user, Action.NOTE, report)
     workflow.record_event(
-        report, "note", actor=user, note=action_text.required(text, "note", "ghi chú")
+        report, "note", actor=user, note=action_text.required(text, "note", _l("ghi chú"))
     )
     db.session.commit()
 
@@ -210,7 +210,7 @@ def triage(user: User, report: Report, category_code: str, agency: Agency | None
     require(user, Action.TRIAGE, report)
     category = db.session.get(Category, category_code)
     if category is None:
-        raise ValidationError("Lĩnh vực không hợp lệ.", "Unknown category.", field="category")
+        raise ValidationError(_l("Lĩnh vực không hợp lệ."), field="category")
     predicted = report.category_code
     if predicted != category.code and report.classified_at is not None:
         workflow.record_event(
@@ -224,7 +224,7 @@ def triage(user: User, report: Report, category_code: str, agency: Agency | None
     report.urgency = None
     agency = agency or routing.route(category.code, report.unit_code)
     if agency is None:
-        raise ValidationError("Hãy chọn cơ quan xử lý.", "Choose an agency.", field="agency")
+        raise ValidationError(_l("Hãy chọn cơ quan xử lý."), field="agency")
     if report.status == S.RECEIVED:
         workflow.transition(report, S.CLASSIFIED, actor=user, public=False)
     routing.assign(report, agency, actor=user, note="Điều phối viên phân công.")

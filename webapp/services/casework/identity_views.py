@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.errors import PermissionDenied
@@ -95,7 +96,7 @@ def identity_view_log(
     from webapp.services.ioc import queries
 
     if viewer.role_enum is not Role.ADMIN:
-        raise PermissionDenied("Chỉ dành cho quản trị viên.", "Administrators only.")
+        raise PermissionDenied(_l("Chỉ dành cho quản trị viên."))
     stmt = select(IdentityView)
     if f.user_id:
         stmt = stmt.where(IdentityView.user_id == f.user_id)

@@ -3,11 +3,12 @@ views, abusive senders locked and unlocked."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.errors import ValidationError
 from webapp.extensions import db
-from webapp.infra.storage import photo_store
+from webapp.infra.storage import VARIANTS, photo_store
 from webapp.models import OutboxMessage, Photo, Report, Resident, User
 from webapp.permissions import Action, require
 from webapp.services.casework import action_text, workflow
@@ -22,7 +23,7 @@ def redact_text(user: User, report: Report, new_text: str) -> None:
     """
     require(user, Action.MODERATE, report)
     old = report.description
-    new = action_text.required(new_text, "description", "nội dung", minimum=5)
+    new = action_text.required(new_text, "description", _l("nội dung"), minimum=5)
     report.description = new
     report.search_text = reports.search_text(new, report.address_text)
     for event in report.events:
@@ -56,17 +57,17 @@ def moderate_photo(user: User, report: Report, photo: Photo, action: str) -> Non
     """Moderation: blur (the public copies are replaced) or hide a photo."""
     require(user, Action.MODERATE, report)
     if photo.report_id != report.id:
-        raise ValidationError("Ảnh không thuộc phản ánh này.", "Photo not in this report.")
+        raise ValidationError(_l("Ảnh không thuộc phản ánh này."))
     store = photo_store()
     if action == "blur":
-        for variant in ("web", "thumb"):
-            path = store.open_public(photo.key, variant)
-            path.write_bytes(photo_copies.blur_image(path.read_bytes()))
+        for variant in VARIANTS:
+            blurred = photo_copies.blur_image(store.read_public(photo.key, variant))
+            store.replace_public(photo.key, variant, blurred)
         photo.blurred = True
     elif action == "hide":
         photo.hidden = True
     else:
-        raise ValidationError("Thao tác không hợp lệ.", "Invalid action.")
+        raise ValidationError(_l("Thao tác không hợp lệ."))
     workflow.record_event(report, "moderation", actor=user, note=f"Ảnh: {action}")
     db.session.commit()
 
@@ -75,7 +76,7 @@ def lock_resident(user: User, report: Report) -> None:
     """Moderation: lock an abusive sender: the resident, verified contacts and the address."""
     require(user, Action.MODERATE, report)
     if report.resident is None and not report.client_hash:
-        raise ValidationError("Phản ánh ẩn danh.", "Anonymous report.")
+        raise ValidationError(_l("Phản ánh ẩn danh."))
     blocks.lock_sender(report, user.id)
     workflow.record_event(report, "moderation", actor=user, note="Đã khóa tài khoản người gửi.")
     db.session.commit()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from webapp.errors import IllegalTransition
 from webapp.extensions import db
 from webapp.infra import bulk
@@ -64,8 +66,11 @@ def transition(
     current = report._status
     if not can_transition(current, target):
         raise IllegalTransition(
-            f"Không thể chuyển phản ánh từ trạng thái “{current}” sang “{target}”.",
-            f"Cannot move a report from '{current}' to '{target}'.",
+            _l(
+                "Không thể chuyển phản ánh từ trạng thái “%(current)s” sang “%(target)s”.",
+                current=current,
+                target=target,
+            ),
         )
     now = utcnow()
     report._status = target.value

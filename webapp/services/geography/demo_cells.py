@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import shapely
 import shapely.affinity
+from flask_babel import lazy_gettext as _l
 from shapely.geometry import Point, Polygon
 
 from webapp.errors import NotFound, ValidationError
@@ -60,8 +61,7 @@ def approximate_units(province_code: str) -> list[UnitShape]:
     wanted = normalise_code(province_code, 2)
     if wanted is None:
         raise ValidationError(
-            f"Mã tỉnh không hợp lệ: {province_code!r}.",
-            f"Invalid province code: {province_code!r}.",
+            _l("Mã tỉnh không hợp lệ: %(province_code)s.", province_code=repr(province_code)),
             field="province_code",
         )
     rows = _dataset_rows(
@@ -72,8 +72,7 @@ def approximate_units(province_code: str) -> list[UnitShape]:
     rows = [r for r in rows if r[3] is not None and r[4] is not None]
     if not rows:
         raise NotFound(
-            f"Không có dữ liệu đơn vị hành chính cho tỉnh {wanted}.",
-            f"No administrative units known for province {wanted}.",
+            _l("Không có dữ liệu đơn vị hành chính cho tỉnh %(wanted)s.", wanted=wanted),
             field="province_code",
         )
     areas = [float(r[5]) for r in rows if r[5]]

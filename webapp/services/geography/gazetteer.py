@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
+from flask_babel import lazy_gettext as _l
+
 from config.settings import ROOT
 from webapp.errors import ValidationError
 from webapp.infra.text import Token, exact_key, split_words
@@ -391,8 +393,11 @@ def load_streets(path: str | Path) -> list[Street]:
         missing = {"name", "lat", "lon", "ward_code"} - set(reader.fieldnames or ())
         if missing:
             raise ValidationError(
-                f"Tệp {path.name} thiếu cột: {', '.join(sorted(missing))}.",
-                f"{path.name} lacks columns: {', '.join(sorted(missing))}.",
+                _l(
+                    "Tệp %(name)s thiếu cột: %(columns)s.",
+                    name=path.name,
+                    columns=", ".join(sorted(missing)),
+                ),
             )
         for line, row in enumerate(reader, start=2):
             name = (row["name"] or "").strip()
@@ -403,8 +408,12 @@ def load_streets(path: str | Path) -> list[Street]:
                 lat = lon = float("nan")
             if not name or not ward_code.isdigit() or not (-90 <= lat <= 90 and -180 <= lon <= 180):
                 raise ValidationError(
-                    f"Dòng {line} của {path.name} không hợp lệ: {row}.",
-                    f"Line {line} of {path.name} is not valid: {row}.",
+                    _l(
+                        "Dòng %(line)s của %(name)s không hợp lệ: %(row)s.",
+                        line=line,
+                        name=path.name,
+                        row=row,
+                    ),
                 )
             streets.append(Street(name, lat, lon, ward_code.zfill(5)))
     return streets

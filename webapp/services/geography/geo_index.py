@@ -15,6 +15,7 @@ import h3
 import numpy as np
 import shapely
 import shapely.ops
+from flask_babel import lazy_gettext as _l
 from geopy.distance import geodesic
 from shapely.geometry import Point, mapping
 from shapely.geometry.base import BaseGeometry
@@ -34,13 +35,10 @@ def _check_latlon(lat: float, lon: float) -> tuple[float, float]:
     try:
         lat_f, lon_f = float(lat), float(lon)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(
-            "Toạ độ phải là số.", "Coordinates must be numbers.", field="location"
-        ) from exc
+        raise ValidationError(_l("Toạ độ phải là số."), field="location") from exc
     if not (-90.0 <= lat_f <= 90.0 and -180.0 <= lon_f <= 180.0) or math.isnan(lat_f + lon_f):
         raise ValidationError(
-            f"Toạ độ không hợp lệ: {lat}, {lon}.",
-            f"Invalid coordinates: {lat}, {lon}.",
+            _l("Toạ độ không hợp lệ: %(lat)s, %(lon)s.", lat=lat, lon=lon),
             field="location",
         )
     return lat_f, lon_f
@@ -86,15 +84,13 @@ class GeoIndex:
                 pairs.append((str(code), geometry))
         if not pairs:
             raise ValidationError(
-                "Không có đơn vị hành chính nào để lập chỉ mục.",
-                "No administrative units to index.",
+                _l("Không có đơn vị hành chính nào để lập chỉ mục."),
             )
         codes = [c for c, _ in pairs]
         if len(set(codes)) != len(codes):
             dupes = sorted({c for c in codes if codes.count(c) > 1})
             raise ValidationError(
-                f"Mã đơn vị bị trùng: {', '.join(dupes)}.",
-                f"Duplicate unit codes: {', '.join(dupes)}.",
+                _l("Mã đơn vị bị trùng: %(codes)s.", codes=", ".join(dupes)),
             )
         # Rank order = tie-break order; candidates are kept sorted by rank, so the first
         # polygon that contains the point is the answer.
@@ -209,14 +205,12 @@ class GeoIndex:
         try:
             return self._points[code]
         except KeyError:
-            raise NotFound(
-                f"Không có đơn vị hành chính mã {code}.", f"No unit with code {code}."
-            ) from None
+            raise NotFound(_l("Không có đơn vị hành chính mã %(code)s.", code=code)) from None
 
     def geometry(self, code: str) -> BaseGeometry:
         """The indexed boundary of a ward."""
         if code not in self._rank:
-            raise NotFound(f"Không có đơn vị hành chính mã {code}.", f"No unit with code {code}.")
+            raise NotFound(_l("Không có đơn vị hành chính mã %(code)s.", code=code))
         return self._geoms[self._rank[code]]
 
     def bounds(self) -> tuple[float, float, float, float]:

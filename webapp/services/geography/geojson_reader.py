@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 
 import shapely
 import shapely.errors
+from flask_babel import lazy_gettext as _l
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -87,10 +88,14 @@ class _FeatureScanner:
         self._buf += chunk
         return True
 
-    def _error(self, detail_vi: str, detail_en: str) -> ValidationError:
+    def _error(self, detail: Any) -> ValidationError:
+        """The file is not valid; `detail` (a catalog text) says how."""
         return ValidationError(
-            f"Tệp ranh giới {self._source} không hợp lệ: {detail_vi}.",
-            f"Boundary file {self._source} is not valid: {detail_en}.",
+            _l(
+                "Tệp ranh giới %(source)s không hợp lệ: %(detail)s.",
+                source=self._source,
+                detail=detail,
+            )
         )
 
     def _skip_ws(self, pos: int) -> int:
@@ -107,7 +112,7 @@ class _FeatureScanner:
             if match:
                 return match.end()
             if not self._more():
-                raise self._error("chuỗi không kết thúc", "unterminated string")
+                raise self._error(_l("chuỗi không kết thúc"))
 
     def _next_brace_or_quote(self, pos: int) -> tuple[int, bytes]:
         """Offset and byte of the next '{', '}' or '"' at or after pos.
@@ -129,7 +134,7 @@ class _FeatureScanner:
             if best >= 0:
                 return best, self._buf[best : best + 1]
             if not self._more():
-                raise self._error("tệp bị cắt cụt", "truncated file")
+                raise self._error(_l("tệp bị cắt cụt"))
 
     def _search(self, pattern: re.Pattern[bytes], pos: int) -> re.Match[bytes]:
         while True:
@@ -138,7 +143,7 @@ class _FeatureScanner:
                 return match
             # Keep pos: the buffer only grows while a structure is open.
             if not self._more():
-                raise self._error("tệp bị cắt cụt", "truncated file")
+                raise self._error(_l("tệp bị cắt cụt"))
 
     def _find_features_array(self) -> int:
         """Offset just past the '[' opening the root object's "features" array."""
@@ -163,10 +168,7 @@ class _FeatureScanner:
                     if self._buf[pos : pos + 1] != b"[":
                         break
                     return pos + 1
-        raise self._error(
-            'không phải FeatureCollection có mảng "features"',
-            'not a FeatureCollection with a "features" array',
-        )
+        raise self._error(_l('không phải FeatureCollection có mảng "features"'))
 
     def features(self) -> Iterator[tuple[bytes, dict[bytes, tuple[int, int]]]]:
         """Yield (feature bytes, {top-level key: (value start, value end)}) per feature.
@@ -189,7 +191,7 @@ class _FeatureScanner:
             if head == b"]":
                 return
             if head != b"{":
-                raise self._error("phần tử của mảng features không phải đối tượng", "bad feature")
+                raise self._error(_l("phần tử của mảng features không phải đối tượng"))
             start = pos
             depth = 1
             keys: dict[bytes, tuple[int, int]] = {}
@@ -266,8 +268,13 @@ def _unit_from_feature(
     code = normalise_code(raw_code, 5)
     if code is None:
         raise ValidationError(
-            f"Đơn vị {label} trong {source} thiếu mã (code) hoặc mã không phải số: {raw_code!r}.",
-            f"Feature {label} in {source} has a missing or non-numeric code: {raw_code!r}.",
+            _l(
+                "Đơn vị %(label)s trong %(source)s thiếu mã (code) hoặc mã không phải "
+                "số: %(raw_code)s.",
+                label=label,
+                source=source,
+                raw_code=repr(raw_code),
+            ),
             field="code",
         )
     label = f"#{index} (code {code}{', ' + name if name else ''})"
@@ -275,37 +282,54 @@ def _unit_from_feature(
     province_code = normalise_code(raw_province, 2)
     if province_code is None and raw_province not in (None, ""):
         raise ValidationError(
-            f"Đơn vị {label} trong {source} có mã tỉnh không hợp lệ: {raw_province!r}.",
-            f"Feature {label} in {source} has an invalid province_code: {raw_province!r}.",
+            _l(
+                "Đơn vị %(label)s trong %(source)s có mã tỉnh không hợp lệ: %(raw_province)s.",
+                label=label,
+                source=source,
+                raw_province=repr(raw_province),
+            ),
             field="province_code",
         )
     province_code = province_code or default_province
     if province_code is None:
         raise ValidationError(
-            f"Đơn vị {label} trong {source} thiếu mã tỉnh (province_code).",
-            f"Feature {label} in {source} has no province_code.",
+            _l(
+                "Đơn vị %(label)s trong %(source)s thiếu mã tỉnh (province_code).",
+                label=label,
+                source=source,
+            ),
             field="province_code",
         )
     if geometry_json is None:
         raise ValidationError(
-            f"Đơn vị {label} trong {source} không có hình học (geometry).",
-            f"Feature {label} in {source} has no geometry.",
+            _l(
+                "Đơn vị %(label)s trong %(source)s không có hình học (geometry).",
+                label=label,
+                source=source,
+            ),
             field="geometry",
         )
     try:
         geometry = shapely.from_geojson(geometry_json)
     except (shapely.errors.GEOSException, ValueError) as exc:
         raise ValidationError(
-            f"Hình học của đơn vị {label} trong {source} không đọc được: {exc}.",
-            f"Geometry of feature {label} in {source} cannot be read: {exc}.",
+            _l(
+                "Hình học của đơn vị %(label)s trong %(source)s không đọc được: %(error)s.",
+                label=label,
+                source=source,
+                error=exc,
+            ),
             field="geometry",
         ) from exc
     if not isinstance(geometry, Polygon | MultiPolygon):
         raise ValidationError(
-            f"Hình học của đơn vị {label} trong {source} phải là Polygon/MultiPolygon, "
-            f"không phải {geometry.geom_type}.",
-            f"Geometry of feature {label} in {source} must be a Polygon/MultiPolygon, "
-            f"not {geometry.geom_type}.",
+            _l(
+                "Hình học của đơn vị %(label)s trong %(source)s phải là "
+                "Polygon/MultiPolygon, không phải %(kind)s.",
+                label=label,
+                source=source,
+                kind=geometry.geom_type,
+            ),
             field="geometry",
         )
     if not geometry.is_valid:
@@ -314,8 +338,11 @@ def _unit_from_feature(
         geometry = polygonal(shapely.make_valid(geometry))
     if geometry.is_empty or geometry.area == 0:
         raise ValidationError(
-            f"Hình học của đơn vị {label} trong {source} rỗng hoặc có diện tích bằng 0.",
-            f"Geometry of feature {label} in {source} is empty or has no area.",
+            _l(
+                "Hình học của đơn vị %(label)s trong %(source)s rỗng hoặc có diện tích bằng 0.",
+                label=label,
+                source=source,
+            ),
             field="geometry",
         )
     area = props.get("area_km2")
@@ -345,14 +372,12 @@ def read_units_geojson(path: str | Path, province_code: str | None = None) -> li
     wanted = normalise_code(province_code, 2) if province_code is not None else None
     if province_code is not None and wanted is None:
         raise ValidationError(
-            f"Mã tỉnh không hợp lệ: {province_code!r}.",
-            f"Invalid province code: {province_code!r}.",
+            _l("Mã tỉnh không hợp lệ: %(province_code)s.", province_code=repr(province_code)),
             field="province_code",
         )
     if not path.is_file():
         raise ValidationError(
-            f"Không tìm thấy tệp ranh giới {path}.",
-            f"Boundary file {path} not found.",
+            _l("Không tìm thấy tệp ranh giới %(path)s.", path=path),
             field="path",
         )
     units: list[UnitShape] = []
@@ -373,8 +398,13 @@ def read_units_geojson(path: str | Path, province_code: str | None = None) -> li
                         props = json.loads(feature[start:end])
                     except ValueError as exc:
                         raise ValidationError(
-                            f"Thuộc tính của đơn vị #{index} trong {source} không đọc được.",
-                            f"Properties of feature #{index} in {source} cannot be read: {exc}.",
+                            _l(
+                                "Thuộc tính của đơn vị #%(index)s trong %(source)s không đọc "
+                                "được: %(error)s.",
+                                index=index,
+                                source=source,
+                                error=exc,
+                            )
                         ) from exc
             if wanted is not None:
                 raw = props.get("province_code")
@@ -390,8 +420,11 @@ def read_units_geojson(path: str | Path, province_code: str | None = None) -> li
             unit = _unit_from_feature(index, props, geometry_json, wanted, source)
             if unit.code in seen:
                 raise ValidationError(
-                    f"Mã đơn vị {unit.code} xuất hiện hai lần trong {source}.",
-                    f"Unit code {unit.code} appears twice in {source}.",
+                    _l(
+                        "Mã đơn vị %(code)s xuất hiện hai lần trong %(source)s.",
+                        code=unit.code,
+                        source=source,
+                    ),
                     field="code",
                 )
             seen.add(unit.code)

@@ -80,8 +80,7 @@ def confirm(token: str) -> Resident:
         data, resident = {}, None
     if resident is None or not resident.email or resident.email != data.get("e"):
         raise ValidationError(
-            "Liên kết xác nhận không hợp lệ hoặc đã hết hạn.",
-            "The confirmation link is invalid or has expired.",
+            _l("Liên kết xác nhận không hợp lệ hoặc đã hết hạn."),
         )
     if resident.email_confirmed_at is None:
         resident.email_confirmed_at = utcnow()

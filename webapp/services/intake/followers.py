@@ -7,6 +7,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from webapp.errors import ValidationError
@@ -92,8 +93,7 @@ def follow(report: Report, channel: str, external_id: str, display_name: str | N
     """Follow a report; False when already following it or its author (nothing to do)."""
     if not report.is_open:
         raise ValidationError(
-            f"Phản ánh {report.code} đã kết thúc xử lý, không thể theo dõi thêm.",
-            f"Report {report.code} is no longer open.",
+            _l("Phản ánh %(code)s đã kết thúc xử lý, không thể theo dõi thêm.", code=report.code),
         )
     identity = identity_for(channel, external_id, display_name)
     if is_author(report, identity):

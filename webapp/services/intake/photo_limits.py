@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from webapp.errors import PayloadTooLarge, PhotoError, ServiceBusy
 
 _MB = 1024 * 1024
@@ -92,8 +94,7 @@ def check_count(n: int, limits: PhotoLimits = DEFAULT_LIMITS) -> None:
     """Refuse a report with more photos than `limits.max_count`."""
     if n > limits.max_count:
         raise PhotoError(
-            f"Tối đa {limits.max_count} ảnh cho mỗi phản ánh",
-            f"At most {limits.max_count} photos per report",
+            _l("Tối đa %(count)s ảnh cho mỗi phản ánh", count=limits.max_count),
             field="photos",
         )
 
@@ -123,8 +124,7 @@ def not_an_image(filename: str | None, limits: PhotoLimits) -> PhotoError:
     """The file is not one of the allowed image formats, by its content."""
     name, formats = _quoted(filename), _formats_text(limits)
     return PhotoError(
-        f"Tệp{name} không phải là ảnh hợp lệ ({formats})",
-        f"File{name} is not a valid image ({formats})",
+        _l("Tệp%(name)s không phải là ảnh hợp lệ (%(formats)s)", name=name, formats=formats),
         field="photos",
     )
 
@@ -133,8 +133,7 @@ def corrupt(filename: str | None) -> PhotoError:
     """The image is damaged or truncated."""
     name = _quoted(filename)
     return PhotoError(
-        f"Ảnh{name} bị hỏng hoặc không đầy đủ, không đọc được",
-        f"Image{name} is damaged or incomplete and cannot be read",
+        _l("Ảnh%(name)s bị hỏng hoặc không đầy đủ, không đọc được", name=name),
         field="photos",
     )
 
@@ -155,11 +154,21 @@ def too_many_pixels(
     name = _quoted(filename)
     megapixels = _megapixels(limits.max_pixels if limit is None else limit)
     dims = f" ({size[0]}×{size[1]})" if size else ""
-    kind_vi = f" đối với ảnh {kind}" if kind else ""
-    kind_en = f" for a {kind} image" if kind else ""
+    values = {"name": name, "dims": dims, "megapixels": megapixels, "kind": kind}
+    if kind:
+        return PhotoError(
+            _l(
+                "Ảnh%(name)s có kích thước quá lớn%(dims)s: tối đa %(megapixels)s triệu điểm ảnh "
+                "đối với ảnh %(kind)s",
+                **values,
+            ),
+            field="photos",
+        )
     return PhotoError(
-        f"Ảnh{name} có kích thước quá lớn{dims}: tối đa {megapixels} triệu điểm ảnh{kind_vi}",
-        f"Image{name} is too large{dims}: at most {megapixels} megapixels{kind_en}",
+        _l(
+            "Ảnh%(name)s có kích thước quá lớn%(dims)s: tối đa %(megapixels)s triệu điểm ảnh",
+            **values,
+        ),
         field="photos",
     )
 
@@ -169,10 +178,10 @@ def over_request_budget() -> PayloadTooLarge:
     # No figure: the budget counts decoding work (`photo_budget.decode_cost`), which the
     # resident cannot read off their photos; what they can do about it is in the message.
     return PayloadTooLarge(
-        "Các ảnh gửi kèm quá lớn để xử lý cùng một lúc. "
-        "Vui lòng gửi ít ảnh hơn hoặc ảnh có độ phân giải thấp hơn.",
-        "The photos are too large to process together. "
-        "Please send fewer photos or photos of a lower resolution.",
+        _l(
+            "Các ảnh gửi kèm quá lớn để xử lý cùng một lúc. Vui lòng gửi ít ảnh hơn "
+            "hoặc ảnh có độ phân giải thấp hơn."
+        ),
         field="photos",
     )
 
@@ -180,8 +189,7 @@ def over_request_budget() -> PayloadTooLarge:
 def busy() -> ServiceBusy:
     """No decode slot freed up in time."""
     return ServiceBusy(
-        "Hệ thống đang bận, vui lòng thử lại sau ít phút.",
-        "The service is busy, please try again in a few minutes.",
+        _l("Hệ thống đang bận, vui lòng thử lại sau ít phút."),
     )
 
 
@@ -190,7 +198,10 @@ def too_large(filename: str | None, limits: PhotoLimits) -> PayloadTooLarge:
     name = _quoted(filename)
     megabytes = f"{limits.max_bytes / _MB:g}"
     return PayloadTooLarge(
-        f"Ảnh{name} vượt quá dung lượng tối đa {megabytes} MB",
-        f"Image{name} is larger than the {megabytes} MB limit",
+        _l(
+            "Ảnh%(name)s vượt quá dung lượng tối đa %(megabytes)s MB",
+            name=name,
+            megabytes=megabytes,
+        ),
         field="photos",
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from config.settings import VN_TZ
@@ -108,20 +109,20 @@ def _clean_description(text: str | None) -> str:
     cfg = current_app.config
     if not text:
         raise ValidationError(
-            "Vui lòng mô tả vấn đề bạn muốn phản ánh.",
-            "Please describe the problem.",
+            _l("Vui lòng mô tả vấn đề bạn muốn phản ánh."),
             field="description",
         )
     if len(text) < cfg["DESCRIPTION_MIN_LENGTH"]:
         raise ValidationError(
-            f"Mô tả quá ngắn: vui lòng viết ít nhất {cfg['DESCRIPTION_MIN_LENGTH']} ký tự.",
-            f"The description is too short (at least {cfg['DESCRIPTION_MIN_LENGTH']} characters).",
+            _l(
+                "Mô tả quá ngắn: vui lòng viết ít nhất %(minimum)s ký tự.",
+                minimum=cfg["DESCRIPTION_MIN_LENGTH"],
+            ),
             field="description",
         )
     if len(text) > cfg["DESCRIPTION_MAX_LENGTH"]:
         raise ValidationError(
-            f"Mô tả quá dài: tối đa {cfg['DESCRIPTION_MAX_LENGTH']} ký tự.",
-            f"The description is too long (at most {cfg['DESCRIPTION_MAX_LENGTH']} characters).",
+            _l("Mô tả quá dài: tối đa %(maximum)s ký tự.", maximum=cfg["DESCRIPTION_MAX_LENGTH"]),
             field="description",
         )
     return text
@@ -131,11 +132,9 @@ def _check_point(lat: float | None, lon: float | None) -> tuple[float, float] | 
     if lat is None and lon is None:
         return None
     if lat is None or lon is None:
-        raise ValidationError(
-            "Vị trí thiếu vĩ độ hoặc kinh độ.", "Latitude or longitude missing.", field="lat"
-        )
+        raise ValidationError(_l("Vị trí thiếu vĩ độ hoặc kinh độ."), field="lat")
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValidationError("Vị trí không hợp lệ.", "Invalid location.", field="lat")
+        raise ValidationError(_l("Vị trí không hợp lệ."), field="lat")
     return float(lat), float(lon)
 
 
@@ -145,11 +144,9 @@ def _check_contact(contact: Contact | None) -> Contact | None:
     phone = re.sub(r"[\s.\-()]", "", contact.phone or "") or None
     email = (contact.email or "").strip().lower() or None
     if phone and not PHONE_RE.match(phone):
-        raise ValidationError(
-            "Số điện thoại không hợp lệ.", "Invalid phone number.", field="contact"
-        )
+        raise ValidationError(_l("Số điện thoại không hợp lệ."), field="contact")
     if email and not EMAIL_RE.match(email):
-        raise ValidationError("Địa chỉ e-mail không hợp lệ.", "Invalid e-mail.", field="contact")
+        raise ValidationError(_l("Địa chỉ e-mail không hợp lệ."), field="contact")
     name = (contact.name or "").strip() or None
     if not (phone or email or name):
         return None
@@ -158,8 +155,7 @@ def _check_contact(contact: Contact | None) -> Contact | None:
 
 def _locked_out() -> ValidationError:
     return ValidationError(
-        "Tài khoản của bạn đã bị tạm khóa do vi phạm quy định. Vui lòng gọi đường dây 1022.",
-        "Your account is locked. Please call the 1022 hotline.",
+        _l("Tài khoản của bạn đã bị tạm khóa do vi phạm quy định. Vui lòng gọi đường dây 1022."),
     )
 
 
@@ -282,7 +278,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
     """Validate and store a report with its photos in one transaction, then queue it."""
     description = _clean_description(draft.description)
     if draft.channel not in {c.value for c in Channel}:
-        raise ValidationError("Kênh gửi không hợp lệ.", "Unknown channel.", field="channel")
+        raise ValidationError(_l("Kênh gửi không hợp lệ."), field="channel")
     contact = _check_contact(draft.contact)
     client_hash = blocks.key_hash("address", draft.client_address) if draft.client_address else None
     _check_limits(draft, contact, client_hash)
@@ -357,7 +353,7 @@ def get_by_token(token: str) -> Report:
     if token and len(token) <= 64:
         report = db.session.scalar(select(Report).where(Report.tracking_token == token))
     if report is None:
-        raise NotFound("Liên kết theo dõi không đúng.", "Unknown tracking link.", field="token")
+        raise NotFound(_l("Liên kết theo dõi không đúng."), field="token")
     return report
 
 
@@ -369,7 +365,5 @@ def get_by_code(code: str) -> Report:
         report = db.session.scalar(select(Report).where(Report.code == code))
     if report is None:
         shown = code if CODE_RE.fullmatch(code) else code[:20]
-        raise NotFound(
-            f"Không tìm thấy phản ánh có mã {shown}.", f"No report with code {shown}.", field="code"
-        )
+        raise NotFound(_l("Không tìm thấy phản ánh có mã %(shown)s.", shown=shown), field="code")
     return report

@@ -8,22 +8,25 @@ from typing import Any
 
 import h3
 from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
 
+from webapp.infra import i18n
 from webapp.models import Report, ReportEvent
 from webapp.services.intake.scrub import scrub
 
-STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "received": ("Đã tiếp nhận", "Received"),
-    "classified": ("Đã phân loại", "Classified"),
-    "needs_triage": ("Đang chờ điều phối", "Awaiting triage"),
-    "assigned": ("Đã chuyển cơ quan xử lý", "Assigned to an agency"),
-    "in_progress": ("Đang xử lý", "In progress"),
-    "transferred": ("Đang chuyển cơ quan khác", "Being transferred"),
-    "resolved": ("Đã xử lý xong", "Resolved"),
-    "closed": ("Đã đóng", "Closed"),
-    "rejected": ("Không tiếp nhận", "Rejected"),
-    "duplicate": ("Trùng với phản ánh khác", "Duplicate"),
-    "reopened": ("Đã mở lại", "Reopened"),
+# status → its label (a lazy catalog text: it renders in the reader's language).
+STATUS_LABELS: dict[str, Any] = {
+    "received": _l("Đã tiếp nhận"),
+    "classified": _l("Đã phân loại"),
+    "needs_triage": _l("Đang chờ điều phối"),
+    "assigned": _l("Đã chuyển cơ quan xử lý"),
+    "in_progress": _l("Đang xử lý"),
+    "transferred": _l("Đang chuyển cơ quan khác"),
+    "resolved": _l("Đã xử lý xong"),
+    "closed": _l("Đã đóng"),
+    "rejected": _l("Không tiếp nhận"),
+    "duplicate": _l("Trùng với phản ánh khác"),
+    "reopened": _l("Đã mở lại"),
 }
 
 # Event kinds the public tracking page shows (status changes and public replies).
@@ -31,9 +34,8 @@ PUBLIC_EVENT_KINDS = frozenset({"status", "reply", "resolution"})
 
 
 def status_label(status: str | None, locale: str = "vi") -> str:
-    """The human label of a status."""
-    vi, en = STATUS_LABELS.get(status or "", (status or "", status or ""))
-    return en if locale.startswith("en") else vi
+    """The human label of a status, in `locale` (an unknown status is shown as it is)."""
+    return i18n.in_language(STATUS_LABELS.get(status or "", status or ""), locale)
 
 
 def _iso(value: datetime | None) -> str | None:

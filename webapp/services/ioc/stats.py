@@ -23,10 +23,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import QueryableAttribute
 
 from webapp.extensions import db
+from webapp.infra import i18n
 from webapp.models import OPEN_STATUSES, AdminUnit, Agency, Category, Report
 from webapp.models.types import utcnow
 from webapp.services.ioc import queries
@@ -45,9 +47,9 @@ FIGURES: dict[str, dict[str, str]] = {
     "no_deadline": {"outcome": "no_deadline"},
 }
 UNKNOWN_LABELS = {
-    "agency": ("Chưa giao cơ quan", "No agency yet"),
-    "category": ("Chưa phân loại", "Not classified"),
-    "unit": ("Chưa xác định xã/phường", "No commune/ward"),
+    "agency": _l("Chưa giao cơ quan"),
+    "category": _l("Chưa phân loại"),
+    "unit": _l("Chưa xác định xã/phường"),
 }
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
 
@@ -273,8 +275,7 @@ def labels(by: str, locale: str = "vi") -> dict[Any, str]:
 
 
 def _unknown(by: str, locale: str) -> str:
-    vi, en = UNKNOWN_LABELS[by]
-    return en if locale.startswith("en") else vi
+    return i18n.in_language(UNKNOWN_LABELS[by], locale)
 
 
 def _key_column(by: str) -> QueryableAttribute[Any]:
@@ -295,7 +296,7 @@ def totals(
     f = period.filter(base)
     rows = _grouped(None, f, now)
     values = next(iter(rows.values()), None)
-    label = "Toàn tỉnh" if not locale.startswith("en") else "Whole province"
+    label = i18n.in_language(_l("Toàn tỉnh"), locale)
     if values is None:
         return Kpi(key=None, label=label, args=f.to_args())
     return _kpi(None, label, values, f.to_args())

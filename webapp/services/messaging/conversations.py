@@ -14,11 +14,10 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import flag_modified
 
 from webapp.extensions import db
-from webapp.infra import queue
+from webapp.infra import bulk, queue
 from webapp.models import Conversation, ConversationPhoto, InboundEvent
 from webapp.models.types import utcnow
 
@@ -29,26 +28,10 @@ KEPT_ON_RESET = ("lang",)
 EVENTS_KEPT_DAYS = 30
 
 
-def _insert_ignore(model: Any, conflict: list[str], values: dict[str, Any]) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new id, or None if the row existed."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        pg = (
-            postgresql.insert(model)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=conflict)
-        )
-        return db.session.scalar(pg.returning(model.id))
-    if dialect == "sqlite":
-        lite = sqlite.insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict)
-        return db.session.scalar(lite.returning(model.id))
-    raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover
-
-
 def load(channel: str, user_id: str) -> tuple[Conversation, bool]:
     """The user's conversation, locked until commit; True when a stale draft was dropped."""
     now = utcnow()
-    _insert_ignore(
+    bulk.insert_ignore(
         Conversation,
         ["channel", "user_id"],
         {
@@ -113,7 +96,7 @@ def add_photo(conversation: Conversation, data: bytes, filename: str | None) -> 
 
 def record_inbound(channel: str, event_id: str, payload: dict[str, Any]) -> int | None:
     """Store an event the first time it is seen; its row id, or None for a replay."""
-    return _insert_ignore(
+    return bulk.insert_ignore(
         InboundEvent,
         ["channel", "event_id"],
         {

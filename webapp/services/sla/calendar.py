@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import yaml
+from flask_babel import lazy_gettext as _l
 
 from config.settings import ROOT, VN_TZ
 from webapp.errors import ValidationError
@@ -291,8 +292,7 @@ def due_at(
     if chosen == COMPLEX:
         return calendar.add_working_days(start, int(category_like.sla_complex_days))
     raise ValidationError(
-        f"Mức độ xử lý không hợp lệ: {chosen}",
-        f"Unknown urgency: {chosen} (expected urgent, normal or complex)",
+        _l("Mức độ xử lý không hợp lệ: %(chosen)s", chosen=chosen),
         field="urgency",
     )
 

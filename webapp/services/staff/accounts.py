@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -101,9 +102,7 @@ def authenticate(
         if user is not None:
             user.failed_logins = (user.failed_logins or 0) + 1
             db.session.commit()
-        raise LoginFailed(
-            "Sai e-mail, mật khẩu hoặc mã xác thực.", "Wrong e-mail, password or code."
-        )
+        raise LoginFailed(_l("Sai e-mail, mật khẩu hoặc mã xác thực."))
     user.failed_logins = 0
     user.last_login_at = utcnow()
     db.session.commit()
@@ -120,13 +119,9 @@ def set_password(user: User, password: str) -> None:
 def change_password(user: User, current: str, new: str, keep_token: str | None) -> int:
     """The user changes their own password; their other sessions end. Returns how many."""
     if not check_password_hash(user.password_hash, current or ""):
-        raise ValidationError(
-            "Mật khẩu hiện tại không đúng.", "The current password is wrong.", field="current"
-        )
+        raise ValidationError(_l("Mật khẩu hiện tại không đúng."), field="current")
     if new == current:
-        raise ValidationError(
-            "Mật khẩu mới phải khác mật khẩu cũ.", "The new password must differ.", field="password"
-        )
+        raise ValidationError(_l("Mật khẩu mới phải khác mật khẩu cũ."), field="password")
     set_password(user, new)
     db.session.commit()
     return sessions.end_all(user.id, "password", keep_token=keep_token)

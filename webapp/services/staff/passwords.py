@@ -12,6 +12,7 @@ import re
 from functools import cache
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -56,29 +57,26 @@ def check(password: str, *, email: str = "", name: str = "") -> None:
     minimum = int(current_app.config.get("PASSWORD_MIN_LENGTH", 12))
     if len(password) < minimum:
         raise ValidationError(
-            f"Mật khẩu cần ít nhất {minimum} ký tự.",
-            f"The password needs at least {minimum} characters.",
+            _l("Mật khẩu cần ít nhất %(minimum)s ký tự.", minimum=minimum),
             field="password",
         )
     if len(password) > MAX_LENGTH:
         raise ValidationError(
-            f"Mật khẩu tối đa {MAX_LENGTH} ký tự.",
-            f"The password has at most {MAX_LENGTH} characters.",
+            _l("Mật khẩu tối đa %(maximum)s ký tự.", maximum=MAX_LENGTH),
             field="password",
         )
     if _is_common(password):
         raise ValidationError(
-            "Mật khẩu này quá phổ biến, hãy chọn mật khẩu khác.",
-            "This password is too common; choose another.",
+            _l("Mật khẩu này quá phổ biến, hãy chọn mật khẩu khác."),
             field="password",
         )
     inputs = _personal_words(email, name)
     score = zxcvbn(password[:SCORED_LENGTH], user_inputs=inputs)["score"]
     if score < int(current_app.config.get("PASSWORD_MIN_SCORE", 3)):
         raise ValidationError(
-            "Mật khẩu dễ đoán (tên, e-mail, chuỗi lặp hoặc từ thông dụng). Hãy dùng một câu dài "
-            "hơn hoặc vài từ ngẫu nhiên.",
-            "The password is easy to guess (a name, the e-mail, a sequence or a common word). "
-            "Use a longer phrase or a few random words.",
+            _l(
+                "Mật khẩu dễ đoán (tên, e-mail, chuỗi lặp hoặc từ thông dụng). Hãy dùng "
+                "một câu dài hơn hoặc vài từ ngẫu nhiên."
+            ),
             field="password",
         )

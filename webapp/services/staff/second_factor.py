@@ -26,6 +26,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CursorResult, delete, or_, update
 
 from webapp.errors import DomainError, ValidationError
@@ -80,9 +81,7 @@ def required_for(user: User) -> bool:
 def begin(user: User) -> str:
     """The pending secret of an enrolment (made on first call, kept until confirmed)."""
     if is_enabled(user):
-        raise SecondFactorError(
-            "Xác thực hai bước đã được bật.", "Two-step verification is already on."
-        )
+        raise SecondFactorError(_l("Xác thực hai bước đã được bật."))
     secret = _secret(user)
     if secret is None:
         secret = pyotp.random_base32()
@@ -174,13 +173,10 @@ def _new_recovery_codes(user: User) -> list[str]:
 def confirm(user: User, code: str) -> list[str]:
     """Turn the second factor on with a first code; returns the recovery codes (shown once)."""
     if is_enabled(user) or not user.totp_secret:
-        raise SecondFactorError(
-            "Chưa bắt đầu đăng ký xác thực hai bước.", "Two-step enrolment has not started."
-        )
+        raise SecondFactorError(_l("Chưa bắt đầu đăng ký xác thực hai bước."))
     if not _accept_totp(user, (code or "").strip()):
         raise ValidationError(
-            "Mã không đúng. Nhập mã 6 chữ số đang hiện trong ứng dụng xác thực.",
-            "Wrong code. Type the 6-digit code your authenticator app shows now.",
+            _l("Mã không đúng. Nhập mã 6 chữ số đang hiện trong ứng dụng xác thực."),
             field="code",
         )
     user.totp_enabled_at = utcnow()

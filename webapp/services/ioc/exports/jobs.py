@@ -6,12 +6,14 @@ when done by the user who asked or by the IOC; files past EXPORT_KEEP_DAYS are p
 from __future__ import annotations
 
 import logging
-import os
-from datetime import UTC, datetime, timedelta
+import shutil
+import tempfile
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from webapp.errors import DomainError, NotFound
@@ -26,7 +28,7 @@ from webapp.services.ioc.exports.lists import (
     write_list,
 )
 from webapp.services.ioc.exports.weekly import WEEKLY_DIR
-from webapp.services.ioc.exports.writers import Export, check_format
+from webapp.services.ioc.exports.writers import MIMETYPES, Export, check_format
 from webapp.services.ioc.queries import ReportFilter
 
 log = logging.getLogger(__name__)
@@ -65,9 +67,9 @@ def start_job(user: User, kind: str, fmt: str, params: dict[str, Any]) -> Export
     return job
 
 
-def job_path(job: ExportJob) -> Path:
-    """Where a job's file is (or will be) written."""
-    return storage.exports_dir() / f"{job.id}-{job.file_name}"
+def job_file(job: ExportJob) -> str:
+    """The name of a job's file among the exports."""
+    return f"{job.id}-{job.file_name}"
 
 
 def run_job(job_id: int) -> str:
@@ -75,7 +77,8 @@ def run_job(job_id: int) -> str:
     job = db.session.get(ExportJob, job_id)
     if job is None:
         return "missing"
-    if job.status == ExportStatus.DONE and job.file_name and job_path(job).exists():
+    files = storage.export_objects()
+    if job.status == ExportStatus.DONE and job.file_name and files.exists(job_file(job)):
         return "done"
     user = db.session.get(User, job.user_id)
     params = job.params or {}
@@ -83,17 +86,16 @@ def run_job(job_id: int) -> str:
     job.status, job.error = ExportStatus.RUNNING, None
     job.file_name = list_file_name(job.fmt)
     db.session.commit()
-    target = job_path(job)
-    partial = target.with_suffix(target.suffix + ".part")
+    # Written to a private local file first (a list can be large), then put among the exports.
+    partial = Path(tempfile.mkdtemp(prefix="export-")) / job_file(job)
     try:
         if job.kind != "reports" or user is None:
             raise ValueError(f"cannot run export {job.kind!r} for user {job.user_id}")
         f = ReportFilter.from_args(params.get("filter") or {})
         count = write_list(user, f, job.fmt, locale, partial)
-        os.replace(partial, target)
+        files.put_file(job_file(job), partial, private=True, content_type=MIMETYPES[job.fmt])
     except Exception as error:
         db.session.rollback()
-        partial.unlink(missing_ok=True)
         log.exception("export %s failed", job_id)
         failed = db.session.get(ExportJob, job_id)
         if failed is None:  # the job was deleted meanwhile: nothing to mark
@@ -102,6 +104,8 @@ def run_job(job_id: int) -> str:
         failed.finished_at = utcnow()
         db.session.commit()
         return "failed"
+    finally:
+        shutil.rmtree(partial.parent, ignore_errors=True)
     job.status, job.row_count, job.finished_at = ExportStatus.DONE, count, utcnow()
     db.session.commit()
     return "done"
@@ -118,17 +122,19 @@ def job_for(user: User, job_id: int) -> ExportJob:
     """A job the user may see; NotFound otherwise (no guessing of other users' jobs)."""
     job = db.session.get(ExportJob, job_id)
     if job is None or not can_download(user, job):
-        raise NotFound("Không tìm thấy tệp xuất dữ liệu.", "Export not found.")
+        raise NotFound(_l("Không tìm thấy tệp xuất dữ liệu."))
     return job
 
 
-def download_path(user: User, job_id: int) -> tuple[ExportJob, Path]:
+def download(user: User, job_id: int) -> tuple[ExportJob, bytes]:
     """The finished file of a job the user may fetch."""
     job = job_for(user, job_id)
-    path = job_path(job) if job.file_name else None
-    if job.status != ExportStatus.DONE or path is None or not path.exists():
-        raise NotReady("Tệp chưa sẵn sàng.", "The file is not ready yet.")
-    return job, path
+    try:
+        if job.status != ExportStatus.DONE or not job.file_name:
+            raise storage.MissingObject(job_id)
+        return job, storage.export_objects().get(job_file(job))
+    except storage.MissingObject:
+        raise NotReady(_l("Tệp chưa sẵn sàng.")) from None
 
 
 def purge_old_files(now: datetime | None = None) -> int:
@@ -142,17 +148,17 @@ def purge_old_files(now: datetime | None = None) -> int:
             ExportJob.finished_at < cutoff,
         )
     )
+    files = storage.export_objects()
     for job in jobs:
-        if job.file_name and job_path(job).exists():
-            job_path(job).unlink()
+        if job.file_name and files.exists(job_file(job)):
+            files.delete(job_file(job))
             removed += 1
         if job.status == ExportStatus.DONE:
             job.status = ExportStatus.EXPIRED
     db.session.commit()
-    # Weekly workbooks and files of interrupted jobs are not tracked by a job row: by age.
-    root = storage.exports_dir()
-    for path in [*root.glob(f"{WEEKLY_DIR}/*"), *root.glob("*.part")]:
-        if datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff:
-            path.unlink(missing_ok=True)
+    # Weekly workbooks are not tracked by a job row: by age.
+    for name, written in list(files.entries(f"{WEEKLY_DIR}/")):
+        if written < cutoff:
+            files.delete(name)
             removed += 1
     return removed

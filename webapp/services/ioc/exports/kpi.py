@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from webapp.errors import ValidationError
 from webapp.services.ioc import stats
 from webapp.services.ioc.exports.writers import (
@@ -18,27 +20,27 @@ from webapp.services.ioc.exports.writers import (
 )
 
 KPI_HEADERS = (
-    ("Đơn vị", "Unit"),
-    ("Tiếp nhận", "Received"),
-    ("Đã xử lý", "Resolved"),
-    ("Đang xử lý", "Open"),
-    ("Quá hạn", "Overdue"),
-    ("Đúng hạn", "On time"),
-    ("Trễ hạn", "Late"),
-    ("Trễ hạn có gia hạn", "Late, approved extension"),
-    ("Không có hạn", "No deadline"),
-    ("Tỷ lệ đúng hạn (%)", "On-time rate (%)"),
-    ("Trung vị phản hồi đầu tiên (giờ)", "Median first response (h)"),
-    ("Trung vị hoàn thành (giờ)", "Median resolution (h)"),
-    ("Điểm hài lòng TB", "Average rating"),
-    ("Số lượt đánh giá", "Ratings"),
+    _l("Đơn vị"),
+    _l("Tiếp nhận"),
+    _l("Đã xử lý"),
+    _l("Đang xử lý"),
+    _l("Quá hạn"),
+    _l("Đúng hạn"),
+    _l("Trễ hạn"),
+    _l("Trễ hạn có gia hạn"),
+    _l("Không có hạn"),
+    _l("Tỷ lệ đúng hạn (%)"),
+    _l("Trung vị phản hồi đầu tiên (giờ)"),
+    _l("Trung vị hoàn thành (giờ)"),
+    _l("Điểm hài lòng TB"),
+    _l("Số lượt đánh giá"),
 )
 DIMENSION_TITLES = {
-    None: ("Toàn tỉnh", "Whole province"),
-    "agency": ("Theo cơ quan", "By agency"),
-    "category": ("Theo lĩnh vực", "By category"),
-    "unit": ("Theo xã, phường", "By commune/ward"),
-    "week": ("Theo tuần", "By week"),
+    None: _l("Toàn tỉnh"),
+    "agency": _l("Theo cơ quan"),
+    "category": _l("Theo lĩnh vực"),
+    "unit": _l("Theo xã, phường"),
+    "week": _l("Theo tuần"),
 }
 
 
@@ -79,16 +81,14 @@ def kpi_rows(period: stats.Period, by: str | None, locale: str = "vi") -> list[s
 def period_line(period: stats.Period, locale: str) -> str:
     """The line above a table saying which reports it counts."""
     span = f"{period.start:%d/%m/%Y} – {period.end:%d/%m/%Y}"
-    if locale.startswith("en"):
-        return f"Reports received {span}"
-    return f"Phản ánh tiếp nhận từ {span}"
+    return pick(_l("Phản ánh tiếp nhận từ %(span)s", span=span), locale)
 
 
 def kpi_export(period: stats.Period, by: str | None, fmt: str, locale: str = "vi") -> Export:
     """One KPI table as CSV, or every table as sheets of one workbook (by=None and xlsx)."""
     fmt = check_format(fmt)
     if by not in (None, "week", *stats.DIMENSIONS):
-        raise ValidationError("Bảng chỉ số không hợp lệ.", "Unknown KPI table.")
+        raise ValidationError(_l("Bảng chỉ số không hợp lệ."))
     suffix = f"-{by}" if by else ""
     name = f"chi-so-{period.start:%Y%m%d}-{period.end:%Y%m%d}{suffix}.{fmt}"
     headers = column_headers(KPI_HEADERS, locale)

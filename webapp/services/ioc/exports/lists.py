@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Case, Select, case, func
 
 from webapp.extensions import db
@@ -34,44 +35,44 @@ from webapp.services.ioc.exports.writers import (
 from webapp.services.ioc.queries import ReportFilter
 
 OUTCOME_LABELS = {
-    "on_time": ("Đúng hạn", "On time"),
-    "late": ("Trễ hạn", "Late"),
-    "late_extension": ("Trễ hạn (có gia hạn được duyệt)", "Late (approved extension)"),
-    "no_deadline": ("Không có hạn xử lý", "No deadline"),
+    "on_time": _l("Đúng hạn"),
+    "late": _l("Trễ hạn"),
+    "late_extension": _l("Trễ hạn (có gia hạn được duyệt)"),
+    "no_deadline": _l("Không có hạn xử lý"),
 }
 EXTENSION_LABELS = {
-    "requested": ("Đang xin gia hạn", "Extension requested"),
-    "approved": ("Đã duyệt gia hạn", "Extension approved"),
-    "refused": ("Không duyệt gia hạn", "Extension refused"),
+    "requested": _l("Đang xin gia hạn"),
+    "approved": _l("Đã duyệt gia hạn"),
+    "refused": _l("Không duyệt gia hạn"),
 }
 URGENCY_LABELS = {
-    "urgent": ("Khẩn", "Urgent"),
-    "normal": ("Thông thường", "Normal"),
-    "complex": ("Phức tạp", "Complex"),
+    "urgent": _l("Khẩn"),
+    "normal": _l("Thông thường"),
+    "complex": _l("Phức tạp"),
 }
-# (header vi, header en) of a report list, in order. No personal data: see the module doc.
+# The column headers of a report list, in order. No personal data: see the module doc.
 REPORT_HEADERS = (
-    ("Mã phản ánh", "Code"),
-    ("Thời điểm tiếp nhận", "Received at"),
-    ("Kênh", "Channel"),
-    ("Trạng thái", "Status"),
-    ("Lĩnh vực", "Category"),
-    ("Cơ quan xử lý", "Agency"),
-    ("Xã/phường", "Commune/ward"),
-    ("Địa chỉ", "Address"),
-    ("Vĩ độ", "Latitude"),
-    ("Kinh độ", "Longitude"),
-    ("Mức độ", "Urgency"),
-    ("Hạn xử lý ban đầu", "First deadline"),
-    ("Hạn xử lý hiện tại", "Current deadline"),
-    ("Gia hạn", "Extension"),
-    ("Phản hồi đầu tiên", "First response"),
-    ("Hoàn thành", "Resolved at"),
-    ("Kết quả", "Outcome"),
-    ("Quá hạn", "Overdue"),
-    ("Đánh giá (1–5)", "Rating (1–5)"),
-    ("Nội dung phản ánh", "Description"),
-    ("Trả lời công khai", "Public answer"),
+    _l("Mã phản ánh"),
+    _l("Thời điểm tiếp nhận"),
+    _l("Kênh"),
+    _l("Trạng thái"),
+    _l("Lĩnh vực"),
+    _l("Cơ quan xử lý"),
+    _l("Xã/phường"),
+    _l("Địa chỉ"),
+    _l("Vĩ độ"),
+    _l("Kinh độ"),
+    _l("Mức độ"),
+    _l("Hạn xử lý ban đầu"),
+    _l("Hạn xử lý hiện tại"),
+    _l("Gia hạn"),
+    _l("Phản hồi đầu tiên"),
+    _l("Hoàn thành"),
+    _l("Kết quả"),
+    _l("Quá hạn"),
+    _l("Đánh giá (1–5)"),
+    _l("Nội dung"),
+    _l("Trả lời công khai"),
 )
 
 
@@ -167,7 +168,7 @@ def _report_row(r: Any, names: _Names, locale: str) -> list[Any]:
         local(r.first_response_at),
         local(r.resolved_at),
         pick(OUTCOME_LABELS[r.outcome], locale) if r.outcome else None,
-        ("Yes" if locale.startswith("en") else "Có") if r.overdue else None,
+        pick(_l("Có"), locale) if r.overdue else None,
         r.rating,
         r.description,
         r.public_note,
@@ -176,7 +177,7 @@ def _report_row(r: Any, names: _Names, locale: str) -> list[Any]:
 
 def _list_sheet(user: User, f: ReportFilter, locale: str) -> Sheet:
     return Sheet(
-        "Phản ánh" if not locale.startswith("en") else "Reports",
+        pick(_l("Phản ánh"), locale),
         column_headers(REPORT_HEADERS, locale),
         report_rows(user, f, locale),
     )

@@ -5,11 +5,10 @@ who is late now, as a workbook downloaded from the IOC or e-mailed every Monday.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
-from pathlib import Path
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from webapp.extensions import db
 from webapp.infra import storage
@@ -30,6 +29,13 @@ from webapp.services.messaging import outbox
 log = logging.getLogger(__name__)
 # Weekly workbooks are kept under this folder of the exports directory.
 WEEKLY_DIR = "weekly"
+# The columns of the sheet of agencies that are late now.
+OVERDUE_HEADERS = (
+    _l("Cơ quan"),
+    _l("Số phản ánh đang quá hạn"),
+    _l("Hạn xử lý cũ nhất"),
+    _l("Số ngày quá hạn (lâu nhất)"),
+)
 
 
 def weekly_summary(
@@ -38,21 +44,11 @@ def weekly_summary(
     """The leadership's weekly workbook: last week's KPIs per agency, the total, what is late."""
     now = now or utcnow()
     period = period or stats.Period.last_week(now)
-    en = locale.startswith("en")
-    title = "Weekly report handling summary" if en else "Báo cáo tổng hợp xử lý phản ánh tuần"
+    title = pick(_l("Báo cáo tổng hợp xử lý phản ánh tuần"), locale)
     made = f"{local(now):%d/%m/%Y %H:%M}"
-    intro = [title, period_line(period, locale), ("Made " if en else "Lập lúc ") + made]
+    intro = [title, period_line(period, locale), pick(_l("Lập lúc %(time)s", time=made), locale)]
     headers = column_headers(KPI_HEADERS, locale)
-    overdue_headers = (
-        ["Agency", "Overdue reports now", "Oldest deadline", "Days overdue (oldest)"]
-        if en
-        else [
-            "Cơ quan",
-            "Số phản ánh đang quá hạn",
-            "Hạn xử lý cũ nhất",
-            "Số ngày quá hạn (lâu nhất)",
-        ]
-    )
+    overdue_headers = column_headers(OVERDUE_HEADERS, locale)
     overdue = stats.overdue_agencies(now=now, locale=locale)
     sheets = [
         Sheet(
@@ -74,10 +70,10 @@ def weekly_summary(
             intro,
         ),
         Sheet(
-            "Overdue now" if en else "Đang quá hạn",
+            pick(_l("Đang quá hạn"), locale),
             overdue_headers,
             [[u.name, u.overdue, local(u.oldest_due_at), u.days_overdue] for u in overdue],
-            [title, ("Situation at " if en else "Tình hình lúc ") + made],
+            [title, pick(_l("Tình hình lúc %(time)s", time=made), locale)],
         ),
     ]
     name = f"tong-hop-tuan-{period.start:%Y%m%d}-{period.end:%Y%m%d}.xlsx"
@@ -128,18 +124,14 @@ def mail_weekly_summary(now: datetime | None = None) -> int:
         return 0
     period = stats.Period.last_week(now)
     export = weekly_summary(period, now=now)
-    relative = Path(WEEKLY_DIR) / export.file_name
-    target = storage.exports_dir() / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".part")
+    relative = f"{WEEKLY_DIR}/{export.file_name}"
     if not isinstance(export.body, bytes):  # a workbook is made whole, never streamed
         raise TypeError("the weekly workbook must be bytes")
-    partial.write_bytes(export.body)
-    os.replace(partial, target)
+    storage.export_objects().put(relative, export.body, private=True, content_type=export.mimetype)
     body = weekly_mail_text(period, now)
     subject = f"Báo cáo tổng hợp xử lý phản ánh tuần {period.start:%d/%m} – {period.end:%d/%m/%Y}"
     attachment = {
-        "file": relative.as_posix(),
+        "file": relative,
         "filename": export.file_name,
         "mimetype": export.mimetype,
     }

@@ -13,11 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 
 from webapp.errors import ValidationError
+from webapp.infra import i18n
 from webapp.models.types import utcnow
 from webapp.services.ioc.queries import LOCAL_TZ
 
@@ -57,17 +59,17 @@ class Sheet:
 def check_format(fmt: str | None) -> str:
     """The format, or a validation error."""
     if fmt not in FORMATS:
-        raise ValidationError("Định dạng xuất phải là CSV hoặc Excel.", "Export as CSV or Excel.")
+        raise ValidationError(_l("Định dạng xuất phải là CSV hoặc Excel."))
     return fmt
 
 
-def pick(labels: tuple[str, str], locale: str) -> str:
-    """The Vietnamese or English one of a (vi, en) pair."""
-    return labels[1] if locale.startswith("en") else labels[0]
+def pick(label: Any, locale: str) -> str:
+    """A label (a lazy catalog text) rendered in `locale`."""
+    return i18n.in_language(label, locale)
 
 
-def column_headers(spec: Sequence[tuple[str, str]], locale: str) -> list[str]:
-    """Column headers in the locale from (vi, en) pairs."""
+def column_headers(spec: Sequence[Any], locale: str) -> list[str]:
+    """Column headers (lazy catalog texts) rendered in `locale`."""
     return [pick(h, locale) for h in spec]
 
 

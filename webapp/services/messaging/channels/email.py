@@ -35,12 +35,17 @@ class EmailSender(Sender):
         mail.set_content(message.body)
         attachment = (message.payload or {}).get("attachment")
         if attachment:
-            path = storage.export_file(attachment["file"])
-            if not path.exists():
-                raise SendError(f"attachment {attachment['file']} is missing")
+            try:
+                data = storage.export_objects().get(attachment["file"])
+            except storage.MissingObject:
+                raise SendError(f"attachment {attachment['file']} is missing") from None
+            except ValueError:
+                raise SendError(
+                    f"attachment {attachment['file']!r} is outside the exports directory"
+                ) from None
             main, _, sub = attachment["mimetype"].partition("/")
             name = attachment["filename"]
-            mail.add_attachment(path.read_bytes(), maintype=main, subtype=sub, filename=name)
+            mail.add_attachment(data, maintype=main, subtype=sub, filename=name)
         with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:
             if cfg["SMTP_STARTTLS"]:
                 smtp.starttls()
