@@ -417,7 +417,8 @@ def report(results: dict[str, Any]) -> bool:
     print()
     print(summary_line(intake, raw))
     photo = next((p for p in phases if p.name == "intake (1 photo)"), None)
-    if photo:
+    # With --photos 1 the main run is that run: its line above says it all.
+    if photo and results["summary"]["raw_rows_per_s_beside_1photo"] is not None:
         print(
             f"intake with 1 photo: {fmt_rate(photo.rate)} reports/s (p50 {photo.p50_ms:.1f} ms, "
             f"p95 {photo.p95_ms:.1f} ms) | raw beside it: "
