@@ -162,6 +162,9 @@ class Config:
     # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
     # only clients on this machine (a Prometheus agent beside each web process).
     METRICS_TOKEN = _env("METRICS_TOKEN", "")
+    # "json": one JSON object per log line, with the request id (production's default);
+    # "text": for a terminal.
+    LOG_FORMAT = _env("LOG_FORMAT", "text")
     SMTP_HOST = _env("SMTP_HOST", "")  # empty: e-mails stay in the outbox as failed
     SMTP_PORT = int(_env("SMTP_PORT", "25"))
     SMTP_USER = _env("SMTP_USER", "")
@@ -280,6 +283,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     TOTP_REQUIRED_ROLES = _env("TOTP_REQUIRED_ROLES", "admin,ioc_operator")
+    LOG_FORMAT = _env("LOG_FORMAT", "json")
 
     @classmethod
     def validate(cls) -> None:

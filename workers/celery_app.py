@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 from flask import Flask
 
 from config.settings import TIMEZONE
+from webapp.infra import logs
 from workers.schedule import BEAT_SCHEDULE
 
 
@@ -23,6 +24,12 @@ def _schedule(app: Flask) -> dict:
     """The beat schedule, with the sweep's period from SWEEP_SECONDS."""
     sweep = {**BEAT_SCHEDULE["sweep"], "schedule": float(app.config["SWEEP_SECONDS"])}
     return {**BEAT_SCHEDULE, "sweep": sweep}
+
+
+def _request_id(request: Any) -> str | None:
+    """The id of the web request that enqueued this task (a message header), if any."""
+    found = getattr(request, "request_id", None) or (request.headers or {}).get("request_id")
+    return str(found) if found else None
 
 
 def _forget_parent_connections(app: Flask) -> Any:
@@ -49,8 +56,12 @@ def celery_init_app(app: Flask) -> Celery:
 
     class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            with app.app_context():
-                return self.run(*args, **kwargs)
+            token = logs.set_id(_request_id(self.request))
+            try:
+                with app.app_context():
+                    return self.run(*args, **kwargs)
+            finally:
+                logs.reset_id(token)
 
     celery = FlaskCelery(app.import_name, task_cls=FlaskTask)
     celery.conf.update(
@@ -77,6 +88,8 @@ def celery_init_app(app: Flask) -> Celery:
 
     celery.steps["worker"].add(WorkerHeartbeat)
     worker_process_init.connect(_forget_parent_connections(app), weak=False)
+    # Workers and beats log as the web does (LOG_FORMAT, request ids), not Celery's own way.
+    setup_logging.connect(lambda **_kw: logs.configure(app.config["LOG_FORMAT"]), weak=False)
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app
 
-from webapp.infra import task_names
+from webapp.infra import logs, task_names
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,9 @@ def enqueue(task_name: str, *args: Any, **options: Any) -> bool:
     if celery.conf.task_always_eager:
         celery.tasks[task_name].apply(args=args)
         return True
+    request_id = logs.current_id()
+    if request_id:  # the worker logs under the id of the request that asked
+        options.setdefault("headers", {})["request_id"] = request_id
     try:
         celery.send_task(task_name, args=args, retry=False, **options)
     except Exception as error:  # the broker being down must never lose a stored report
