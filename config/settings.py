@@ -165,6 +165,8 @@ class Config:
     # "json": one JSON object per log line, with the request id (production's default);
     # "text": for a terminal.
     LOG_FORMAT = _env("LOG_FORMAT", "text")
+    # In-memory caches (the ward index) check their version in the database this often.
+    CACHE_CHECK_SECONDS = _float("CACHE_CHECK_SECONDS", 5)
     SMTP_HOST = _env("SMTP_HOST", "")  # empty: e-mails stay in the outbox as failed
     SMTP_PORT = int(_env("SMTP_PORT", "25"))
     SMTP_USER = _env("SMTP_USER", "")

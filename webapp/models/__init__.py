@@ -3,6 +3,7 @@
 from webapp.models.account import RecoveryCode, StaffSession
 from webapp.models.agency import Agency, agency_units
 from webapp.models.audit import AuditEntry, ExportJob, ExportStatus
+from webapp.models.cache_version import CacheVersion
 from webapp.models.category import Category, RoutingRule, Urgency
 from webapp.models.conversation import (
     Conversation,
@@ -30,6 +31,7 @@ __all__ = [
     "AdminUnit",
     "Agency",
     "AuditEntry",
+    "CacheVersion",
     "Category",
     "Channel",
     "Conversation",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,11 +10,13 @@ from flask import current_app
 from shapely.geometry import shape
 
 from webapp.extensions import db
+from webapp.infra import versions
 from webapp.models import AdminUnit
 from webapp.services.geography import gazetteer as gz
 from webapp.services.geography import geo_index, geocoding, geojson_reader
 
-_lock = threading.Lock()
+# The name of the ward index among the versioned caches.
+CACHE_NAME = "places"
 
 
 @dataclass(frozen=True)
@@ -61,20 +62,19 @@ def _streets_csv() -> Path:
     return gz.streets_path(current_app.config["PROVINCE_CODE"])
 
 
+def _build() -> _Places:
+    return _Places(list(db.session.scalars(db.select(AdminUnit))), _streets_csv())
+
+
 def places() -> _Places:
-    """The index for the current app, built once from the units table."""
-    cache = current_app.extensions.setdefault("places", {})
-    if "value" not in cache:
-        with _lock:
-            if "value" not in cache:
-                units = list(db.session.scalars(db.select(AdminUnit)))
-                cache["value"] = _Places(units, _streets_csv())
-    return cache["value"]
+    """The index for the current app, built from the units table; rebuilt in every process
+    after boundaries are imported anywhere (`webapp.infra.versions`)."""
+    return versions.cached(CACHE_NAME, _build)
 
 
 def invalidate() -> None:
-    """Drop the cached index and display layer (after an import of boundaries)."""
-    current_app.extensions["places"] = {}
+    """Every process's index and display layer are out of date (boundaries were imported)."""
+    versions.bump(CACHE_NAME)
 
 
 def place(lat: float, lon: float) -> Placement:
@@ -130,8 +130,8 @@ def import_units(shapes: list[geojson_reader.UnitShape]) -> tuple[int, int]:
         unit.center_lat, unit.center_lon = centre.y, centre.x
         unit.geometry = json.dumps(s.geometry.__geo_interface__, separators=(",", ":"))
         unit.approximate = s.approximate
+    invalidate()  # in the same transaction: every process sees the new units and rebuilds
     db.session.commit()
-    invalidate()
     return created, updated
 
 
