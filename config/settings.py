@@ -159,6 +159,9 @@ class Config:
     WORKER_GONE_SECONDS = _float("WORKER_GONE_SECONDS", 90)
     # /healthz: the outbox is "degraded" with this many messages due and undelivered.
     OUTBOX_BACKLOG_LIMIT = int(_env("OUTBOX_BACKLOG_LIMIT", "200"))
+    # /healthz and /metrics reuse one check for this long: however often they are asked, the
+    # database, broker and NLU see at most one probe per process per interval.
+    HEALTH_CACHE_SECONDS = _float("HEALTH_CACHE_SECONDS", 5)
     # /metrics (Prometheus): with a token, only `Authorization: Bearer <token>`; without one,
     # only clients on this machine (a Prometheus agent beside each web process).
     METRICS_TOKEN = _env("METRICS_TOKEN", "")
@@ -276,6 +279,8 @@ class TestingConfig(Config):
     CELERY_BROKER_URL = _env("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     # Tests of limits switch them on (tests/support/limits.py); the rest post freely.
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", False)
+    # Each test sees the health of the moment it asks (tests/infra/test_liveness.py sets it).
+    HEALTH_CACHE_SECONDS = _float("HEALTH_CACHE_SECONDS", 0)
 
 
 class ProductionConfig(Config):

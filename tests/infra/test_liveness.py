@@ -132,3 +132,18 @@ def test_metrics_are_for_prometheus_only(app, ctx, monkeypatch):
     assert _metrics(app)[0] == 404, "with a token, the loopback alone is not enough"
     assert _metrics(app, Authorization="Bearer wrong")[0] == 404
     assert _metrics(app, Authorization="Bearer s3cret-token")[0] == 200
+
+
+def test_ten_thousand_health_checks_cost_one_probe_per_interval(app, ctx, monkeypatch):
+    monkeypatch.setitem(app.config, "HEALTH_CACHE_SECONDS", 60)
+    app.extensions.pop("health", None)
+    probes = []
+    monkeypatch.setattr(health, "_nlu", lambda: probes.append(1) or "ok")
+    client = app.test_client()
+    try:
+        answers = {client.get("/healthz").status_code for _ in range(300)}
+        for _ in range(10_000):
+            health.cached_check()
+    finally:
+        app.extensions.pop("health", None)
+    assert answers == {200} and len(probes) == 1

@@ -9,19 +9,22 @@ the app itself unable to take reports (`/healthz` then answers 503).
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from flask import current_app
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import text
 
 from webapp.extensions import db
 from webapp.infra import heartbeats
-from webapp.models import OutboxMessage, OutboxStatus
 from webapp.models.types import utcnow
+from webapp.services.messaging import outbox
 
 UNKNOWN = "unknown"
+_lock = threading.Lock()
 
 
 def _database() -> str:
@@ -53,17 +56,6 @@ def _nlu() -> str:
     return "ok" if answer.status_code == 200 else "down"
 
 
-def outbox_backlog(now: datetime) -> int:
-    """Messages due and not delivered: failed ones due a retry, pending ones not sent within
-    two minutes."""
-    due = or_(
-        (OutboxMessage.status == OutboxStatus.FAILED) & (OutboxMessage.next_attempt_at <= now),
-        (OutboxMessage.status == OutboxStatus.PENDING)
-        & (OutboxMessage.created_at <= now - timedelta(minutes=2)),
-    )
-    return int(db.session.scalar(select(func.count()).select_from(OutboxMessage).where(due)) or 0)
-
-
 def _liveness(now: datetime, details: dict[str, Any]) -> dict[str, str]:
     """Workers, beat and outbox from their heartbeats and rows; fills `details`."""
     cfg = current_app.config
@@ -72,7 +64,7 @@ def _liveness(now: datetime, details: dict[str, Any]) -> dict[str, str]:
     workers = sorted(h.name.removeprefix(heartbeats.WORKER_PREFIX) for h in seen)
     sweep = heartbeats.last(heartbeats.SWEEP)
     age = (now - sweep.seen_at).total_seconds() if sweep else None
-    backlog = outbox_backlog(now)
+    backlog = outbox.backlog(now)
     details.update(
         workers=workers,
         last_sweep_age_s=round(age, 1) if age is not None else None,
@@ -84,6 +76,18 @@ def _liveness(now: datetime, details: dict[str, Any]) -> dict[str, str]:
         "beat": "ok" if age is not None and age <= cfg["BEAT_LATE_SECONDS"] else "late",
         "outbox": "ok" if backlog < cfg["OUTBOX_BACKLOG_LIMIT"] else "backlog",
     }
+
+
+def cached_check() -> dict[str, Any]:
+    """`check()`, reused for HEALTH_CACHE_SECONDS: what /healthz and /metrics answer, so a
+    client asking ten thousand times costs the dependencies one probe per interval."""
+    ttl = float(current_app.config["HEALTH_CACHE_SECONDS"])
+    with _lock:
+        taken_at, state = current_app.extensions.get("health", (0.0, None))
+        if state is None or time.monotonic() - taken_at >= ttl:
+            state = check()
+            current_app.extensions["health"] = (time.monotonic(), state)
+    return state
 
 
 def check(now: datetime | None = None) -> dict[str, Any]:

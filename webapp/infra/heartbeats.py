@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, or_, select, update
 
 from webapp.extensions import db
 from webapp.infra import bulk
@@ -44,38 +44,32 @@ def beat(name: str, info: dict[str, Any] | None = None, now: datetime | None = N
     db.session.commit()
 
 
-def claim_run(name: str, every: timedelta, now: datetime | None = None) -> bool:
-    """True for the one caller that may run `name` now: none ran it in the last `every`."""
-    now = now or utcnow()
+def _take(name: str, condition: ColumnElement[bool], **values: Any) -> bool:
+    """Set `values` on the row `name` if `condition` holds; True for the one caller it did."""
     _ensure(name)
     result = db.session.execute(
-        update(Heartbeat)
-        .where(Heartbeat.name == name, Heartbeat.seen_at <= now - every)
-        .values(seen_at=now)
+        update(Heartbeat).where(Heartbeat.name == name, condition).values(**values)
     )
     db.session.commit()
     return cast(CursorResult[Any], result).rowcount == 1
+
+
+def claim_run(name: str, every: timedelta, now: datetime | None = None) -> bool:
+    """True for the one caller that may run `name` now: none ran it in the last `every`."""
+    now = now or utcnow()
+    return _take(name, Heartbeat.seen_at <= now - every, seen_at=now)
 
 
 def hold_lease(name: str, holder: str, ttl: timedelta, now: datetime | None = None) -> bool:
     """Take or renew the lease `name` for `holder`; False while another holds it."""
     now = now or utcnow()
-    _ensure(name)
-    result = db.session.execute(
-        update(Heartbeat)
-        .where(
-            Heartbeat.name == name,
-            or_(
-                Heartbeat.holder == holder,
-                Heartbeat.holder.is_(None),
-                Heartbeat.expires_at.is_(None),
-                Heartbeat.expires_at < now,
-            ),
-        )
-        .values(holder=holder, expires_at=now + ttl, seen_at=now)
+    free_or_ours = or_(
+        Heartbeat.holder == holder,
+        Heartbeat.holder.is_(None),
+        Heartbeat.expires_at.is_(None),
+        Heartbeat.expires_at < now,
     )
-    db.session.commit()
-    return cast(CursorResult[Any], result).rowcount == 1
+    return _take(name, free_or_ours, holder=holder, expires_at=now + ttl, seen_at=now)
 
 
 def release_lease(name: str, holder: str) -> None:

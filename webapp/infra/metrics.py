@@ -52,7 +52,7 @@ class ProvinceCollector(Collector):
         from webapp.models.types import utcnow
         from webapp.services.ioc.queries import overdue_clause
 
-        state = health.check()
+        state = health.cached_check()
         up = GaugeMetricFamily("phananh_up", "Each part's health: 1 ok, 0 not", labels=["part"])
         for part, value in state.items():
             if part not in ("status", "details"):

@@ -15,11 +15,11 @@ import functools
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -58,21 +58,13 @@ class LocalStore:
         return self.root / check_name(name)
 
     def put(self, name: str, data: bytes, *, private: bool, content_type: str) -> None:
-        _atomic_write(self._path(name), data, 0o600 if private else 0o644)
+        _atomic_write(self._path(name), lambda out: out.write(data), 0o600 if private else 0o644)
 
     def put_file(self, name: str, path: Path, *, private: bool, content_type: str) -> None:
         """Move a finished local file into place; readers never see it half-written."""
-        target = self._path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            shutil.copyfile(path, tmp_name)
-            os.chmod(tmp_name, 0o600 if private else 0o644)
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+        with path.open("rb") as source:
+            _atomic_write(self._path(name), lambda out: shutil.copyfileobj(source, out),
+                          0o600 if private else 0o644)  # fmt: skip
         path.unlink(missing_ok=True)
 
     def get(self, name: str) -> bytes:
@@ -105,13 +97,13 @@ class LocalStore:
         return None  # the app serves local files itself
 
 
-def _atomic_write(path: Path, data: bytes, mode: int) -> None:
+def _atomic_write(path: Path, fill: Callable[[BinaryIO], object], mode: int) -> None:
     """Write via a temporary file and os.replace, so readers never see a partial file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            fill(handle)
             handle.flush()
             os.fsync(handle.fileno())
             os.fchmod(handle.fileno(), mode)

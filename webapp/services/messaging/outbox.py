@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import event, or_, select
+from sqlalchemy import ColumnElement, event, func, or_, select
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
@@ -123,24 +123,25 @@ def deliver(message_id: int) -> str:
     return "sent"
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Failed messages whose next try is due, and pending ones not sent within two minutes."""
+    return or_(
+        (OutboxMessage.status == OutboxStatus.FAILED) & (OutboxMessage.next_attempt_at <= now),
+        (OutboxMessage.status == OutboxStatus.PENDING)
+        & (OutboxMessage.created_at <= now - timedelta(minutes=2)),
+    )
+
+
 def due_for_retry(now: datetime, limit: int) -> list[int]:
     """Failed messages whose next try is due, and pending ones that never got queued."""
-    stale = now - timedelta(minutes=2)
-    return list(
-        db.session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                or_(
-                    (OutboxMessage.status == OutboxStatus.FAILED)
-                    & (OutboxMessage.next_attempt_at <= now),
-                    (OutboxMessage.status == OutboxStatus.PENDING)
-                    & (OutboxMessage.created_at <= stale),
-                )
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-    )
+    stmt = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def backlog(now: datetime) -> int:
+    """How many messages are due and undelivered (what the sweep would retry)."""
+    count = db.session.scalar(select(func.count()).select_from(OutboxMessage).where(_due(now)))
+    return int(count or 0)
 
 
 # -- Enqueue after commit ---------------------------------------------------------------
