@@ -91,7 +91,10 @@ class Config:
     # Celery: kombu's SQLAlchemy transport needs no server; Redis in production and CI.
     CELERY_BROKER_URL = _env("CELERY_BROKER_URL", f"sqla+sqlite:///{INSTANCE / 'broker.sqlite'}")
     CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", False)
+    # The queues' common prefix: one queue per kind of work, `<prefix>.intake`, `.outbox`, ….
     CELERY_QUEUE = _env("CELERY_QUEUE", "phananh")
+    # The kinds a worker takes (comma-separated, webapp/infra/task_names.KINDS); empty = all.
+    WORKER_QUEUES = _env("WORKER_QUEUES", "")
     # Redis redelivers a task whose worker died after this many seconds (acks_late).
     CELERY_VISIBILITY_TIMEOUT = int(_env("CELERY_VISIBILITY_TIMEOUT", "3600"))
     # Off: nothing is sent to the broker (the sweep does the work); tests of intake alone.
@@ -168,6 +171,11 @@ class Config:
     # "json": one JSON object per log line, with the request id (production's default);
     # "text": for a terminal.
     LOG_FORMAT = _env("LOG_FORMAT", "text")
+    # Sentry (or a compatible service such as GlitchTip): unhandled errors are sent there.
+    # Residents' words and contacts are not: no request bodies, cookies or local variables.
+    SENTRY_DSN = _env("SENTRY_DSN", "")
+    SENTRY_ENVIRONMENT = _env("SENTRY_ENVIRONMENT", "production")
+    SENTRY_TRACES_SAMPLE_RATE = _float("SENTRY_TRACES_SAMPLE_RATE", 0.0)
     # In-memory caches (the ward index) check their version in the database this often.
     CACHE_CHECK_SECONDS = _float("CACHE_CHECK_SECONDS", 5)
     SMTP_HOST = _env("SMTP_HOST", "")  # empty: e-mails stay in the outbox as failed

@@ -11,7 +11,7 @@ from flask import Flask, has_request_context, request, session
 
 from config.settings import check_secret_key, config_for
 from webapp.extensions import babel, csrf, db, migrate
-from webapp.infra import logs
+from webapp.infra import logs, sentry
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
 
@@ -40,6 +40,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     check_secret_key(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logs.init_app(app)
+    sentry.init_app(app)
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
     db.init_app(app)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from celery import Celery, Task
+from celery.exceptions import Retry
 from celery.signals import setup_logging, worker_process_init
 from flask import Flask
+from kombu import Exchange, Queue
 
 from config.settings import TIMEZONE
-from webapp.infra import logs
+from webapp.infra import logs, task_names, work_stats
 from workers.schedule import BEAT_SCHEDULE
 
 
@@ -24,6 +27,28 @@ def _schedule(app: Flask) -> dict:
     """The beat schedule, with the sweep's period from SWEEP_SECONDS."""
     sweep = {**BEAT_SCHEDULE["sweep"], "schedule": float(app.config["SWEEP_SECONDS"])}
     return {**BEAT_SCHEDULE, "sweep": sweep}
+
+
+def _queues(app: Flask) -> tuple[list[Queue], dict[str, dict[str, str]]]:
+    """The queues this process consumes (WORKER_QUEUES, or every kind and the pre-split
+    queue, so messages sent before an upgrade still drain) and the route of every task."""
+    prefix = app.config["CELERY_QUEUE"]
+    wanted = [kind.strip() for kind in app.config["WORKER_QUEUES"].split(",") if kind.strip()]
+    unknown = set(wanted) - set(task_names.KINDS)
+    if unknown:
+        raise ValueError(
+            f"WORKER_QUEUES: unknown kinds {sorted(unknown)} (known: {task_names.KINDS})"
+        )
+    names = [task_names.queue_name(prefix, kind) for kind in wanted or task_names.KINDS]
+    if not wanted:
+        names.append(prefix)
+    routes = {
+        task: {"queue": task_names.queue_name(prefix, kind)}
+        for task, kind in task_names.KIND_OF.items()
+    }
+    # The exchange Celery would create for a missing queue: a producer that does not consume
+    # a queue still publishes where its consumers are bound.
+    return [Queue(name, Exchange(name), routing_key=name) for name in names], routes
 
 
 def _request_id(request: Any) -> str | None:
@@ -57,13 +82,21 @@ def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
             token = logs.set_id(_request_id(self.request))
+            started, outcome = time.perf_counter(), "failure"
             try:
                 with app.app_context():
-                    return self.run(*args, **kwargs)
+                    result = self.run(*args, **kwargs)
+                outcome = "success"
+                return result
+            except Retry:
+                outcome = "retry"
+                raise
             finally:
+                work_stats.record_task(app, self.name, outcome, time.perf_counter() - started)
                 logs.reset_id(token)
 
     celery = FlaskCelery(app.import_name, task_cls=FlaskTask)
+    queues, routes = _queues(app)
     celery.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
         task_ignore_result=True,
@@ -78,7 +111,9 @@ def celery_init_app(app: Flask) -> Celery:
         broker_transport_options=_transport_options(
             app.config["CELERY_BROKER_URL"], app.config["CELERY_VISIBILITY_TIMEOUT"]
         ),
-        task_default_queue=app.config.get("CELERY_QUEUE", "phananh"),
+        task_default_queue=app.config["CELERY_QUEUE"],
+        task_queues=queues,
+        task_routes=routes,
         beat_schedule=_schedule(app),
         timezone=TIMEZONE,
         imports=("workers.tasks", "workers.export_tasks", "bot.tasks"),

@@ -19,12 +19,14 @@ def default_classifier(text: str) -> NluAnswer | None:
     """The app's NLU client; None when the NLU server is down (the dialog then asks)."""
     try:
         from nlu.client import NluError
+        from webapp.infra import work_stats
         from webapp.services.casework.classification import nlu_client
     except ImportError:
         log.warning("NLU client not available; the bot asks for the category")
         return None
     try:
-        return nlu_client().parse(text)
+        with work_stats.nlu_call():
+            return nlu_client().parse(text)
     except NluError as error:  # unreachable, or an answer it cannot use
         log.warning("NLU unavailable (%s); the bot asks for the category", error)
         return None

@@ -31,7 +31,8 @@ def worker_env(app_config: dict, **extra: str) -> dict[str, str]:
 
 
 class Worker:
-    """A `celery worker` subprocess in its own process group (so kill -9 takes it whole)."""
+    """A `celery worker` subprocess in its own process group (so kill -9 takes it whole); it
+    takes every kind of work unless the env's WORKER_QUEUES names some."""
 
     def __init__(self, env: dict[str, str], concurrency: int = 2, log: Path | None = None):
         self.env = env
@@ -53,8 +54,6 @@ class Worker:
                 "--pool=prefork",
                 f"--concurrency={self.concurrency}",
                 "--loglevel=INFO",
-                "-Q",
-                self.env["CELERY_QUEUE"],
                 "--without-gossip",
                 "--without-mingle",
             ],

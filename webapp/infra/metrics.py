@@ -4,7 +4,9 @@ Request latency by endpoint comes from prometheus-flask-exporter. The rest is re
 time from the database and the broker, so every web process reports the same province-wide
 figures whichever one Prometheus asks: reports by status and overdue, the outbox by channel
 and state, queue depths, the age and duration of the last sweep, live workers, and each
-part's health as `phananh_up{part=...}` (1 ok, 0 not), the same parts as `/healthz`.
+part's health as `phananh_up{part=...}` (1 ok, 0 not), the same parts as `/healthz`. Celery
+tasks and NLU calls, which happen in workers, are counted in Redis (`webapp.infra.work_stats`)
+and shown from there.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from typing import Any, cast
 
 from flask import Flask, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    SummaryMetricFamily,
+)
 from prometheus_client.registry import Collector
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import func, select
@@ -98,27 +105,79 @@ class ProvinceCollector(Collector):
             outbox.add_metric([channel, str(status)], count)
         yield outbox
 
-        depth = _queue_depth(self.app)
-        if depth is not None:
-            yield _gauge("phananh_queue_depth", "Tasks waiting in the broker's queue", depth)
+        yield from _work_stats(self.app)
+        depths = _queue_depths(self.app)
+        if depths:
+            queues = GaugeMetricFamily(
+                "phananh_queue_depth",
+                "Tasks waiting in the broker, by kind of work",
+                labels=["queue"],
+            )
+            for kind, depth in depths.items():
+                queues.add_metric([kind], depth)
+            yield queues
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, value=value)
 
 
-def _queue_depth(app: Flask) -> int | None:
-    """Length of the task queue on a Redis broker (None on other brokers)."""
+def _work_stats(app: Flask) -> Iterator[Any]:
+    """Celery task runs by task and outcome, their durations, and the NLU's calls and latency."""
+    from webapp.infra.work_stats import NLU_BUCKETS, read
+
+    stats = read(app)
+    if not stats:
+        return
+    runs = CounterMetricFamily(
+        "phananh_celery_tasks", "Celery task runs by task and outcome", labels=["task", "outcome"]
+    )
+    seconds = SummaryMetricFamily(
+        "phananh_celery_task_seconds", "Time spent in Celery tasks", labels=["task"]
+    )
+    nlu = CounterMetricFamily("phananh_nlu_calls", "NLU parses by outcome", labels=["outcome"])
+    counts: dict[str, float] = {}
+    for field, value in sorted(stats.items()):
+        kind, _, rest = field.partition("|")
+        if kind == "task":
+            task, _, outcome = rest.rpartition("|")
+            runs.add_metric([task, outcome], value)
+            counts[task] = counts.get(task, 0) + value
+        elif kind == "nlu":
+            nlu.add_metric([rest], value)
+    for field, value in stats.items():
+        kind, _, task = field.partition("|")
+        if kind == "task_seconds":
+            seconds.add_metric([task], count_value=int(counts.get(task, 0)), sum_value=value)
+    yield from (runs, seconds, nlu)
+    cumulative, buckets = 0.0, []
+    for bound in [*map(str, NLU_BUCKETS), "+Inf"]:
+        cumulative += stats.get(f"nlu_bucket|{bound}", 0)
+        buckets.append((bound, cumulative))
+    yield HistogramMetricFamily(
+        "phananh_nlu_latency_seconds", "Latency of NLU parses (retries included)",
+        buckets=buckets, sum_value=stats.get("nlu_seconds", 0),
+    )  # fmt: skip
+
+
+def _queue_depths(app: Flask) -> dict[str, int]:
+    """Length of each kind's queue on a Redis broker (nothing on other brokers)."""
+    from webapp.infra.task_names import KINDS, queue_name
+
     url = app.config["CELERY_BROKER_URL"]
     if not url.startswith(("redis://", "rediss://")):
-        return None
+        return {}
     import redis
 
+    prefix = app.config["CELERY_QUEUE"]
     try:
         client = redis.Redis.from_url(url, socket_timeout=1)
-        return int(cast(int, client.llen(app.config["CELERY_QUEUE"])))
+        pipe = client.pipeline()
+        for kind in KINDS:
+            pipe.llen(queue_name(prefix, kind))
+        return {kind: int(cast(int, n)) for kind, n in zip(KINDS, pipe.execute(), strict=True)}
     except redis.RedisError:
-        return None
+        return {}
 
 
 def _allowed() -> bool:

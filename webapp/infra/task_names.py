@@ -3,6 +3,10 @@
 Services enqueue by these names (`webapp.infra.queue.enqueue`), the task modules register
 under them (`workers/`, `bot/tasks.py`) and the beat schedule refers to them; a test checks
 that each name here is registered by the worker and each registered task is named here.
+
+Each task belongs to one kind of work, and each kind has its own queue
+(`queue_name`), so a slow export or a messenger outage never delays
+classification: workers can be given kinds (`WORKER_QUEUES`).
 """
 
 CLASSIFY_REPORT = "workers.tasks.classify_report"
@@ -30,3 +34,30 @@ ALL = frozenset(
         BOT_SWEEP,
     }
 )
+
+# Kinds of work, one broker queue each.
+INTAKE = "intake"  # classification and routing of new reports
+OUTBOX = "outbox"  # delivery of messages to residents, agencies and the IOC
+EXPORTS = "exports"  # files, the weekly summary, their cleanup
+BOT = "bot"  # Telegram updates and Zalo events, the bots' housekeeping
+SWEEP_KIND = "sweep"  # deadlines: reminders, escalations, retries (never behind a backlog)
+
+KINDS = (INTAKE, OUTBOX, EXPORTS, BOT, SWEEP_KIND)
+
+KIND_OF = {
+    CLASSIFY_REPORT: INTAKE,
+    DELIVER_MESSAGE: OUTBOX,
+    DELIVER_MESSAGES: OUTBOX,
+    SWEEP: SWEEP_KIND,
+    RUN_EXPORT: EXPORTS,
+    WEEKLY_SUMMARY: EXPORTS,
+    PURGE_EXPORTS: EXPORTS,
+    HANDLE_ZALO_EVENT: BOT,
+    HANDLE_TELEGRAM_UPDATE: BOT,
+    BOT_SWEEP: BOT,
+}
+
+
+def queue_name(prefix: str, kind: str) -> str:
+    """The broker queue of one kind of work (prefix: the CELERY_QUEUE setting)."""
+    return f"{prefix}.{kind}"

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from nlu.client import NluClient, NluResult, NluUnavailable
 from webapp.extensions import db
-from webapp.infra import queue
+from webapp.infra import queue, work_stats
 from webapp.infra import task_names as names
 from webapp.models import Category, LocationSource, Report, ReportStatus
 from webapp.models.types import utcnow
@@ -93,7 +93,8 @@ def classify_and_route(report_id: int, client: NluClient | None = None) -> str:
         return "already-done"
     cfg = current_app.config
     try:
-        answer = (client or nlu_client()).parse(report.description)
+        with work_stats.nlu_call():
+            answer = (client or nlu_client()).parse(report.description)
     except NluUnavailable:
         report.classify_attempts += 1
         waited = utcnow() - report.created_at
