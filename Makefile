@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export FLASK_APP := webapp:create_app
 PORT ?= 5000
 
-.PHONY: run test venv translations db demo lint typecheck fmt bench services clean
+.PHONY: run test venv translations db demo lint typecheck fmt bench services clean cluster
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ typecheck: $(STAMP)
 
 fmt:
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+## cluster: the production topology on 127.0.0.1 (haproxy, 2 web, 2 Rasa, 3 workers, 2 beats,
+## SeaweedFS, PostgreSQL, Redis) until Ctrl-C; see deploy/README.md. CLUSTER_ARGS=--fake-nlu…
+CLUSTER_PORT ?= 8443
+cluster: venv translations
+	scripts/ensure-services
+	$(BIN)/python -m deploy.cluster --port $(CLUSTER_PORT) $(CLUSTER_ARGS)
 
 bench: venv
 	scripts/ensure-services

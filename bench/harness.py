@@ -351,17 +351,23 @@ def explain(conn, statement: str, parameters: Any) -> Plan:
 
 
 def profile(
-    call: Callable, *args: Any, path: Path | None = None, show: str = "", wanted: Iterable[str] = ()
+    call: Callable,
+    *args: Any,
+    path: Path | None = None,
+    show: str = "",
+    wanted: Iterable[str] = (),
+    timer: Callable[[], float] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """cProfile `call(*args)`, print where the time went on stderr, save it to `path`.
 
     `show`: a regex of the files listed by cumulative time; `wanted`: "file suffix:function"
-    entries whose cumulative time the returned breakdown gives. Returns (result, figures).
+    entries whose cumulative time the returned breakdown gives; `timer`: the clock (wall by
+    default; `time.process_time` leaves the waits out). Returns (result, figures).
     """
     import cProfile
     import pstats
 
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(timer) if timer else cProfile.Profile()
     t0 = time.perf_counter()
     result = profiler.runcall(call, *args)
     wall = time.perf_counter() - t0

@@ -222,8 +222,8 @@ class PlanCatcher:
         self.last: tuple[str, Any] | None = None
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany):
-        if "GROUP BY reports.h3_r" in statement:
-            self.last = (statement, parameters)
+        if "GROUP BY reports.h3_r" in statement or "GROUP BY report_cell_counts.h3_r6" in statement:
+            self.last = (statement, parameters)  # the reports' indexes, or the rollup
 
 
 def measure_views(
@@ -244,6 +244,7 @@ def measure_views(
     event.listen(engine, "before_cursor_execute", catcher)
     try:
         for view in views:
+            catcher.last = None
             query = dict(view.params, zoom=str(view.zoom))
             if view.bbox:
                 query["bbox"] = view.bbox
@@ -364,7 +365,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if args.no_indexes:
             RECOMMENDED_INDEXES.clear()
         rows = history_lines(world, args.reports, args.seed, now)
-        load = copy_reports(url, ", ".join(HISTORY_COLUMNS), rows)
+        load = copy_reports(url, ", ".join(HISTORY_COLUMNS), rows, app=app)
         t0 = time.perf_counter()
         made = create_indexes(engine)
         load["heat_indexes_s"] = round(time.perf_counter() - t0, 1)

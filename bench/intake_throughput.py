@@ -10,16 +10,17 @@ See bench/README.md.
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import counting
 import harness
 from harness import Col, fmt_rate, log, percentile
 from submissions import DraftFactory, make_jpegs
@@ -82,12 +83,23 @@ class Timings:
         return seconds is not None and self.wall >= seconds
 
 
-def run_intake(app, drafts: list, into: Timings, seconds: float | None = None) -> int:
-    """Submit drafts one by one, each in its own app context like a request; returns how many."""
+def run_intake(
+    app,
+    drafts: list,
+    into: Timings,
+    seconds: float | None = None,
+    counter: counting.StatementCounter | None = None,
+) -> int:
+    """Submit drafts one by one, each in its own app context like a request; returns how many.
+
+    `counter` counts their SQL statements and broker sends (and nothing else's).
+    """
     from webapp.extensions import db
     from webapp.services.intake.reports import submit_report
 
     done = 0
+    if counter is not None:
+        counter.on = True
     start, cpu = time.perf_counter(), time.process_time()
     for draft in drafts:
         with app.app_context():
@@ -101,6 +113,8 @@ def run_intake(app, drafts: list, into: Timings, seconds: float | None = None) -
             break
     into.wall += time.perf_counter() - start
     into.cpu += time.process_time() - cpu
+    if counter is not None:
+        counter.on = False
     return done
 
 
@@ -158,7 +172,11 @@ def run_raw(app, rows: list[dict[str, Any]], into: Timings) -> None:
 
 
 def run_interleaved(
-    app, drafts: list, blocks: int, seconds: float | None
+    app,
+    drafts: list,
+    blocks: int,
+    seconds: float | None,
+    counter: counting.StatementCounter | None = None,
 ) -> tuple[Timings, Timings]:
     """Intake and raw INSERT+COMMIT in alternating blocks of the same rows.
 
@@ -168,7 +186,7 @@ def run_interleaved(
     intake, raw = Timings(), Timings()
     size = max(1, -(-len(drafts) // blocks))
     for at in range(0, len(drafts), size):
-        done = run_intake(app, drafts[at : at + size], intake, seconds)
+        done = run_intake(app, drafts[at : at + size], intake, seconds, counter)
         run_raw(app, raw_rows(drafts[at : at + done]), raw)
         if intake.over(seconds):
             break
@@ -189,20 +207,46 @@ def run_enqueue_only(app, count: int, into: Timings) -> None:
         into.cpu += time.process_time() - cpu
 
 
-def profile_intake(app, drafts: list, path: Path) -> None:
-    """Run drafts through intake under cProfile (after the timed loops); print the top."""
-    import cProfile
-    import pstats
+# Where a report's CPU goes: "file suffix:function" whose cumulative CPU time --profile prints
+# per report (under cProfile, which inflates code made of many small Python calls).
+PROFILED = (
+    "intake/reports.py:submit_report",
+    "orm/scoping.py:commit",
+    "messaging/notifications.py:_write_messages",
+    "orm/session.py:_flush",
+    "infra/queue.py:enqueue",
+    "messaging/outbox.py:_enqueue_new_messages",
+    "messaging/outbox.py:add_message",
+    "messaging/notifications.py:_follower_messages",
+    "intake/photos.py:process_photos",
+    "intake/reports.py:_store_photos",
+    "intake/reports.py:_check_limits",
+    "intake/reports.py:_resident_for",
+    "intake/reports.py:search_text",
+    "intake/reports.py:_locate",
+    "casework/workflow.py:transition",
+)
 
-    profiler = cProfile.Profile()
-    profiler.runcall(run_intake, app, drafts, Timings())
-    profiler.dump_stats(path)
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).strip_dirs()
-    stats.sort_stats("cumulative").print_stats(35)
-    stats.sort_stats("tottime").print_stats(20)
-    print(out.getvalue(), file=sys.stderr)
-    log(f"cProfile of {len(drafts)} reports written to {path} (snakeviz/pstats can read it)")
+
+def profile_intake(app, drafts: list, path: Path, cpu_ms: float) -> dict[str, Any]:
+    """Run drafts through intake under cProfile with a CPU clock (the waits are the table's
+    latency minus its CPU); print the top, and PROFILED as shares of submit_report, also
+    applied to `cpu_ms` (the timed loop's CPU per report, the profiler's overhead left out)."""
+    _, figures = harness.profile(
+        run_intake, app, drafts, Timings(), path=path, wanted=PROFILED, timer=time.process_time
+    )
+    entries = figures["breakdown"]
+    whole = next((e["cumulative_s"] for e in entries if e["function"] == "submit_report"), 0)
+    print(
+        f"where a report's CPU goes ({len(drafts)} reports under cProfile; cumulative, so "
+        f"nested; ≈ ms: the share of the {cpu_ms:.2f} ms a report took unprofiled):",
+        file=sys.stderr,
+    )
+    for entry in entries:
+        entry["share_of_submit"] = share = entry["cumulative_s"] / whole if whole else 0.0
+        where = f"{entry['where'].rsplit('/', 1)[-1]} {entry['function']}"
+        print(f"  {where:44} {share:6.1%}  ≈ {share * cpu_ms:5.2f} ms", file=sys.stderr)
+    return figures
 
 
 def db_checks(app) -> dict[str, Any]:
@@ -248,6 +292,16 @@ def print_table(phases: list[Phase]) -> None:
     ]  # fmt: skip
     rows = [(p.name, p.count, p.rate, p.p50_ms, p.p95_ms, p.p99_ms, p.cpu_ms) for p in phases]
     harness.table(columns, rows)
+
+
+def per_report_lines(intake: Phase) -> str:
+    """What one report sends: broker messages and SQL statements, the most frequent first."""
+    # NUL keeps "INSERT reports 1.00" on one line; textwrap breaks at the other spaces.
+    kinds = intake.extra["sql_by_statement"].items()
+    sql = ", ".join(f"{k} {n:.2f}".replace(" ", "\0") for k, n in kinds)
+    line = f"per report: {intake.extra['broker_sends']:.2f} broker sends, the pool's pre-ping"
+    line += f" and {intake.extra['sql']:.2f} SQL statements ({sql})"
+    return textwrap.fill(line, 95, subsequent_indent="  ").replace("\0", " ")
 
 
 def summary_line(intake: Phase, raw: Phase) -> str:
@@ -324,6 +378,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 db.session.commit()
                 wards = history.province_wards(harness.PROVINCE)
 
+            counter = counting.StatementCounter()
+            counting.count_statements(app, counter)
             factory = DraftFactory(rng, wards, make_jpegs(rng))
             warm = [factory.draft(args.photos) for _ in range(WARMUP)]
             main = [factory.draft(args.photos) for _ in range(args.reports)]
@@ -336,8 +392,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
             label = photo_label(args.photos)
             log(f"intake ({label}) and raw INSERT+COMMIT: {len(main)} each, {args.blocks} blocks")
-            intake_t, raw_t = run_interleaved(app, main, args.blocks, args.seconds)
-            intake = summarise(f"intake ({label})", intake_t, queued=intake_t.queued)
+            intake_t, raw_t = run_interleaved(app, main, args.blocks, args.seconds, counter)
+            intake = summarise(
+                f"intake ({label})",
+                intake_t,
+                queued=intake_t.queued,
+                **counter.per_item(len(intake_t.latencies)),
+            )
             raw = summarise("raw INSERT+COMMIT", raw_t)
             phases: list[Phase] = [intake, raw]
             photo_run = photo_raw = None
@@ -352,9 +413,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 enqueue_t = Timings()
                 run_enqueue_only(app, intake.count, enqueue_t)
                 phases.append(summarise("enqueue only (Redis)", enqueue_t))
+            profiled = None
             if args.profile:
                 extra = [factory.draft(args.photos) for _ in range(min(args.reports, 500))]
-                profile_intake(app, extra, args.profile)
+                profiled = profile_intake(app, extra, args.profile, intake.cpu_ms)
             waiting = harness.redis_queue_length(queue_name)
             checks = db_checks(app)
             with app.app_context():
@@ -391,6 +453,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "stored": checks,
         "postgres": settings,
         "host": harness.host(),
+        "profile": profiled,
         "_phases": phases,
     }
 
@@ -414,6 +477,7 @@ def report(results: dict[str, Any]) -> bool:
     print()
     print_table(phases)
     print("(CPU ms: this process's CPU time per item; the rest of the latency is waiting)")
+    print(per_report_lines(intake))
     print()
     print(summary_line(intake, raw))
     photo = next((p for p in phases if p.name == "intake (1 photo)"), None)

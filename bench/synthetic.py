@@ -10,13 +10,10 @@ a row for the open reports the sweep bench plants around its sweep moment, then
 
 from __future__ import annotations
 
-import re
-import time
 from bisect import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 from harness import PROVINCE, log
@@ -174,8 +171,19 @@ HISTORY_COLUMNS = (
 WAITING = ("received", "classified", "needs_triage")  # no agency, no deadline yet
 
 
-def history_lines(world: World, n: int, seed: int, now: datetime) -> Iterator[str]:
-    """COPY lines of n reports of the last two years (more of them recently), numpy-drawn."""
+def history_chunks(
+    world: World, n: int, seed: int, now: datetime, start: int = 0, chunk: int = 1_000_000
+) -> Iterator[str]:
+    """history_lines of n reports drawn `chunk` at a time (ten million fit in memory so),
+    numbered from `start`."""
+    for first in range(start, start + n, chunk):
+        size = min(chunk, start + n - first)
+        yield from history_lines(world, size, seed + first, now, start=first)
+
+
+def history_lines(world: World, n: int, seed: int, now: datetime, start: int = 0) -> Iterator[str]:
+    """COPY lines of n reports of the last two years (more of them recently), numpy-drawn;
+    their codes numbered from `start`."""
     import h3
 
     rng = np.random.default_rng(seed)
@@ -239,7 +247,7 @@ def history_lines(world: World, n: int, seed: int, now: datetime) -> Iterator[st
         if status in WAITING:
             urg = extended = NULL
         yield (
-            f"PA-B{i:08d}\t{via}\t{description}\t{folded}\t{status}\t{category}\t{agency}\t"
+            f"PA-B{start + i:08d}\t{via}\t{description}\t{folded}\t{status}\t{category}\t{agency}\t"
             f"{unit}\t{PROVINCE}\t{lat!r}\t{lon!r}\tpin\tf\t{cell(lat, lon, 6)}\t"
             f"{cell(lat, lon, 8)}\t{cell(lat, lon, 10)}\t{urg}\t{due_at}\t{first_due_at}\t"
             f"{extended}\t{responded_at}\t{resolved_at}\t{closed_at}\t{stars}\t{late}\t1\t"
@@ -418,82 +426,5 @@ def open_lines(world: World, plan: Plan, rng) -> Iterator[str]:
 # --------------------------------------------------------------------------- COPY
 
 
-def same_ddl(ddl: str) -> str:
-    """An index definition without casts, brackets and spaces: PostgreSQL rewrites
-    `status IN (…)` once more each time it reads its own output back."""
-    return re.sub(r"::[a-z ]+(\[\])?|[()\s]", "", ddl)
-
-
-def copy_reports(database_url: str, columns: str, lines: Iterable[str]) -> dict[str, Any]:
-    """COPY the rows into `reports` with its secondary indexes and foreign keys off, rebuild
-    them from their own definitions (stop if the rebuilt set differs), then VACUUM ANALYZE.
-
-    Building an index once is much faster than updating it a million times. When the rows
-    carry their ids, the id sequence is moved past them.
-    """
-    import psycopg
-
-    dsn = database_url.replace("postgresql+psycopg://", "postgresql://")
-    timings: dict[str, Any] = {}
-    with psycopg.connect(dsn) as conn:
-        conn.execute("SET maintenance_work_mem = '256MB'")
-        indexes = conn.execute(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
-            "WHERE i.tablename = 'reports' AND NOT EXISTS "
-            "(SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) ORDER BY 1"
-        ).fetchall()
-        fkeys = conn.execute(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'reports'::regclass AND contype = 'f' ORDER BY 1"
-        ).fetchall()
-        for name, _ in fkeys:
-            conn.execute(f'ALTER TABLE reports DROP CONSTRAINT "{name}"')
-        for name, _ in indexes:
-            conn.execute(f'DROP INDEX "{name}"')
-        conn.commit()
-
-        t0, count, buf = time.perf_counter(), 0, []
-        with conn.cursor().copy(f"COPY reports ({columns}) FROM STDIN") as copy:
-            for count, line in enumerate(lines, 1):
-                buf.append(line)
-                if len(buf) == 5000:
-                    copy.write("".join(buf))
-                    buf.clear()
-                if count % 200_000 == 0:
-                    log(f"  {count:,} rows copied ({time.perf_counter() - t0:.0f} s)")
-            copy.write("".join(buf))
-        conn.execute(
-            "SELECT setval(pg_get_serial_sequence('reports', 'id'), "
-            "(SELECT coalesce(max(id), 0) + 1 FROM reports), false)"
-        )
-        conn.commit()
-        timings["rows"], timings["copy_s"] = count, round(time.perf_counter() - t0, 1)
-        log(f"COPY {count:,} reports in {timings['copy_s']} s; rebuilding indexes")
-
-        t0 = time.perf_counter()
-        for _, ddl in indexes:
-            conn.execute(ddl)
-        for name, ddl in fkeys:
-            conn.execute(f'ALTER TABLE reports ADD CONSTRAINT "{name}" {ddl}')
-        conn.commit()
-        timings["indexes_s"] = round(time.perf_counter() - t0, 1)
-        after = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'reports' "
-            "AND indexname = ANY(%s) ORDER BY 1",
-            ([n for n, _ in indexes],),
-        ).fetchall()
-        differ = {(n, same_ddl(d)) for n, d in after} ^ {(n, same_ddl(d)) for n, d in indexes}
-        if differ:
-            raise SystemExit(f"rebuilt index definitions differ: {sorted(differ)}")
-        log(
-            f"{len(indexes)} indexes, {len(fkeys)} foreign keys rebuilt in {timings['indexes_s']} s"
-        )
-
-        conn.commit()
-        conn.autocommit = True
-        t0 = time.perf_counter()
-        conn.execute("VACUUM (ANALYZE) reports")
-        conn.execute("ANALYZE")
-        timings["vacuum_analyze_s"] = round(time.perf_counter() - t0, 1)
-        log(f"VACUUM (ANALYZE) in {timings['vacuum_analyze_s']} s")
-    return timings
+# The loader lives beside this module; the benchmarks import it from here.
+from loader import copy_reports, rebuild_rollup, same_ddl  # noqa: E402, F401

@@ -16,7 +16,7 @@ from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
 from webapp.infra.i18n import in_language
 from webapp.models import InboundEvent
-from webapp.services.messaging import conversations
+from webapp.services.messaging import conversations, windows
 from webapp.services.messaging.channels import SendError
 from webapp.services.messaging.channels.base import download
 from webapp.services.messaging.channels.zalo import (
@@ -76,7 +76,10 @@ def to_incoming(event: dict[str, Any]) -> Incoming | None:
 def send_reply(user_id: str, reply: Outgoing) -> None:
     """One reply as Zalo consultation message(s); buttons as template buttons."""
     image = public_photo_url(reply.photo_key) if reply.photo_key else None
-    ZaloApi().send(user_id, reply.text, reply.button_rows(), image)
+    try:
+        ZaloApi().send(user_id, reply.text, reply.button_rows(), image)
+    finally:
+        db.session.commit()  # the places of the window the replies used
 
 
 def _finish_unanswered(event: InboundEvent) -> None:
@@ -94,6 +97,13 @@ def handle_event(row_id: int, dialog: Dialog | None = None) -> str:
         return "skip"
     payload, key = dict(event.payload or {}), event.event_id
     user_id = zalo_user_id(payload)
+    message = payload.get("message")
+    msg_id = message.get("msg_id") if isinstance(message, dict) else None
+    if user_id and (msg_id or payload.get("event_name") == "follow"):
+        # The resident wrote (or followed the OA): a new free reply window, in which replies
+        # quote this message (a follow has no message to quote).
+        windows.note_inbound(CHANNEL, user_id, str(msg_id or ""), event.received_at)
+        db.session.commit()
     db.session.rollback()  # no transaction open while downloading
     try:
         incoming = to_incoming(payload)

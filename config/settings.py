@@ -135,6 +135,10 @@ class Config:
     MAP_TILE_ATTRIBUTION = _env("MAP_TILE_ATTRIBUTION", "")
     # Seconds a heatmap answer is reused (0: never cached).
     HEATMAP_CACHE_SECONDS = _float("HEATMAP_CACHE_SECONDS", 30)
+    # Where heatmap answers are shared (redis://…: by every web process); empty: in each process.
+    HEATMAP_CACHE_URL = _env("HEATMAP_CACHE_URL", "")
+    # The province heatmap and the KPIs read the report rollup once built (off: the reports).
+    IOC_ROLLUP = _bool("IOC_ROLLUP", True)
 
     # NLU
     RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
@@ -209,6 +213,37 @@ class Config:
     # First tokens only: after the first refresh the database holds the current pair.
     ZALO_ACCESS_TOKEN = _env("ZALO_ACCESS_TOKEN", "")
     ZALO_REFRESH_TOKEN = _env("ZALO_REFRESH_TOKEN", "")
+    # Zalo's free reply window: consultation messages within this many hours of the
+    # resident's last message, at most this many, each quoting that message's id.
+    ZALO_WINDOW_HOURS = _float("ZALO_WINDOW_HOURS", 48.0)
+    ZALO_WINDOW_MESSAGES = int(_env("ZALO_WINDOW_MESSAGES", "8"))
+    # The OA may send transaction (template) messages (a verified OA with quota).
+    ZALO_TRANSACTION_ENABLED = _bool("ZALO_TRANSACTION_ENABLED", False)
+    # ZNS: template messages to a resident's verified phone, through the OA's access token.
+    ZNS_API_BASE_URL = _env("ZNS_API_BASE_URL", "https://business.openapi.zalo.me")
+    # Template id per kind of update: "received=…,assigned=…,resolved=…,rejected=…,reply=…,
+    # code=…" (code: the phone verification code); a kind without a template is not sent by ZNS.
+    ZNS_TEMPLATES = _env("ZNS_TEMPLATES", "")
+    # SMS brandname gateway through one HTTP adapter (see messaging/channels/sms.py).
+    SMS_URL = _env("SMS_URL", "")
+    SMS_AUTH_HEADER = _env("SMS_AUTH_HEADER", "")  # e.g. "Authorization: Basic …"
+    SMS_BRANDNAME = _env("SMS_BRANDNAME", "")
+    # The JSON body, with {phone} {text} {brandname} {id} {dlr_url} filled in (JSON-escaped).
+    SMS_BODY_TEMPLATE = _env(
+        "SMS_BODY_TEMPLATE",
+        '{"to": "{phone}", "from": "{brandname}", "text": "{text}", "ref": "{id}",'
+        ' "callback": "{dlr_url}"}',
+    )
+    # Accepted when the answer's field (dotted path) has this value (empty: any 2xx answer).
+    SMS_SUCCESS_FIELD = _env("SMS_SUCCESS_FIELD", "")
+    SMS_SUCCESS_VALUE = _env("SMS_SUCCESS_VALUE", "")
+    # Shared secret the gateway's delivery reports carry (?token=); empty: reports refused.
+    SMS_DLR_TOKEN = _env("SMS_DLR_TOKEN", "")
+    # When a resident's messenger cannot be reached for free, try these, in order.
+    RESIDENT_FALLBACK = _env("RESIDENT_FALLBACK", "zalo_transaction,zns,sms")
+    # Messages a month each paid channel may send ("zns=3000,sms=2000,zalo_transaction=5000");
+    # a channel without a figure is not limited.
+    MESSAGE_BUDGETS = _env("MESSAGE_BUDGETS", "")
     MESSENGER_TIMEOUT = _float("MESSENGER_TIMEOUT", 10.0)
     BOT_NEARBY_METERS = _float("BOT_NEARBY_METERS", 150.0)
     # A report left half-written this long is forgotten at the resident's next message.

@@ -24,6 +24,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 # Rows made by tests; reference data (units, agencies, categories, users) stays.
 SERVER_START_TIMEOUT = 300  # seconds for `rasa run` to load the model on a busy 2-core box
 TRANSIENT_TABLES = (
+    "channel_windows",
     "conversations",
     "export_jobs",
     "inbound_events",

@@ -61,6 +61,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.blueprints.webhooks import init_app as init_webhooks
     from webapp.cli import register_cli
     from webapp.infra import metrics
+    from webapp.services.ioc import rollup
     from webapp.services.messaging import channels, notifications, outbox
 
     auth.init_app(app)
@@ -72,6 +73,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     channels.init_app(app)
     outbox.init_app(app)
     notifications.init_app(app)
+    rollup.init_app(app)
     app.register_blueprint(public_bp)
     init_api(app)
     app.register_blueprint(bo_bp, url_prefix="/bo")

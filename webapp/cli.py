@@ -19,6 +19,7 @@ demo_cli = AppGroup("demo", help="Demo province data.")
 deadlines_cli = AppGroup("deadlines", help="Reminders and escalations.")
 sla_cli = AppGroup("sla", help="Service levels and the working calendar.")
 nlu_cli = AppGroup("nlu", help="The Rasa NLU model: train, evaluate, ping, corrections.")
+ioc_cli = AppGroup("ioc", help="The IOC's heatmap and KPIs.")
 
 SHARED_GEO = Path(__file__).resolve().parents[2] / "shared" / "geo" / "wards.geojson.gz"
 
@@ -181,7 +182,21 @@ def nlu_export_corrections(output: str) -> None:
         click.echo(f"{len(items)} corrections written to {output}")
 
 
+@ioc_cli.command("rollup-rebuild")
+def ioc_rollup_rebuild() -> None:
+    """Rebuild the report rollup from the reports, in one transaction (after a COPY, psql…)."""
+    import time
+
+    from webapp.services.ioc.rollup.rebuild import rebuild
+
+    started = time.perf_counter()
+    rows = rebuild()
+    db.session.commit()
+    made = ", ".join(f"{table} {count:,}" for table, count in rows.items())
+    click.echo(f"Rollup rebuilt in {time.perf_counter() - started:.1f} s: {made} rows.")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups."""
-    for group in (geo_cli, demo_cli, deadlines_cli, sla_cli, nlu_cli):
+    for group in (geo_cli, demo_cli, deadlines_cli, sla_cli, nlu_cli, ioc_cli):
         app.cli.add_command(group)

@@ -20,7 +20,7 @@ from webapp.extensions import db
 from webapp.models import AdminUnit, InboundEvent, MessengerToken, OutboxMessage, Report
 from webapp.services.casework import workflow
 from webapp.services.intake.reports import get_by_code
-from webapp.services.messaging import outbox
+from webapp.services.messaging import outbox, windows
 from webapp.services.messaging.channels import SendError
 from webapp.services.messaging.channels.zalo import ZaloApi, refresh_zalo_token, zalo_event_key
 
@@ -128,16 +128,18 @@ def test_more_than_five_choices_are_numbered_and_a_typed_number_works(fake_zalo,
 
 
 def test_follow_event_is_welcomed(fake_zalo, zalo):
-    event = {
-        "app_id": "x",
-        "event_name": "follow",
-        "follower": {"id": USER},
-        "timestamp": "1700000000000",
-    }
-    assert "trợ lý tiếp nhận phản ánh" in zalo(event)[-1]
+    assert "trợ lý tiếp nhận phản ánh" in zalo(fake_zalo.follow_event(USER))[-1]
 
 
-def _zalo_report(ctx) -> OutboxMessage:
+def _talked(fake_zalo) -> None:
+    """The resident wrote to the OA just now: a reply window is open on both sides."""
+    event = fake_zalo.text_event(USER, "xin chào")
+    windows.note_inbound("zalo", USER, event["message"]["msg_id"])
+    db.session.commit()
+
+
+def _zalo_report(ctx, fake_zalo) -> OutboxMessage:
+    _talked(fake_zalo)
     report = SubmittedReportFactory(
         channel="zalo",
         identity=ChannelIdentityFactory(channel="zalo", external_id=USER, display_name=None),
@@ -150,7 +152,7 @@ def _zalo_report(ctx) -> OutboxMessage:
 
 
 def test_expired_token_is_refreshed_once_and_both_tokens_saved(ctx, fake_zalo):
-    message = _zalo_report(ctx)
+    message = _zalo_report(ctx, fake_zalo)
     fake_zalo.expire("access-1")
     assert outbox.deliver(message.id) == "sent"
     assert len(fake_zalo.refreshes) == 1
@@ -171,6 +173,7 @@ def test_expired_token_is_refreshed_once_and_both_tokens_saved(ctx, fake_zalo):
 
 
 def test_refresh_token_is_never_spent_twice(ctx, fake_zalo):
+    _talked(fake_zalo)
     ZaloApi().send(USER, "một")  # seeds the store with access-1 / refresh-1
     fake_zalo.expire("access-1")
     assert refresh_zalo_token("access-1") == "access-2"
@@ -180,16 +183,16 @@ def test_refresh_token_is_never_spent_twice(ctx, fake_zalo):
 
 
 def test_zalo_error_with_http_200_is_a_failure(ctx, fake_zalo):
-    message = _zalo_report(ctx)
-    fake_zalo.fail_next.append(-230)  # e.g. the user has not talked to the OA lately
+    message = _zalo_report(ctx, fake_zalo)
+    fake_zalo.fail_next.append(-201)  # e.g. a parameter Zalo does not accept
     assert outbox.deliver(message.id) == "failed"
     db.session.refresh(message)
-    assert "-230" in message.last_error and message.status == "failed"
+    assert "-201" in message.last_error and message.status == "failed"
     assert fake_zalo.refreshes == [], "not a token error: no refresh"
 
 
 def test_a_refused_refresh_fails_the_message(ctx, fake_zalo):
-    message = _zalo_report(ctx)
+    message = _zalo_report(ctx, fake_zalo)
     fake_zalo.expire("access-1")
     fake_zalo.refresh_tokens.clear()
     assert outbox.deliver(message.id) == "failed"

@@ -77,6 +77,7 @@ def test_a_task_run_and_its_nlu_call_are_counted(app, fake_rasa):
 
 def test_a_failing_task_is_counted_as_a_failure(app, monkeypatch):
     classify_report = _task(app)
+
     def broken(report_id: int, client=None) -> str:
         raise RuntimeError("boom")
 

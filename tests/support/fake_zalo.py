@@ -1,8 +1,13 @@
-"""A fake Zalo OA on 127.0.0.1: consultation messages, token refresh, images to download.
+"""A fake Zalo OA on 127.0.0.1: consultation and transaction messages, ZNS, token refresh,
+images to download.
 
 Like Zalo, it reports errors with HTTP 200 and a non-zero `error`; an access token is
 good until the test expires it, and a refresh token works exactly once. The helpers
-build signed webhook events as Zalo sends them.
+build signed webhook events as Zalo sends them, and remember each user's last message: a
+consultation message is refused (-230) unless it quotes that message's id within 48 hours of
+it, at most 8 times, as Zalo does for an OA without proactive quota. Transaction messages
+need `transaction_enabled` (a verified OA); ZNS messages need a registered template id and a
+Vietnamese phone (84…) and are counted against `zns_quota`.
 """
 
 from __future__ import annotations
@@ -37,6 +42,13 @@ class FakeZalo(LocalHttpServer):
         self._lock = threading.Lock()
         self._seq = itertools.count(2)
         self._msg_ids = itertools.count(1)
+        self.last_inbound: dict[str, tuple[str, float, int]] = {}  # user → (msg id, time, used)
+        self.enforce_window = True
+        self.transaction_enabled = False
+        self.transactions: list[dict[str, Any]] = []
+        self.zns_templates: set[str] = set()
+        self.zns: list[dict[str, Any]] = []
+        self.zns_quota = 1000
 
     # -- what the test does -----------------------------------------------------------------
 
@@ -71,13 +83,27 @@ class FakeZalo(LocalHttpServer):
     # -- events as Zalo posts them to the webhook ---------------------------------------------
 
     def _event(self, name: str, user_id: str, message: dict[str, Any]) -> dict[str, Any]:
+        msg_id = f"msg{next(self._msg_ids):06d}"
+        with self._lock:
+            self.last_inbound[user_id] = (msg_id, time.time(), 0)
         return {
             "app_id": APP_ID,
             "user_id_by_app": f"app{user_id}",
             "event_name": name,
             "sender": {"id": user_id},
             "recipient": {"id": OA_ID},
-            "message": {"msg_id": f"msg{next(self._msg_ids):06d}", **message},
+            "message": {"msg_id": msg_id, **message},
+            "timestamp": str(int(time.time() * 1000)),
+        }
+
+    def follow_event(self, user_id: str) -> dict[str, Any]:
+        """follow: no message, but the OA may answer (without a quote)."""
+        with self._lock:
+            self.last_inbound[user_id] = ("", time.time(), 0)
+        return {
+            "app_id": APP_ID,
+            "event_name": "follow",
+            "follower": {"id": user_id},
             "timestamp": str(int(time.time() * 1000)),
         }
 
@@ -118,6 +144,10 @@ class FakeZalo(LocalHttpServer):
         """Dispatch by path."""
         if request.path == "/v3.0/oa/message/cs" and request.method == "POST":
             return self._message_cs(request)
+        if request.path == "/v3.0/oa/message/transaction" and request.method == "POST":
+            return self._message_transaction(request)
+        if request.path == "/message/template" and request.method == "POST":
+            return self._zns(request)
         if request.path == "/v4/oa/access_token" and request.method == "POST":
             return self._access_token(request)
         if request.path.startswith("/cdn/") and request.path[5:] in self.images:
@@ -135,10 +165,56 @@ class FakeZalo(LocalHttpServer):
                 code = self.fail_next.pop(0)
                 self.rejected.append(body)
                 return self.json({"error": code, "message": "Zalo says no"})
+            user = body["recipient"]["user_id"]
+            refusal = self._outside_window(user, body["message"].get("quote_message_id"))
+            if refusal:
+                self.rejected.append(body)
+                return self.json({"error": -230, "message": refusal})
             self.sent.append(body)
-        user = body["recipient"]["user_id"]
         return self.json(
             {"error": 0, "message": "Success", "data": {"message_id": "m1", "user_id": user}}
+        )
+
+    def _outside_window(self, user: str, quoted: str | None) -> str | None:
+        """Why Zalo would refuse a consultation message now (None: it accepts it)."""
+        if not self.enforce_window:
+            return None
+        last = self.last_inbound.get(user)
+        if last is None:
+            return "User has not interacted with the OA"
+        msg_id, at, used = last
+        if quoted != (msg_id or None):
+            return "The message must quote the user's last message"
+        if time.time() - at > 48 * 3600 or used >= 8:
+            return "Outside the consultation window"
+        self.last_inbound[user] = (msg_id, at, used + 1)
+        return None
+
+    def _message_transaction(self, request: Request):
+        body = request.fields
+        with self._lock:
+            if request.headers.get("access_token") not in self.valid_tokens:
+                return self.json({"error": -216, "message": "Access token is invalid"})
+            if not self.transaction_enabled:
+                return self.json({"error": -224, "message": "OA has no transaction quota"})
+            self.transactions.append(body)
+        return self.json({"error": 0, "message": "Success", "data": {"message_id": "t1"}})
+
+    def _zns(self, request: Request):
+        body = request.fields
+        with self._lock:
+            if request.headers.get("access_token") not in self.valid_tokens:
+                return self.json({"error": -124, "message": "Access token is invalid"})
+            if body.get("template_id") not in self.zns_templates:
+                return self.json({"error": -1123, "message": "Template is not approved"})
+            phone = str(body.get("phone") or "")
+            if not (phone.startswith("84") and phone[2:].isdigit() and len(phone) == 11):
+                return self.json({"error": -108, "message": "Phone number is invalid"})
+            if len(self.zns) >= self.zns_quota:
+                return self.json({"error": -1138, "message": "Out of daily quota"})
+            self.zns.append(body)
+        return self.json(
+            {"error": 0, "message": "Success", "data": {"msg_id": f"z{len(self.zns)}"}}
         )
 
     def _access_token(self, request: Request):

@@ -1,4 +1,5 @@
-"""Messenger webhooks: verify the caller, record the event once, queue it, answer at once.
+"""Messenger webhooks: verify the caller, record the event once, queue it, answer at once;
+and the SMS gateway's delivery reports.
 
 Zalo expects an answer within 2 seconds and Telegram retries slow webhooks: the dialog
 runs later in a Celery task (bot.tasks). A call that cannot prove it comes from the
@@ -15,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from webapp.extensions import csrf
 from webapp.infra import task_names as names
 from webapp.services.messaging import conversations
+from webapp.services.messaging.channels.phone import record_delivery_report, sms_token_ok
 from webapp.services.messaging.channels.telegram import telegram_event_key, telegram_secret_ok
 from webapp.services.messaging.channels.zalo import zalo_event_key, zalo_signature_ok
 
@@ -55,6 +57,18 @@ def telegram() -> ResponseReturnValue:
     key = telegram_event_key(update)
     new = conversations.accept_inbound("telegram", key, update, TELEGRAM_TASK)
     return jsonify(ok=True, duplicate=not new)
+
+
+@bp.post("/sms/dlr")
+def sms_delivery_report() -> ResponseReturnValue:
+    """The SMS gateway's delivery report, carrying SMS_DLR_TOKEN in ?token=."""
+    if not sms_token_ok(request.args.get("token")):
+        return _refused()
+    report = request.get_json(silent=True)
+    if not isinstance(report, dict):
+        return jsonify(error="bad_request"), 400
+    known = record_delivery_report(report.get("ref"), report.get("status"))
+    return jsonify(ok=True, known=known)
 
 
 def init_app(app: Flask) -> None:

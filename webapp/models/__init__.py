@@ -12,6 +12,7 @@ from webapp.models.conversation import (
     MessengerToken,
     ReportFollower,
 )
+from webapp.models.delivery import ChannelWindow
 from webapp.models.geo import AdminUnit
 from webapp.models.heartbeat import Heartbeat
 from webapp.models.outbox import OutboxMessage, OutboxStatus
@@ -24,6 +25,7 @@ from webapp.models.report import (
     ReportStatus,
 )
 from webapp.models.resident import Channel, IntakeBlock, Resident, ResidentIdentity
+from webapp.models.rollup import ReportCellCount, ReportKpiCount, ReportKpiTime
 from webapp.models.user import Role, User
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "CacheVersion",
     "Category",
     "Channel",
+    "ChannelWindow",
     "Conversation",
     "ConversationPhoto",
     "ExportJob",
@@ -48,8 +51,11 @@ __all__ = [
     "Photo",
     "RecoveryCode",
     "Report",
+    "ReportCellCount",
     "ReportEvent",
     "ReportFollower",
+    "ReportKpiCount",
+    "ReportKpiTime",
     "ReportStatus",
     "Resident",
     "ResidentIdentity",

@@ -25,7 +25,15 @@ def _add(channel: str, **payload) -> OutboxMessage:
 
 def test_every_channel_a_message_can_name_has_a_sender(app):
     registry = app.extensions[channels.EXTENSION_KEY]
-    assert set(registry) == {"email", "tracking", "telegram", "zalo"}
+    assert set(registry) == {
+        "email",
+        "tracking",
+        "telegram",
+        "zalo",
+        "zalo_transaction",
+        "zns",
+        "sms",
+    }
     assert all(registry[name].channel == name for name in registry)
 
 

@@ -30,6 +30,7 @@ from webapp.services.casework import (
     reply_templates,
 )
 from webapp.services.ioc import queries
+from webapp.services.messaging import fallback
 
 
 def _report(code: str) -> Report:
@@ -91,6 +92,7 @@ def _render_report(report: Report) -> str:
         select(User).where(User.agency_id == report.agency_id, User.active)
     ).all()
     show_identity = Action.VIEW_IDENTITY.value in allowed
+    messages, unreachable = fallback.deliveries(report.id)
     return render_template(
         "bo/report.html",
         report=report,
@@ -104,6 +106,8 @@ def _render_report(report: Report) -> str:
         reply_templates=templates,
         reject_reasons=handling.REJECT_REASONS,
         show_identity=show_identity,
+        messages=messages,
+        unreachable=unreachable,
         # Shown only through the service, which records each look (who, when, which report).
         identity=identity_views.identity_card(current_user, report) if show_identity else None,
         **_choices(),

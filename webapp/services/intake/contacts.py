@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import inspect
 
 from webapp.errors import ValidationError
 from webapp.extensions import db
@@ -43,6 +44,8 @@ def send_confirmation(resident: Resident, report: Report) -> bool:
         hit_identity("confirm-email", resident.email, "RATELIMIT_CONFIRM_EMAIL")
     except RateLimited:
         return False
+    if not inspect(resident).has_identity:
+        db.session.flush()  # the link carries the resident's id
     subject = _l("Xác nhận e-mail nhận thông báo phản ánh %(code)s", code=report.code)
     body = _l(
         "Địa chỉ e-mail này được ghi khi gửi phản ánh %(code)s.\n"

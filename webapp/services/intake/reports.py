@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from config.settings import VN_TZ
 from webapp import ratelimit
@@ -41,6 +41,11 @@ LOCAL_TZ = VN_TZ
 PHONE_RE = re.compile(r"^(\+84|84|0)(\d{9,10})$")
 CODE_RE = re.compile(r"[A-Z]{1,8}-\d{4}-\d{6,12}")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+PHONE_SEPARATORS_RE = re.compile(r"[\s.\-()]")
+CHANNELS = frozenset(c.value for c in Channel)
+# The id is drawn from the reports' sequence before the INSERT, so the public code (which
+# quotes it) goes in with the row: no second statement rewriting the row and every index.
+NEXT_REPORT_ID = text("SELECT nextval(pg_get_serial_sequence('reports', 'id'))")
 
 
 @dataclass
@@ -141,7 +146,7 @@ def _check_point(lat: float | None, lon: float | None) -> tuple[float, float] | 
 def _check_contact(contact: Contact | None) -> Contact | None:
     if contact is None:
         return None
-    phone = re.sub(r"[\s.\-()]", "", contact.phone or "") or None
+    phone = PHONE_SEPARATORS_RE.sub("", contact.phone or "") or None
     email = (contact.email or "").strip().lower() or None
     if phone and not PHONE_RE.match(phone):
         raise ValidationError(_l("Số điện thoại không hợp lệ."), field="contact")
@@ -277,17 +282,17 @@ def public_code(report_id: int, created: datetime, prefix: str) -> str:
 def submit_report(draft: ReportDraft) -> IntakeResult:
     """Validate and store a report with its photos in one transaction, then queue it."""
     description = _clean_description(draft.description)
-    if draft.channel not in {c.value for c in Channel}:
+    if draft.channel not in CHANNELS:
         raise ValidationError(_l("Kênh gửi không hợp lệ."), field="channel")
     contact = _check_contact(draft.contact)
     client_hash = blocks.key_hash("address", draft.client_address) if draft.client_address else None
     _check_limits(draft, contact, client_hash)
     # Check every photo's header against the budgets, then decode and re-encode them in a
     # bounded pool, before touching the database: a bad photo refuses the whole report.
-    processed = photos.process_photos([(p.data, p.filename) for p in draft.photos], photo_limits())
+    uploads = [(p.data, p.filename) for p in draft.photos]
+    processed = photos.process_photos(uploads, photo_limits()) if uploads else []
     address = (draft.address or "").strip()[:500] or None
 
-    store = photo_store()
     stored_keys: list[str] = []
     try:
         now = utcnow()
@@ -305,11 +310,10 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         )
         _locate(report, draft, processed)
         report.resident, report.identity = _resident_for(draft, contact)
+        report.id = int(db.session.scalar(NEXT_REPORT_ID))
+        report.code = public_code(report.id, now, current_app.config["PUBLIC_CODE_PREFIX"])
         db.session.add(report)
-        for position, (upload, item) in enumerate(zip(draft.photos, processed, strict=True)):
-            saved = store.store(item)
-            stored_keys.append(saved.key)
-            report.photos.append(photo_row(item, saved.key, position, filename=upload.filename))
+        _store_photos(report, draft.photos, processed, stored_keys)
         workflow.transition(
             report,
             ReportStatus.RECEIVED,
@@ -324,8 +328,6 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
                 note="Vị trí nằm ngoài địa bàn tỉnh/thành phố.",
                 data={"reason": "outside_area"},
             )
-        db.session.flush()
-        report.code = public_code(report.id, now, current_app.config["PUBLIC_CODE_PREFIX"])
         if report.resident is not None and report.identity is None:
             contacts.send_confirmation(report.resident, report)
         # Read what the caller needs before the commit expires the row (no reload after it).
@@ -335,11 +337,27 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
     except BaseException:
         db.session.rollback()
         for key in stored_keys:
-            store.delete(key)
+            photo_store().delete(key)
         raise
     queued = queue.enqueue(task_names.CLASSIFY_REPORT, report_id)
     log.info("report %s stored (%s), queued=%s", report_id, status, queued)
     return IntakeResult(report_id, code, status, queued, token)
+
+
+def _store_photos(
+    report: Report,
+    uploads: list[PhotoUpload],
+    processed: list[ProcessedPhoto],
+    stored_keys: list[str],
+) -> None:
+    """Write the photos' files and attach their rows; `stored_keys` says what to delete."""
+    if not processed:
+        return
+    store = photo_store()
+    for position, (upload, item) in enumerate(zip(uploads, processed, strict=True)):
+        saved = store.store(item)
+        stored_keys.append(saved.key)
+        report.photos.append(photo_row(item, saved.key, position, filename=upload.filename))
 
 
 def search_text(description: str, address: str | None) -> str:

@@ -4,7 +4,10 @@ Every report stores its H3 cells at resolutions 6, 8 and 10 (`Report.h3_r6/h3_r8
 computed at intake). The map asks for a zoom and a viewport; the zoom picks the resolution
 (r6 ≈ 36 km² for the province, r8 ≈ 0.7 km² for a city, r10 ≈ 0.015 km² for streets) and the
 database returns one row per cell: its id and its count. Only at street zoom, in a small
-viewport, are individual reports sent, for markers that open the report.
+viewport, are individual reports sent, for markers that open the report. The province view
+(r6, no viewport limit) reads the report rollup instead of the reports' indexes whenever the
+rollup holds its filter (webapp/services/ioc/rollup/heat.py): its cost no longer grows with
+the reports. Answers are shared for a while by every screen (heat_cache.py).
 
 A viewport is untrusted input (the public map is open to everyone), so the work it causes is
 bounded before any H3 cover is built: it is clipped to the province, its cover is estimated
@@ -17,27 +20,25 @@ from __future__ import annotations
 
 import math
 import statistics
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import h3
-from flask import current_app
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from webapp.errors import NotFound, ValidationError
 from webapp.extensions import db
 from webapp.models import AdminUnit, Report, ReportStatus
+from webapp.models.types import utcnow
 from webapp.services.geography import places
 from webapp.services.geography.geo_index import CELL_RESOLUTIONS
-from webapp.services.ioc import queries
+from webapp.services.ioc import heat_cache, queries
 from webapp.services.ioc.queries import ReportFilter
+from webapp.services.ioc.rollup import heat as rollup_heat
 
 # zoom ≤ 10: province (r6); 11–13: city (r8); ≥ 14: streets (r10).
 CITY_ZOOM = 11
@@ -62,9 +63,6 @@ MAX_CACHED_COVERS = 64
 PUBLIC_MAX_RESOLUTION = 8
 # Rejected reports (abusive, spam) and duplicates are not shown to the public.
 PUBLIC_HIDDEN_STATUSES = (ReportStatus.REJECTED.value, ReportStatus.DUPLICATE.value)
-# Seconds a view's cells are reused (HEATMAP_CACHE_SECONDS), and how many views are kept.
-MAX_CACHED_VIEWS = 256
-_cache_lock = threading.Lock()
 # Wards this far (degrees) from the median ward centre are outlying islands (Hoàng Sa lies
 # ~4° east of Đà Nẵng): still drawn, but the first view frames the rest of the province.
 OUTLYING_DEGREES = 1.5
@@ -361,6 +359,11 @@ def _heat(
     public: bool,
     now: datetime | None,
 ) -> Heat:
+    now = now or utcnow()
+    if rollup_heat.supports(f, resolution, limit is not None, now):
+        hidden = PUBLIC_HIDDEN_STATUSES if public else ()
+        found = rollup_heat.cells(f, hidden, now)
+        return Heat(resolution, [_cell(cell, count) for cell, count in found])
     cells = None if limit is None else limit.resolve()
     if cells is not None and not cells[1]:
         return Heat(resolution, [])  # a viewport outside the province: no query
@@ -416,29 +419,12 @@ def markers(
     return found, len(rows) > limit
 
 
-def _cached(key: tuple, compute: Callable[[], Heat]) -> Heat:
-    """The heat of a view, shared for HEATMAP_CACHE_SECONDS by every screen asking for it.
+def _dump(heat: Heat) -> list[Any]:
+    return [heat.resolution, [[c.id, c.count] for c in heat.cells]]
 
-    Wall screens refresh every minute and the public map is open to everyone: counting a
-    million reports once per half minute per view, not once per visitor, keeps the database
-    free for intake. 0 turns the cache off.
-    """
-    ttl = float(current_app.config["HEATMAP_CACHE_SECONDS"])
-    if ttl <= 0:
-        return compute()
-    cache: OrderedDict = current_app.extensions.setdefault("heatmap_cache", OrderedDict())
-    now = time.monotonic()
-    with _cache_lock:
-        hit = cache.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-    value = compute()
-    with _cache_lock:
-        cache[key] = (now + ttl, value)
-        cache.move_to_end(key)
-        while len(cache) > MAX_CACHED_VIEWS:
-            cache.popitem(last=False)
-    return value
+
+def _load(data: list[Any]) -> Heat:
+    return Heat(data[0], [_cell(cell, count) for cell, count in data[1]])
 
 
 def _cells_json(cells: Iterable[Cell]) -> list[list[Any]]:
@@ -467,7 +453,7 @@ def view(
         resolution = 8  # street cells only for a viewport or a ward, never the whole province
     limit = None if _unit_inside(f.unit, bbox) else viewport_limit(bbox, resolution)
     key = (public, resolution, tuple(sorted(f.to_args().items())), limit)
-    result = _cached(key, lambda: _heat(f, resolution, limit, public, now))
+    result = heat_cache.cached(key, lambda: _heat(f, resolution, limit, public, now), _dump, _load)
     body: dict[str, Any] = {
         "resolution": resolution,
         "zoom": zoom,

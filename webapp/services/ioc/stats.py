@@ -31,8 +31,9 @@ from webapp.extensions import db
 from webapp.infra import i18n
 from webapp.models import OPEN_STATUSES, AdminUnit, Agency, Category, Report
 from webapp.models.types import utcnow
-from webapp.services.ioc import queries
+from webapp.services.ioc import queries, rollup
 from webapp.services.ioc.queries import LOCAL_TZ, ReportFilter
+from webapp.services.ioc.rollup import kpi as rollup_kpi
 
 DIMENSIONS = ("agency", "category", "unit")
 # The figure → the extra list arguments that select the reports behind it.
@@ -240,6 +241,12 @@ def _grouped(
     return rows
 
 
+def _from_rollup(f: ReportFilter, now: datetime) -> bool:
+    """Whether the figures of f come from the rollup: a bare period, the rollup in use, and
+    it knows what is overdue at `now`."""
+    return rollup_kpi.supports(f) and rollup.in_use() and rollup.knows_overdue(now)
+
+
 def _kpi(key: Any, label: str, values: dict[str, Any], args: dict[str, str] | None) -> Kpi:
     rating = values.get("rating_avg")
     medians = (values.get("median_first_response_s"), values.get("median_resolution_s"))
@@ -265,13 +272,17 @@ def _kpi(key: Any, label: str, values: dict[str, Any], args: dict[str, str] | No
 def labels(by: str, locale: str = "vi") -> dict[Any, str]:
     """Names of the agencies, categories or units, by key."""
     if by == "agency":
+        english = locale.startswith("en")
         return {
-            a.id: (a.name_en or a.name) if locale.startswith("en") else a.name
-            for a in db.session.scalars(select(Agency))
+            agency_id: (name_en or name) if english else name
+            for agency_id, name, name_en in db.session.execute(
+                select(Agency.id, Agency.name, Agency.name_en)
+            )
         }
     if by == "category":
         return {c.code: c.label(locale) for c in db.session.scalars(select(Category))}
-    return {u.code: u.full_name for u in db.session.scalars(select(AdminUnit))}
+    # Names only: the units' rows carry their boundaries.
+    return dict(db.session.execute(select(AdminUnit.code, AdminUnit.full_name)).tuples().all())
 
 
 def _unknown(by: str, locale: str) -> str:
@@ -294,7 +305,7 @@ def totals(
     """The figures of every report received in the period (with the base filter)."""
     now = now or utcnow()
     f = period.filter(base)
-    rows = _grouped(None, f, now)
+    rows = rollup_kpi.grouped(None, f, now) if _from_rollup(f, now) else _grouped(None, f, now)
     values = next(iter(rows.values()), None)
     label = i18n.in_language(_l("Toàn tỉnh"), locale)
     if values is None:
@@ -315,7 +326,8 @@ def table(
         raise ValueError(f"unknown dimension {by!r}")
     now = now or utcnow()
     f = period.filter(base)
-    rows = _grouped(_key_column(by), f, now)
+    from_rollup = _from_rollup(f, now)
+    rows = rollup_kpi.grouped(by, f, now) if from_rollup else _grouped(_key_column(by), f, now)
     names = labels(by, locale)
     result = []
     for key, values in rows.items():
@@ -364,7 +376,10 @@ def trend(
     """Weekly figures (Monday to Sunday, clipped to the period), weeks without reports included."""
     now = now or utcnow()
     f = period.filter(base)
-    rows = {_as_date(k): v for k, v in _grouped(_week_expr(), f, now).items()}
+    if _from_rollup(f, now):
+        rows = rollup_kpi.weekly(f, now)
+    else:
+        rows = {_as_date(k): v for k, v in _grouped(_week_expr(), f, now).items()}
     weeks = []
     monday = period.start - timedelta(days=period.start.weekday())
     while monday <= period.end:

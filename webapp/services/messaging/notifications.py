@@ -21,7 +21,7 @@ from webapp.infra import i18n
 from webapp.models import Report, ReportEvent
 from webapp.services.casework import workflow
 from webapp.services.intake import followers, serializers
-from webapp.services.messaging import conversations, outbox
+from webapp.services.messaging import conversations, fallback, outbox
 
 LOCAL_TZ = VN_TZ
 RESIDENT_STATUSES = frozenset({"received", "assigned", "resolved", "rejected", "duplicate"})
@@ -46,6 +46,9 @@ def resident_route(report: Report) -> tuple[str, str | None]:
     resident = report.resident
     if resident is not None and resident.email and resident.email_confirmed_at is not None:
         return "email", resident.email
+    phone, channel = fallback.phone_address(report), fallback.first_phone_channel()
+    if phone is not None and channel is not None:
+        return channel, phone
     return "tracking", None
 
 
@@ -132,7 +135,7 @@ def _resident_text(report: Report, event: ReportEvent, url: str) -> str | None:
     return None
 
 
-def _agency_messages(report: Report, event: ReportEvent) -> None:
+def _agency_messages(report: Report, event: ReportEvent, new: bool = False) -> None:
     if event.kind == "status" and event.to_status == "assigned" and report.agency is not None:
         agency = report.agency
         with force_locale(AGENCY_LANGUAGE):
@@ -160,6 +163,7 @@ def _agency_messages(report: Report, event: ReportEvent) -> None:
             report_id=report.id,
             subject=subject,
             body=body,
+            key_is_new=new,
         )
 
 
@@ -176,18 +180,24 @@ def rating_buttons(report: Report) -> list[list[dict[str, str]]]:
     ]
 
 
-def build_messages(report: Report, event: ReportEvent) -> None:
-    """Write the outbox rows this event calls for."""
+def build_messages(report: Report, event: ReportEvent, *, new: bool = False) -> None:
+    """Write the outbox rows this event calls for.
+
+    `new`: the event was written in this transaction, so no stored message is keyed on it
+    (the outbox skips its lookups).
+    """
     is_resident_event = (event.kind == "status" and event.to_status in RESIDENT_STATUSES) or (
         event.kind in RESIDENT_KINDS
     )
     if is_resident_event:
-        _author_message(report, event)
-        _follower_messages(report, event)
-    _agency_messages(report, event)
+        _author_message(report, event, new)
+        # "received" is written with the report itself: nobody can follow it yet.
+        if not (event.kind == "status" and event.to_status == "received"):
+            _follower_messages(report, event)
+    _agency_messages(report, event, new)
 
 
-def _author_message(report: Report, event: ReportEvent) -> None:
+def _author_message(report: Report, event: ReportEvent, new: bool = False) -> None:
     text = resident_text(report, event)
     if not text:
         return
@@ -206,6 +216,7 @@ def _author_message(report: Report, event: ReportEvent) -> None:
         subject=_subject(report, report.language),
         body=text,
         payload=payload,
+        key_is_new=new,
     )
 
 
@@ -256,7 +267,7 @@ def _write_messages(session: Session) -> None:
         return
     session.flush()  # event ids for the dedupe keys
     for report, event in pending:
-        build_messages(report, event)
+        build_messages(report, event, new=True)  # collected as they were written
 
 
 def _forget(session: Session) -> None:

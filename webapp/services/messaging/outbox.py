@@ -17,7 +17,8 @@ from webapp.extensions import db
 from webapp.infra import bulk, queue, task_names
 from webapp.models import OutboxMessage, OutboxStatus
 from webapp.models.types import utcnow
-from webapp.services.messaging.channels import sender_for
+from webapp.services.messaging import fallback
+from webapp.services.messaging.channels import Undeliverable, sender_for
 
 log = logging.getLogger(__name__)
 DELIVER_TASK = task_names.DELIVER_MESSAGE
@@ -35,18 +36,25 @@ def add_message(
     subject: str | None = None,
     report_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    key_is_new: bool = False,
 ) -> OutboxMessage | None:
-    """Add a message to the session unless one with the same key exists (exactly once)."""
+    """Add a message to the session unless one with the same key exists (exactly once).
+
+    `key_is_new`: the key names a row this transaction created (its event, its report), so
+    no stored message can hold it and the lookup is skipped; the transaction's own keys are
+    still checked.
+    """
     session = db.session
     pending_keys = session.info.setdefault("outbox_keys", set())
     if dedupe_key in pending_keys:
         return None
-    with session.no_autoflush:  # a lookup must not flush the caller's pending rows one by one
-        exists = session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-        )
-    if exists:
-        return None
+    if not key_is_new:
+        with session.no_autoflush:  # a lookup must not flush the caller's pending rows
+            exists = session.scalar(
+                select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+            )
+        if exists:
+            return None
     message = OutboxMessage(
         dedupe_key=dedupe_key,
         recipient_kind=recipient_kind,
@@ -103,7 +111,19 @@ def deliver(message_id: int) -> str:
         db.session.rollback()
         return "skip"
     try:
+        if not fallback.within_budget(message.channel):  # spent since the row was written
+            raise Undeliverable(f"{message.channel}: monthly budget spent")
         sender_for(message.channel).send(message)
+    except Undeliverable as error:  # no retry on this channel: the resident's next way
+        message.attempts += 1
+        message.status = OutboxStatus.DEAD
+        message.last_error = f"Undeliverable: {error}"[:2000]
+        log.info("outbox %s via %s undeliverable: %s", message.id, message.channel, error)
+        way = fallback.next_way(message)
+        if way is not None:
+            add_message(**way)
+        db.session.commit()
+        return "rerouted" if way is not None else "undeliverable"
     except Exception as error:  # a sender must never break the loop
         message.attempts += 1
         message.last_error = f"{type(error).__name__}: {error}"[:2000]

@@ -7,22 +7,33 @@ exception) on failure; the outbox records it and retries.
 - `email`: SMTP, with an export file attached when the message names one
 - `tracking_page`: nothing to push, the resident reads the news on the tracking page
 - `telegram`, `zalo`: the messengers' APIs, and the checks on their webhook calls
+- `zalo_transaction`, `zns`, `sms`: the ways to a resident outside Zalo's free reply window
+  (`webapp.services.messaging.fallback` chooses among them)
 """
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
-from webapp.services.messaging.channels.base import Sender, SendError
+from webapp.services.messaging.channels.base import Sender, SendError, Undeliverable
 from webapp.services.messaging.channels.email import EmailSender
+from webapp.services.messaging.channels.phone import SmsSender, ZnsSender
 from webapp.services.messaging.channels.telegram import TelegramSender
 from webapp.services.messaging.channels.tracking_page import TrackingPageSender
-from webapp.services.messaging.channels.zalo import ZaloSender
+from webapp.services.messaging.channels.zalo import ZaloSender, ZaloTransactionSender
 
-SENDERS: tuple[type[Sender], ...] = (EmailSender, TrackingPageSender, TelegramSender, ZaloSender)
+SENDERS: tuple[type[Sender], ...] = (
+    EmailSender,
+    TrackingPageSender,
+    TelegramSender,
+    ZaloSender,
+    ZaloTransactionSender,
+    ZnsSender,
+    SmsSender,
+)
 EXTENSION_KEY = "messaging_channels"
 
-__all__ = ["SENDERS", "SendError", "Sender", "init_app", "sender_for"]
+__all__ = ["SENDERS", "SendError", "Sender", "Undeliverable", "init_app", "sender_for"]
 
 
 def init_app(app: Flask) -> None:

@@ -18,6 +18,11 @@ class SendError(Exception):
     """Delivery failed; the message is retried later."""
 
 
+class Undeliverable(SendError):
+    """This channel cannot carry this message at all (outside a window, no verified phone, not
+    set up, out of budget): no retry here; the outbox tries the resident's next way."""
+
+
 class Sender:
     """Delivers an outbox message on one channel; raises SendError (or any error) on failure."""
 

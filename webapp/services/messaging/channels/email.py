@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from webapp.infra import storage
 from webapp.models import OutboxMessage
-from webapp.services.messaging.channels.base import Sender, SendError
+from webapp.services.messaging.channels.base import Sender, SendError, Undeliverable
 
 DEFAULT_SUBJECT = _l("Phản ánh hiện trường")
 
@@ -25,8 +25,8 @@ class EmailSender(Sender):
         cfg = current_app.config
         if not cfg["SMTP_HOST"]:
             raise SendError("SMTP_HOST is not configured")
-        if not message.address:
-            raise SendError("no e-mail address")
+        if not message.address:  # retrying would not give it one
+            raise Undeliverable("no e-mail address")
         mail = EmailMessage()
         mail["From"] = cfg["MAIL_FROM"]
         mail["To"] = message.address

@@ -1,5 +1,9 @@
 """Zalo OA: the outbox sender, the API client and its token store, and the webhook's checks.
 
+Free (consultation) messages reach a resident only inside the reply window of their last
+message, quoting its id (`webapp.services.messaging.windows`); outside it the sender raises
+`Undeliverable` and the outbox tries the next way (`ZaloTransactionSender`, ZNS, SMS).
+
 Messages may carry buttons (rows of {"label", "payload"}), shown as template buttons whose
 payload comes back as a text message starting with ZALO_BUTTON_PREFIX, and a stored photo
 ("photo_key"), which Zalo fetches from its public address.
@@ -22,7 +26,14 @@ from sqlalchemy.orm import Session
 from webapp.extensions import db
 from webapp.models import MessengerToken, OutboxMessage
 from webapp.models.types import utcnow
-from webapp.services.messaging.channels.base import Buttons, Sender, SendError, http_timeout
+from webapp.services.messaging import windows
+from webapp.services.messaging.channels.base import (
+    Buttons,
+    Sender,
+    SendError,
+    Undeliverable,
+    http_timeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +45,8 @@ ZALO_MAX_BUTTONS = 5
 ZALO_BUTTON_PREFIX = "#"
 # Zalo's "access token invalid" and "access token expired".
 ZALO_TOKEN_ERRORS = frozenset({-216, -124})
+# Zalo's refusals of a consultation message: no recent interaction, or the quota is spent.
+ZALO_WINDOW_ERRORS = frozenset({-230, -231, -232})
 
 
 class ZaloError(SendError):
@@ -175,30 +188,47 @@ def refresh_zalo_token(failed_token: str) -> str:
 
 
 class ZaloApi:
-    """Zalo OA API v3 over httpx: consultation messages with a token refreshed when rejected."""
+    """Zalo OA API v3 over httpx: consultation messages inside the resident's window, and
+    transaction messages; the token is refreshed once when rejected."""
 
-    def _post_cs(self, token: str, body: dict) -> dict:
-        url = f"{current_app.config['ZALO_API_BASE_URL'].rstrip('/')}/v3.0/oa/message/cs"
+    def _post(self, kind: str, token: str, body: dict) -> dict:
+        base = current_app.config["ZALO_API_BASE_URL"].rstrip("/")
         try:
             with httpx.Client(timeout=http_timeout()) as client:
-                response = client.post(url, headers={"access_token": token}, json=body)
+                response = client.post(
+                    f"{base}/v3.0/oa/message/{kind}", headers={"access_token": token}, json=body
+                )
             answer = response.json()
         except (httpx.HTTPError, ValueError) as error:
-            raise SendError(f"Zalo message/cs: {error}") from error
+            raise SendError(f"Zalo message/{kind}: {error}") from error
         if response.status_code != 200 and not answer.get("error"):
             raise ZaloError(None, f"HTTP {response.status_code}")
         return answer
 
-    def send_message(self, user_id: str, message: dict) -> dict:
-        """Send one message; Zalo's `data`, or ZaloError (refreshing the token once if needed)."""
+    def post_message(self, kind: str, user_id: str, message: dict) -> dict:
+        """POST one message/<kind>; Zalo's `data`, or ZaloError (token refreshed once)."""
         body = {"recipient": {"user_id": user_id}, "message": message}
         token = zalo_access_token()
-        answer = self._post_cs(token, body)
+        answer = self._post(kind, token, body)
         if answer.get("error") in ZALO_TOKEN_ERRORS:
-            answer = self._post_cs(refresh_zalo_token(token), body)
-        if answer.get("error", 0) != 0:
-            raise ZaloError(answer.get("error"), answer.get("message") or "")
+            answer = self._post(kind, refresh_zalo_token(token), body)
+        code = answer.get("error", 0)
+        if kind == "cs" and code in ZALO_WINDOW_ERRORS:
+            raise Undeliverable(f"Zalo error {code}: {answer.get('message') or 'outside window'}")
+        if code != 0:
+            raise ZaloError(code, answer.get("message") or "")
         return answer.get("data") or {}
+
+    def send_message(self, user_id: str, message: dict) -> dict:
+        """One consultation message, quoting the resident's last message; Undeliverable when
+        the window is closed or used up. The caller commits the window's count."""
+        window = windows.open_window("zalo", user_id)
+        if window is None:
+            raise Undeliverable("outside the Zalo reply window (48 h, 8 messages)")
+        quote = {"quote_message_id": window.message_id} if window.message_id else {}
+        data = self.post_message("cs", user_id, {**message, **quote})
+        windows.use("zalo", user_id, window.message_id)
+        return data
 
     def send(
         self,
@@ -240,6 +270,36 @@ class ZaloSender(Sender):
             image,
             buttons_prompt=payload.get("buttons_prompt"),
         )
+
+
+class ZaloTransactionSender(Sender):
+    """Status updates outside the window, as Zalo transaction (template) messages; only for
+    an OA set up for them (ZALO_TRANSACTION_ENABLED: verified, with quota)."""
+
+    channel = "zalo_transaction"
+
+    def send(self, message: OutboxMessage) -> None:
+        """One transaction message with the update and a button to the report's page."""
+        if not current_app.config["ZALO_TRANSACTION_ENABLED"]:
+            raise Undeliverable("the OA is not set up for transaction messages")
+        if not message.address:
+            raise Undeliverable("no Zalo user id")
+        payload = message.payload or {}
+        elements: list[dict[str, Any]] = [
+            {"type": "header", "content": (message.subject or "")[:100], "align": "left"},
+            {"type": "text", "content": message.body[:ZALO_TEXT_LIMIT], "align": "left"},
+        ]
+        template: dict[str, Any] = {
+            "template_type": "transaction_event",
+            "language": "VI" if payload.get("language", "vi") == "vi" else "EN",
+            "elements": elements,
+        }
+        if payload.get("url"):
+            template["buttons"] = [
+                {"title": "Xem phản ánh", "type": "oa.open.url", "payload": {"url": payload["url"]}}
+            ]
+        attachment = {"type": "template", "payload": template}
+        ZaloApi().post_message("transaction", message.address, {"attachment": attachment})
 
 
 # -- The webhook -----------------------------------------------------------------------------
