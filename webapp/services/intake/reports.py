@@ -43,8 +43,8 @@ CODE_RE = re.compile(r"[A-Z]{1,8}-\d{4}-\d{6,12}")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_SEPARATORS_RE = re.compile(r"[\s.\-()]")
 CHANNELS = frozenset(c.value for c in Channel)
-# The id is drawn from the reports' sequence before the INSERT, so the public code (which
-# quotes it) goes in with the row: no second statement rewriting the row and every index.
+# On PostgreSQL the id is drawn from the reports' sequence before the INSERT, so the public
+# code (which quotes it) goes in with the row: no second statement rewriting the row.
 NEXT_REPORT_ID = text("SELECT nextval(pg_get_serial_sequence('reports', 'id'))")
 
 
@@ -310,9 +310,13 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         )
         _locate(report, draft, processed)
         report.resident, report.identity = _resident_for(draft, contact)
-        report.id = int(db.session.scalar(NEXT_REPORT_ID))
-        report.code = public_code(report.id, now, current_app.config["PUBLIC_CODE_PREFIX"])
         db.session.add(report)
+        # PostgreSQL: the id from the sequence, so the code goes in with the row. SQLite (the
+        # embedded default) has no sequence: the INSERT gives the id, the code follows.
+        sequence = db.session.get_bind().dialect.name == "postgresql"
+        if sequence:
+            report.id = int(db.session.scalar(NEXT_REPORT_ID))
+            _give_code(report, now)
         _store_photos(report, draft.photos, processed, stored_keys)
         workflow.transition(
             report,
@@ -328,10 +332,13 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
                 note="Vị trí nằm ngoài địa bàn tỉnh/thành phố.",
                 data={"reason": "outside_area"},
             )
+        if not sequence:
+            db.session.flush()
+            _give_code(report, now)
         if report.resident is not None and report.identity is None:
             contacts.send_confirmation(report.resident, report)
         # Read what the caller needs before the commit expires the row (no reload after it).
-        report_id, code, status = report.id, report.code, report.status
+        report_id, code, status = report.id, str(report.code), report.status
         token = report.tracking_token or ""
         db.session.commit()
     except BaseException:
@@ -342,6 +349,10 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
     queued = queue.enqueue(task_names.CLASSIFY_REPORT, report_id)
     log.info("report %s stored (%s), queued=%s", report_id, status, queued)
     return IntakeResult(report_id, code, status, queued, token)
+
+
+def _give_code(report: Report, now: datetime) -> None:
+    report.code = public_code(report.id, now, current_app.config["PUBLIC_CODE_PREFIX"])
 
 
 def _store_photos(
