@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request
 
+_SAFE_HEADERS = frozenset({"user-agent", "accept-language", "content-type", "x-request-id"})
 _SQL_PARAMETERS_RE = re.compile(r"\[parameters: .*?\](?=\n|$|\s*\()", re.DOTALL)
 
 
@@ -47,9 +48,6 @@ def before_send(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
             crumb["message"] = _clean(crumb["message"])
         crumb.pop("data", None)
     return event
-
-
-_SAFE_HEADERS = frozenset({"user-agent", "accept-language", "content-type", "x-request-id"})
 
 
 def init_app(app: Flask) -> None:

@@ -223,3 +223,22 @@ def test_the_sms_gateways_delivery_report_is_recorded(app, ctx, fake_zalo, sms, 
     assert client.post(path, json=data).get_json() == {"ok": True, "known": True}
     db.session.expire_all()
     assert db.session.get(OutboxMessage, message.id).payload["delivery"] == "delivered"
+
+
+def test_garbage_delivery_reports_get_a_4xx_or_are_ignored(app, ctx, sms):
+    client = app.test_client()
+    url = "/webhooks/sms/dlr?token=dlr-secret"
+    assert client.post("/webhooks/sms/dlr", json={"ref": "1"}).status_code == 403
+    assert client.post(url, data=b"\xff not json").status_code == 400
+    assert client.post(url, json=["ref", 1]).status_code == 400
+    garbage = [
+        {"ref": "9" * 400, "status": "DELIVERED"},
+        {"ref": "9999999999", "status": "1"},
+        {"ref": {"a": 1}, "status": 1},
+        {"ref": "1", "status": {"x": 1}},
+        {"ref": "-1"},
+        {},
+    ]
+    for body in garbage:
+        answer = client.post(url, json=body)
+        assert answer.status_code == 200 and answer.get_json()["known"] is False, body

@@ -14,6 +14,7 @@ carries 70, and brandname gateways bill by part.
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any
 
@@ -21,9 +22,13 @@ import httpx
 import phonenumbers
 from flask import current_app
 
+from webapp.extensions import db
 from webapp.infra.text import ascii_name
-from webapp.models import OutboxMessage
+from webapp.models import OutboxMessage, Report
+from webapp.models.types import utcnow
 from webapp.services.messaging.channels.base import Sender, SendError, Undeliverable, http_timeout
+from webapp.services.messaging.channels.zalo import ZaloError, zalo_access_token
+from webapp.services.messaging.fallback import template_data
 
 SMS_PARTS = 3  # at most this many 153-character parts
 
@@ -61,8 +66,6 @@ class ZnsSender(Sender):
         template_id = templates().get(update_kind(message))
         if not template_id:
             raise Undeliverable(f"no ZNS template for {update_kind(message)!r}")
-        from webapp.services.messaging.channels.zalo import ZaloError, zalo_access_token
-
         payload = message.payload or {}
         data = payload.get("template_data") or _report_data(message)
         body = {
@@ -87,10 +90,6 @@ class ZnsSender(Sender):
 
 
 def _report_data(message: OutboxMessage) -> dict[str, str]:
-    from webapp.extensions import db
-    from webapp.models import Report
-    from webapp.services.messaging.fallback import template_data
-
     report = db.session.get(Report, message.report_id) if message.report_id else None
     if report is None:
         raise Undeliverable("a ZNS message needs its report or its template data")
@@ -159,20 +158,18 @@ SMS_DELIVERED = frozenset({"DELIVERED", "DELIVRD", "SUCCESS", "1"})
 
 def sms_token_ok(given: str | None) -> bool:
     """Constant-time check of the delivery report's token (none configured: refuse all)."""
-    import hmac
-
     expected = current_app.config["SMS_DLR_TOKEN"]
     return bool(expected and given) and hmac.compare_digest(str(given), expected)
 
 
 def record_delivery_report(ref: Any, status: Any) -> bool:
     """Note a gateway's delivery report on its SMS outbox row; False for an unknown ref."""
-    from webapp.extensions import db
-    from webapp.models.types import utcnow
-
-    if not str(ref or "").isdigit() or not isinstance(status, str | int):
+    text = str(ref or "")
+    if not (text.isascii() and text.isdigit() and len(text) <= 10 and int(text) < 2**31):
+        return False  # not an outbox row's id
+    if not isinstance(status, str | int) or isinstance(status, bool):
         return False
-    message = db.session.get(OutboxMessage, int(str(ref)))
+    message = db.session.get(OutboxMessage, int(text))
     if message is None or message.channel != "sms":
         return False
     delivered = str(status).upper() in SMS_DELIVERED
