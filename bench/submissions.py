@@ -77,6 +77,7 @@ class DraftFactory:
             description=history.describe(rng, category, street, ward.name),
             photos=uploads,
             category_hint=category if rng.random() < 0.5 else None,  # the bot asked
+            consent=True,
             **fields,
         )
 

@@ -56,6 +56,8 @@ COMMANDS = [
     ("cuatoi", _l("Phản ánh của tôi")),
     ("huy", _l("Hủy phản ánh đang soạn")),
     ("english", _l("Trả lời bằng tiếng Anh (English)")),
+    ("dulieu", _l("Xem dữ liệu cá nhân của tôi")),
+    ("xoadulieu", _l("Xoá dữ liệu cá nhân của tôi")),
     ("help", _l("Hướng dẫn")),
 ]
 SYSTEM_ERROR = _l("Xin lỗi, hệ thống đang gặp sự cố. Bạn vui lòng thử lại sau ít phút.")

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
 from webapp.infra.i18n import in_language
-from webapp.models import InboundEvent
+from webapp.models import ChannelWindow, InboundEvent
 from webapp.services.messaging import conversations, windows
 from webapp.services.messaging.channels import SendError
 from webapp.services.messaging.channels.base import download
@@ -23,8 +23,10 @@ from webapp.services.messaging.channels.zalo import (
     ZALO_BUTTON_PREFIX,
     ZaloApi,
     public_photo_url,
+    zalo_message,
     zalo_user_id,
 )
+from webapp.services.messaging.windows import OpenWindow
 
 log = logging.getLogger(__name__)
 CHANNEL = "zalo"
@@ -82,6 +84,18 @@ def send_reply(user_id: str, reply: Outgoing) -> None:
         db.session.commit()  # the places of the window the replies used
 
 
+def send_quoting(user_id: str, reply: Outgoing, window: OpenWindow) -> None:
+    """One reply (text and buttons) quoting the message of a window no longer stored.
+
+    The resident erased their data in this turn, the window's row with it: the replies
+    quote the message they just sent, and nothing is written back about them.
+    """
+    quote = {"quote_message_id": window.message_id} if window.message_id else {}
+    ZaloApi().post_message(
+        "cs", user_id, {**zalo_message(reply.text, reply.button_rows()), **quote}
+    )
+
+
 def _finish_unanswered(event: InboundEvent) -> None:
     claimed = conversations.claim_by_id(event.id)
     if claimed is not None:
@@ -104,6 +118,7 @@ def handle_event(row_id: int, dialog: Dialog | None = None) -> str:
         # quote this message (a follow has no message to quote).
         windows.note_inbound(CHANNEL, user_id, str(msg_id or ""), event.received_at)
         db.session.commit()
+    window = windows.open_window(CHANNEL, user_id) if user_id else None
     db.session.rollback()  # no transaction open while downloading
     try:
         incoming = to_incoming(payload)
@@ -118,13 +133,20 @@ def handle_event(row_id: int, dialog: Dialog | None = None) -> str:
         _finish_unanswered(event)
         return "ignored"
     replies = (dialog or Dialog()).handle(incoming, event_key=key)
+    # A window open before the turn whose row is gone after it: the turn erased the resident
+    # (/xoadulieu), and the confirmation must still reach them.
+    erased = window is not None and not db.session.get(ChannelWindow, (CHANNEL, incoming.user_id))
+    db.session.rollback()
     for reply in replies:
-        _safe_send(incoming.user_id, reply)
+        _safe_send(incoming.user_id, reply, window if erased else None)
     return "handled" if replies else "skip"
 
 
-def _safe_send(user_id: str, reply: Outgoing) -> None:
+def _safe_send(user_id: str, reply: Outgoing, erased_window: OpenWindow | None = None) -> None:
     try:
-        send_reply(user_id, reply)
+        if erased_window is not None:
+            send_quoting(user_id, reply, erased_window)
+        else:
+            send_reply(user_id, reply)
     except SendError as error:  # the turn is committed; a reply lost is logged, not retried
         log.warning("Zalo reply to %s failed: %s", user_id, error)

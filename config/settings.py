@@ -280,6 +280,24 @@ class Config:
     LOCK_ADDRESS_HOURS = _float("LOCK_ADDRESS_HOURS", 24)
     # Days a resident has to follow the link that confirms their e-mail.
     CONFIRM_EMAIL_DAYS = _float("CONFIRM_EMAIL_DAYS", 7)
+    # One-time codes that verify a phone (by SMS or ZNS) or an e-mail: minutes one is valid,
+    # wrong guesses before it is void, and codes one phone or e-mail may be sent.
+    CONTACT_CODE_MINUTES = _float("CONTACT_CODE_MINUTES", 10)
+    CONTACT_CODE_ATTEMPTS = int(_env("CONTACT_CODE_ATTEMPTS", "5"))
+    RATELIMIT_CONTACT_CODE = _env("RATELIMIT_CONTACT_CODE", "3 per hour;5 per day")
+    RATELIMIT_RESIDENT_ACTION = _env("RATELIMIT_RESIDENT_ACTION", "10 per minute;60 per hour")
+
+    # Personal data (Law on Personal Data Protection 2025, Decree 13/2023): the notice's
+    # version recorded with each consent, who is responsible, and how long data is kept:
+    # identity and contact removed this many months after a report is closed, original
+    # photos deleted this many months after it is closed (the public record stays).
+    PRIVACY_NOTICE_VERSION = _env("PRIVACY_NOTICE_VERSION", "2026-01")
+    PRIVACY_CONTROLLER = _env(
+        "PRIVACY_CONTROLLER", "Trung tâm Giám sát, điều hành đô thị thông minh"
+    )
+    PRIVACY_CONTACT = _env("PRIVACY_CONTACT", "dulieucanhan@ioc.example.gov.vn")
+    RETENTION_IDENTITY_MONTHS = int(_env("RETENTION_IDENTITY_MONTHS", "24"))
+    RETENTION_PHOTO_MONTHS = int(_env("RETENTION_PHOTO_MONTHS", "12"))
 
     # Staff sessions (webapp/services/staff/sessions.py): where they live (empty: the database;
     # redis://…), and how long one lasts without activity and at most after sign-in.

@@ -16,6 +16,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from tests.support import seaweed as seaweed_s3
+from tests.support.fake_sms import sms  # noqa: F401  (a fixture for every test)
 from tests.support.geo_data import province_geojson
 from tests.support.smtp import free_port
 
@@ -25,6 +26,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 SERVER_START_TIMEOUT = 300  # seconds for `rasa run` to load the model on a busy 2-core box
 TRANSIENT_TABLES = (
     "channel_windows",
+    "contact_codes",
     "conversations",
     "export_jobs",
     "inbound_events",

@@ -200,6 +200,7 @@ class ReportDraftFactory(factory.Factory):
     lat = factory.LazyAttribute(lambda o: o.point[0] if o.point else None)
     lon = factory.LazyAttribute(lambda o: o.point[1] if o.point else None)
     contact = None
+    consent = True  # the resident ticked the privacy notice's box
 
 
 class SubmittedReportFactory(ReportDraftFactory):

@@ -57,6 +57,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.blueprints.backoffice import bp as bo_bp
     from webapp.blueprints.ioc import bp as ioc_bp
     from webapp.blueprints.public import bp as public_bp
+    from webapp.blueprints.resident import bp as resident_bp
     from webapp.blueprints.transparency import bp as transparency_bp
     from webapp.blueprints.webhooks import init_app as init_webhooks
     from webapp.cli import register_cli
@@ -75,6 +76,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     notifications.init_app(app)
     rollup.init_app(app)
     app.register_blueprint(public_bp)
+    app.register_blueprint(resident_bp)
     init_api(app)
     app.register_blueprint(bo_bp, url_prefix="/bo")
     app.register_blueprint(ioc_bp, url_prefix="/ioc")

@@ -196,7 +196,22 @@ def ioc_rollup_rebuild() -> None:
     click.echo(f"Rollup rebuilt in {time.perf_counter() - started:.1f} s: {made} rows.")
 
 
+privacy_cli = AppGroup("privacy", help="Personal data: retention.")
+
+
+@privacy_cli.command("retention")
+def privacy_retention() -> None:
+    """Run the retention job now (the beat runs it every night at 02:45)."""
+    from webapp.services.privacy import retention
+
+    run = retention.run()
+    click.echo(
+        f"Identities removed from {run.identities_removed} reports, originals of "
+        f"{run.originals_removed} reports deleted, {run.codes_removed} spent codes removed."
+    )
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups."""
-    for group in (geo_cli, demo_cli, deadlines_cli, sla_cli, nlu_cli, ioc_cli):
+    for group in (geo_cli, demo_cli, deadlines_cli, sla_cli, nlu_cli, ioc_cli, privacy_cli):
         app.cli.add_command(group)

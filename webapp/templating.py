@@ -1,4 +1,4 @@
-"""Jinja filters."""
+"""Jinja filters and globals."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Flask
 from flask_babel import get_locale
 
 from config.settings import VN_TZ
+from webapp.services.privacy import notice
 
 LOCAL_TZ = VN_TZ
 
@@ -24,3 +25,4 @@ def register(app: Flask) -> None:
     """Install the filters."""
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["privacy_notice"] = notice

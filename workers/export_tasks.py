@@ -1,4 +1,5 @@
-"""Celery tasks of exports: background files, the weekly summary e-mail, old files removed."""
+"""Celery tasks of housekeeping: background export files, the weekly summary e-mail, old files
+removed, and the nightly personal-data retention run."""
 
 from __future__ import annotations
 
@@ -29,3 +30,13 @@ def purge_exports() -> int:
     from webapp.services.ioc.exports import jobs
 
     return jobs.purge_old_files()
+
+
+@shared_task(name=names.PRIVACY_RETENTION)
+def privacy_retention() -> dict[str, int]:
+    """Remove residents' identities and original photos past their retention periods."""
+    from dataclasses import asdict
+
+    from webapp.services.privacy import retention
+
+    return asdict(retention.run())

@@ -21,4 +21,9 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": names.PURGE_EXPORTS,
         "schedule": crontab(minute=30, hour=2),
     },
+    # Residents' identities and original photos past RETENTION_*_MONTHS, every night.
+    "privacy-retention": {
+        "task": names.PRIVACY_RETENTION,
+        "schedule": crontab(minute=45, hour=2),
+    },
 }

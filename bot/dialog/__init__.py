@@ -1,5 +1,5 @@
 """The messenger dialog, the same on every channel: report a problem, follow one already
-reported nearby, track a code, list one's reports, rate and reopen.
+reported nearby, track a code, list one's reports, rate and reopen, see or erase one's data.
 
 Adapters turn an update into an `Incoming` and show the `Outgoing` replies; nothing here
 knows Telegram or Zalo. The state lives in the `conversations` row, locked for one turn and
@@ -19,6 +19,7 @@ Every step understands text typed without diacritics: input is compared folded (
 | `tracking` | a report's status by code, one's own reports |
 | `rating` | rating a resolved report, reopening it |
 | `talk` | help, chit-chat, cancelling |
+| `privacy` | the privacy notice at first contact, /dulieu, /xoadulieu (erasure, confirmed) |
 """
 
 from bot.dialog.engine import Dialog, default_classifier

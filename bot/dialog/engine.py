@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from flask_babel import force_locale
+from sqlalchemy import inspect
 
-from bot.dialog import table
+from bot.dialog import privacy, table
 from bot.dialog.turn import Turn
 from bot.dialog.vocabulary import EXPIRED, Classifier, Incoming, NluAnswer, Outgoing
 from webapp.errors import DomainError
-from webapp.services.messaging import turns
+from webapp.services.messaging import conversations, turns
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class Dialog:
             return []
         turn = Turn(claimed, incoming, self.classify, table.PROMPTS)
         with force_locale(turn.language):  # every text of the turn, in the resident's language
+            privacy.show_notice(turn)
             if failure is not None:
                 turn.say(failure.message(turn.language))
                 turn.prompt(turn.state)
@@ -77,6 +79,19 @@ class Dialog:
                 if claimed.expired:
                     turn.say(EXPIRED)
                 state = table.dispatch(turn)
-        turn.persist(state)
+        if turn.erased:
+            _after_erasure(claimed)
+        else:
+            turn.persist(state)
         turns.commit()
         return turn.replies
+
+
+def _after_erasure(claimed: turns.Claimed) -> None:
+    """The resident was erased in this turn, their conversation with them (the service
+    committed it): nothing of the dialog is saved, which would write their messenger id back
+    in a new conversation; their next message starts a new one. The update is marked handled
+    when its row outlived the erasure (a webhook's row, holding their id, did not)."""
+    event = claimed.event
+    if event is not None and inspect(event).persistent:
+        conversations.mark_done(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.dialog.draft import place_text, take_media
+from bot.dialog.privacy import consented
 from bot.dialog.turn import Turn
 from bot.dialog.vocabulary import (
     ASK_CATEGORY,
@@ -102,7 +103,13 @@ def on_confirm(turn: Turn, payload: str | None) -> State:
 
 
 def submit(turn: Turn) -> State:
-    """File the report through intake and give the resident its code and link."""
+    """File the report through intake and give the resident its code and link.
+
+    The privacy notice was shown before (sending means agreeing): the report records its
+    version. A notice shown only now (a new version) is read first, then asked again.
+    """
+    if turn.notice_shown:
+        return ask_confirm(turn)
     draft = turn.draft
     place = draft.get("place") or {}
     channel, user_id = turn.who
@@ -117,6 +124,7 @@ def submit(turn: Turn) -> State:
         identity=reports.ChannelIdentity(channel, user_id, turn.incoming.display_name),
         category_hint=draft.get("category"),
         language=turn.language,
+        consent=consented(turn),
     )
     # The conversation is back to idle in the same commit as the report.
     turn.discard_draft()

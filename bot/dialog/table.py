@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.dialog import filing, rating, submitting, talk, tracking
+from bot.dialog import filing, privacy, rating, submitting, talk, tracking
 from bot.dialog.turn import Turn
 from bot.dialog.vocabulary import (
     CATEGORY,
     CONFIRM,
     DESCRIBE,
+    ERASE_ASK,
     IDLE,
     LOOKUP,
     NEARBY,
@@ -42,6 +43,7 @@ HANDLERS: dict[State, Handler] = {
     LOOKUP: tracking.on_lookup,
     REOPEN_ASK: rating.on_reopen_ask,
     REOPEN_REASON: rating.on_reopen_reason,
+    ERASE_ASK: privacy.on_erase_ask,
 }
 
 PROMPTS: dict[State, Callable[[Turn], None]] = {
@@ -54,6 +56,7 @@ PROMPTS: dict[State, Callable[[Turn], None]] = {
     LOOKUP: tracking.prompt_lookup,
     REOPEN_ASK: rating.prompt_reopen,
     REOPEN_REASON: rating.prompt_reopen_reason,
+    ERASE_ASK: privacy.prompt_erase,
 }
 
 # Typed (/baocao, "tra cuu …") or pressed (the menu's payloads), at any step.
@@ -65,6 +68,8 @@ COMMANDS: dict[str, Command] = {
     "lookup": tracking.look_up,
     "english": talk.speak_english,
     "vietnamese": talk.speak_vietnamese,
+    "mydata": privacy.my_data,
+    "erase": privacy.ask_erase,
 }
 
 # Buttons "kind:rest" sent with notifications, pressed at any step.
@@ -86,6 +91,8 @@ def dispatch(turn: Turn) -> State:
             return BUTTONS[kind](turn, rest)
         if payload == "noreopen" and turn.state not in (REOPEN_ASK, REOPEN_REASON):
             return rating.no_reopen(turn)
+        if payload in privacy.ERASE_ANSWERS and turn.state != ERASE_ASK:
+            return privacy.stale_answer(turn)
     else:
         command, arg = turn.command()
         if command:

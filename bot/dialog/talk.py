@@ -17,6 +17,7 @@ from bot.dialog.vocabulary import (
     GREET,
     GREETINGS,
     HELP,
+    HELP_PRIVACY,
     IDLE,
     LANGUAGE_CHOSEN,
     LOOKUP,
@@ -38,8 +39,8 @@ def province() -> str:
 
 
 def show_help(turn: Turn) -> None:
-    """What the bot does, and the menu."""
-    turn.say(HELP.format(province=province()), menu())
+    """What the bot does (and the resident's data commands), and the menu."""
+    turn.say(f"{HELP.format(province=province())}\n\n{HELP_PRIVACY}", menu())
 
 
 def give_help(turn: Turn, arg: str) -> State:

@@ -49,6 +49,11 @@ class Turn:
         self.state: State = self.conv.state
         self.data: dict[str, Any] = dict(self.conv.data or {})
         self.replies: list[Outgoing] = []
+        # The privacy notice was shown in this turn (a first message, or a new version).
+        self.notice_shown = False
+        # The resident's data was erased in this turn, their conversation with it: the engine
+        # must not save the dialog's state (that would write their messenger id back).
+        self.erased = False
 
     # -- the message --------------------------------------------------------------------------
 

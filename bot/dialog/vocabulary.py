@@ -106,8 +106,9 @@ CONFIRM: State = "confirm"
 LOOKUP: State = "lookup"
 REOPEN_ASK: State = "reopen_ask"
 REOPEN_REASON: State = "reopen_reason"
+ERASE_ASK: State = "erase_ask"
 DRAFT_STATES = frozenset({DESCRIBE, PHOTOS, PLACE, NEARBY, CATEGORY, CONFIRM})
-ASIDE_STATES = frozenset({LOOKUP, REOPEN_ASK, REOPEN_REASON})
+ASIDE_STATES = frozenset({LOOKUP, REOPEN_ASK, REOPEN_REASON, ERASE_ASK})
 
 # -- Words understood ------------------------------------------------------------------------
 
@@ -127,6 +128,10 @@ SLASH_COMMANDS = {
     "en": "english",
     "tiengviet": "vietnamese",
     "vi": "vietnamese",
+    "dulieu": "mydata",
+    "mydata": "mydata",
+    "xoadulieu": "erase",
+    "deletemydata": "erase",
 }
 # Whole messages meaning a command, folded (no diacritics, lower case).
 PHRASES = {
@@ -137,6 +142,8 @@ PHRASES = {
     "lookup": {"tra cuu", "tra cuu phan anh", "kiem tra phan anh", "xem tien do"},
     "english": {"english", "tieng anh", "in english", "speak english"},
     "vietnamese": {"tieng viet", "vietnamese", "noi tieng viet"},
+    "mydata": {"du lieu cua toi", "xem du lieu cua toi", "my data"},
+    "erase": {"xoa du lieu", "xoa du lieu cua toi", "delete my data"},
 }
 
 YES = {"co", "dung", "dung roi", "phai", "ok", "oke", "okay", "dong y", "yes", "vang", "u"}
@@ -279,6 +286,32 @@ REOPENED = _l(
 REOPENED_DUE = _l(" Hạn xử lý mới: {}.")
 COORDINATORS = _l("bộ phận điều phối")
 
+# Personal data (Decree 13/2023): the notice itself is webapp.services.privacy.notice's.
+HELP_PRIVACY = _l("🔒 Dữ liệu cá nhân: /dulieu để xem, /xoadulieu để xoá.")
+DATA_LINK = _l(
+    "📄 Bản sao dữ liệu cá nhân của bạn (JSON): {url}\n"
+    "Đường dẫn có hiệu lực trong {minutes} phút. Đừng chia sẻ đường dẫn này cho người khác."
+)
+NO_DATA = _l("Mình không lưu dữ liệu cá nhân nào về bạn: bạn chưa gửi hay theo dõi phản ánh nào.")
+ASK_ERASE = _l(
+    "🗑 Xoá dữ liệu cá nhân của bạn?\n"
+    "Sẽ bị xoá: tên và mã tài khoản {messenger} của bạn, thông tin liên hệ, ảnh không công "
+    "khai, cuộc trò chuyện này và phản ánh đang soạn dở (nếu có).\n"
+    "Nội dung công khai của các phản ánh bạn đã gửi (đã lược bỏ thông tin cá nhân) vẫn được "
+    "giữ lại, nhưng bạn sẽ không nhận được thông báo về các phản ánh đó nữa.\n"
+    "Việc xoá không thể hoàn tác."
+)
+ERASE_CANCELLED = _l("Đã hủy. Dữ liệu của bạn được giữ nguyên.")
+ERASED = _l(
+    "✅ Đã xoá dữ liệu cá nhân của bạn. Số phản ánh được giữ lại ở dạng công khai, không "
+    "còn gắn với bạn: {count}."
+)
+ERASED_CODES = _l("Mã phản ánh: {codes} (xem tiến độ bằng /tracuu <mã>).")
+NOTHING_TO_ERASE = _l(
+    "Mình không lưu phản ánh nào của bạn; cuộc trò chuyện này và phản ánh đang soạn dở "
+    "(nếu có) đã được xoá."
+)
+
 LOCAL_TZ = VN_TZ
 
 
@@ -381,3 +414,13 @@ def reopen(code: str) -> Keyboard:
 def cancel_reopen() -> Keyboard:
     """Give up asking for the report to be handled again."""
     return [[Button(_("Hủy"), "noreopen")]]
+
+
+# The answers to "erase my data?", understood only while it is asked (never a stale button).
+ERASE_YES = "erase_yes"
+ERASE_NO = "erase_no"
+
+
+def confirm_erase() -> Keyboard:
+    """Erase one's personal data, or not."""
+    return [[Button(_("🗑 Có, xoá dữ liệu"), ERASE_YES)], [Button(_("Không"), ERASE_NO)]]

@@ -46,7 +46,7 @@ def test_one_address_cannot_file_a_hundred_reports(limits_on, client):
 def test_the_web_form_refusal_is_a_page_in_vietnamese(limits_on, client):
     limits_on.config["RATELIMIT_INTAKE_ADDRESS"] = "1 per minute"
     try:
-        form = {"description": "Rác thải chất đống đầu kiệt", "lat": "", "lon": ""}
+        form = {"description": "Rác thải chất đống đầu kiệt", "lat": "", "lon": "", "consent": "1"}
         assert client.post("/phan-anh", data=form).status_code == 302
         page = client.post("/phan-anh", data=form)
     finally:

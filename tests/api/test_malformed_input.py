@@ -74,18 +74,20 @@ def test_the_web_form_keeps_an_empty_file_input_harmless(app, client):
     # A browser sends an empty part with no file name when nothing was chosen.
     resp = client.post(
         "/phan-anh",
-        data={"description": GOOD, "photos": [(io.BytesIO(b""), "")]},
+        data={"description": GOOD, "consent": "1", "photos": [(io.BytesIO(b""), "")]},
         content_type="multipart/form-data",
     )
     assert resp.status_code == 302 and _count(app) == 1
 
 
 def test_the_web_form_shows_the_error_in_vietnamese_and_keeps_the_text(app, client):
-    page = client.post("/phan-anh", data={"description": GOOD, "lat": "x", "lon": "108"})
+    page = client.post(
+        "/phan-anh", data={"description": GOOD, "lat": "x", "lon": "108", "consent": "1"}
+    )
     assert page.status_code == 422
     html = page.get_data(as_text=True)
     assert "Tọa độ vị trí (vĩ độ) không hợp lệ" in html and GOOD in html
-    nul = client.post("/phan-anh", data={"description": "Ổ gà\x00 lớn giữa đường"})
+    nul = client.post("/phan-anh", data={"description": "Ổ gà\x00 lớn giữa đường", "consent": "1"})
     assert nul.status_code == 422 and "không hợp lệ" in nul.get_data(as_text=True)
     assert _count(app) == 0
 

@@ -335,7 +335,7 @@ def test_links_come_from_public_base_url_not_the_host_header(app, client):
 
 def test_written_out_links_match_the_routes(app):
     adapter = app.url_map.bind("127.0.0.1:5000")
-    assert adapter.match("/t/abc")[0] == "public.track_private"
+    assert adapter.match("/t/abc")[0] == "resident.track_private"
     assert adapter.match("/theo-doi/PA-2612-000001")[0] == "public.track"
     assert adapter.match("/xac-nhan-email/abc")[0] == "public.confirm_email"
 

@@ -141,7 +141,11 @@ def test_hotline_call_goes_through_intake(app, client):
     login(client, "operator")
     resp = client.post(
         "/bo/ioc/1022",
-        data={"description": "Người dân gọi báo cây đổ chắn đường", "address": "phường Hải Châu"},
+        data={
+            "description": "Người dân gọi báo cây đổ chắn đường",
+            "address": "phường Hải Châu",
+            "consent": "1",
+        },
     )
     assert resp.status_code == 302
     with app.app_context():

@@ -84,6 +84,7 @@ def test_operator_triages_and_takes_a_hotline_call(app, live_server, desk):
     page.fill("#description", "Người gọi báo cây xanh ngã đè lên dây điện trên đường Trần Phú")
     page.fill("#address", "đường Trần Phú, phường Hải Châu")
     page.fill("#contact_phone", "0905000111")
+    page.check("#consent")
     page.click("#hotline-submit")
     page.wait_for_url(re.compile(r"/bo/r/PA-"))
     new_code = page.locator("#report-code").inner_text()

@@ -35,6 +35,7 @@ def test_resident_submits_form_with_photo_and_pin_then_tracks_it(app, live_serve
     lon = float(page.input_value("#lon"))
     assert abs(lat - HAI_CHAU[0]) < 0.001 and abs(lon - HAI_CHAU[1]) < 0.001
 
+    page.check("#consent")
     page.click("#submit")
     # The resident lands on their own page, by the secret link.
     page.wait_for_url(re.compile(r"/t/[A-Za-z0-9_-]{43}\?new=1"))
@@ -67,6 +68,7 @@ def test_form_keeps_the_text_and_explains_a_refused_photo(app, live_server, phon
     page.goto(live_server + "/")
     page.fill("#description", "Rác thải đổ trộm ở đầu kiệt 45 Hùng Vương")
     page.set_input_files("#photos", str(bad))
+    page.check("#consent")
     page.click("#submit")
     page.wait_for_selector("#form-error")
     assert "không phải là ảnh hợp lệ" in page.locator("#form-error").inner_text()

@@ -95,7 +95,11 @@ def test_broker_down_intake_still_stores_and_sweep_finishes_the_backlog(app, app
             broker.stop()
             with app.app_context():
                 results = [
-                    submit_report(ReportDraft(channel="web", description=f"Rác thải ùn ứ số {i}"))
+                    submit_report(
+                        ReportDraft(
+                            channel="web", description=f"Rác thải ùn ứ số {i}", consent=True
+                        )
+                    )
                     for i in range(5)
                 ]
                 assert all(r.code and not r.queued for r in results)

@@ -294,3 +294,45 @@ def test_sqlite_keeps_the_rollup_and_reads_it(lite, monkeypatch):
     db.session.execute(db.delete(rebuild.Report))  # the fixture's own clean-up, in bulk
     db.session.commit()
     assert not any(snapshot().values())
+
+
+def test_rollup_writers_take_turns_so_two_intakes_cannot_deadlock(app, ctx):
+    """Two intakes, each writing the rollup in two flushes: the first locks its cell and the
+    day's rows, the second its own cell and waits for the day's rows, then the first's second
+    flush needs the second's cell. Without one lock taken first, PostgreSQL kills one of them
+    (a 500 to a resident, seen in the cluster test)."""
+    import threading
+
+    from webapp.services.ioc.rollup import events
+
+    report = SubmittedReportFactory()
+    values = events._read(db.session.connection(), events._TABLE.c.id == report.id)[report.id]
+    db.session.rollback()
+    assert values["h3_r6"]
+    elsewhere = {**values, "h3_r6": "86" + "f" * 13}  # another cell, the same day's rows
+    engine = db.engine
+    errors: list[Exception] = []
+    first = engine.connect()
+    first_tx = first.begin()
+    events.apply(first, events.changes({}, {report.id: values}))
+
+    def second() -> None:
+        try:
+            with engine.connect() as conn, conn.begin():
+                events.apply(conn, events.changes({}, {report.id: elsewhere}))
+                conn.rollback()
+        except Exception as error:  # the deadlock victim
+            errors.append(error)
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(1.0)  # the second now waits (for the lock, or holding its cell)
+    try:
+        events.apply(first, events.changes({}, {report.id: elsewhere}))
+    except Exception as error:
+        errors.append(error)
+    finally:
+        first_tx.rollback()
+        first.close()
+    thread.join(30)
+    assert errors == []

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
+from flask import Flask
 
 from tests.support.fake_telegram import LocalHttpServer, Request
 
@@ -49,3 +53,23 @@ class FakeSmsGateway(LocalHttpServer):
         """The call the gateway makes to an accepted message's callback: (path?query, JSON)."""
         parsed = urllib.parse.urlsplit(body["callback"])
         return f"{parsed.path}?{parsed.query}", {"ref": body["ref"], "status": status}
+
+
+@pytest.fixture
+def sms(app: Flask) -> Iterator[FakeSmsGateway]:
+    """The fake gateway on 127.0.0.1, configured as the app's SMS adapter (restored after)."""
+    keys = ("SMS_URL", "SMS_AUTH_HEADER", "SMS_BRANDNAME", "SMS_SUCCESS_FIELD",
+            "SMS_SUCCESS_VALUE", "SMS_DLR_TOKEN", "ZNS_TEMPLATES", "ZNS_API_BASE_URL",
+            "ZALO_TRANSACTION_ENABLED", "MESSAGE_BUDGETS", "PUBLIC_BASE_URL")  # fmt: skip
+    saved = {k: app.config[k] for k in keys}
+    with FakeSmsGateway() as gateway:
+        app.config.update(
+            SMS_URL=f"{gateway.url}/api/send",
+            SMS_AUTH_HEADER=f"Authorization: {AUTH}",
+            SMS_BRANDNAME="UBND-DN",
+            SMS_SUCCESS_FIELD="code",
+            SMS_SUCCESS_VALUE="100",
+            SMS_DLR_TOKEN="dlr-secret",
+        )
+        yield gateway
+    app.config.update(saved)

@@ -108,6 +108,17 @@ class ReportIn(BaseModel):
     contact_name: _ContactName = None
     contact_phone: _ContactPhone = None
     contact_email: _ContactEmail = None
+    consent: Annotated[bool, BeforeValidator(_checkbox)] = Field(
+        default=False,
+        description="The resident accepted the privacy notice (required on the web form).",
+    )
+
+
+def _checkbox(value: Any) -> Any:
+    """A form checkbox ("on", "1", "true") or a JSON boolean; anything else is no."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in {"on", "1", "true", "yes"}
 
 
 def _capitalised(text: Any) -> str:
@@ -197,4 +208,5 @@ def draft_from_request(request: Request, channel: str) -> ReportDraft:
         contact=_contact(data),
         client_address=client_address(),
         language=i18n.normalise(str(get_locale() or "")),
+        consent=data.consent,
     )

@@ -127,6 +127,7 @@ def kpi_page() -> ResponseReturnValue:
         tables={by: stats.table(period, by, locale=locale) for by in stats.DIMENSIONS},
         weeks=stats.trend(period, locale=locale),
         last_week=stats.Period.last_week(),
+        queue_url=url_for("bo.queue"),
     )
 
 

@@ -35,7 +35,7 @@ def _categories() -> Sequence[Category]:
     ).all()
 
 
-def _map_settings() -> dict:
+def map_settings() -> dict:
     from webapp.services.geography import places
     from webapp.services.ioc import heatmap
 
@@ -51,7 +51,7 @@ def _map_settings() -> dict:
 @bp.get("/")
 def index() -> ResponseReturnValue:
     """The mobile-first report form."""
-    return render_template("public/index.html", map=_map_settings(), form={}, error=None)
+    return render_template("public/index.html", map=map_settings(), form={}, error=None)
 
 
 @bp.post("/phan-anh")
@@ -64,13 +64,13 @@ def submit() -> ResponseReturnValue:
         return (
             render_template(
                 "public/index.html",
-                map=_map_settings(),
+                map=map_settings(),
                 form=request.form,
                 error=error.message(str(get_locale())),
             ),
             error.status_code,
         )
-    return redirect(url_for("public.track_private", token=result.tracking_token, new=1))
+    return redirect(url_for("resident.track_private", token=result.tracking_token, new=1))
 
 
 @bp.get("/tra-cuu")
@@ -83,7 +83,7 @@ def lookup() -> ResponseReturnValue:
     return redirect(url_for("public.track", code=code))
 
 
-def _private(response: Response) -> Response:
+def private_response(response: Response) -> Response:
     """The secret link's page: never cached by others, never sent on as a Referer."""
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -96,23 +96,7 @@ def track(code: str) -> ResponseReturnValue:
     """The public view of a report found by its code: scrubbed, coarse, never personal data."""
     report = reports.get_by_code(code)
     view = serializers.public_view(report, str(get_locale()))
-    return render_template("public/track.html", report=view, new=False, map=_map_settings())
-
-
-@bp.get("/t/<token>")
-@limit("RATELIMIT_LOOKUP")
-def track_private(token: str) -> ResponseReturnValue:
-    """The resident's own page, opened by the secret link they received: the whole report."""
-    report = reports.get_by_token(token)
-    view = serializers.private_view(report, str(get_locale()))
-    page = render_template(
-        "public/track.html",
-        report=view,
-        new=bool(request.args.get("new")),
-        map=_map_settings(),
-        private=True,
-    )
-    return _private(current_app.make_response(page))
+    return render_template("public/track.html", report=view, new=False, map=map_settings())
 
 
 @bp.get("/xac-nhan-email/<token>")
@@ -120,7 +104,9 @@ def track_private(token: str) -> ResponseReturnValue:
 def confirm_email(token: str) -> ResponseReturnValue:
     """The link of the confirmation e-mail: from now on this e-mail receives the news."""
     contacts.confirm(token[:500])
-    return _private(current_app.make_response(render_template("public/email_confirmed.html")))
+    return private_response(
+        current_app.make_response(render_template("public/email_confirmed.html"))
+    )
 
 
 @bp.get("/anh/<key>/<variant>.jpg")
@@ -145,7 +131,7 @@ def private_photo(token: str, key: str, variant: str) -> ResponseReturnValue:
     report = reports.get_by_token(token)
     if not any(p.key == key for p in report.public_photos):
         abort(404)
-    return _private(storage.send_public_photo(key, variant, max_age=0))
+    return private_response(storage.send_public_photo(key, variant, max_age=0))
 
 
 @bp.get("/healthz")

@@ -16,6 +16,7 @@ SWEEP = "workers.tasks.sweep"
 RUN_EXPORT = "workers.export_tasks.run_export"
 WEEKLY_SUMMARY = "workers.export_tasks.weekly_summary"
 PURGE_EXPORTS = "workers.export_tasks.purge_exports"
+PRIVACY_RETENTION = "workers.export_tasks.privacy_retention"
 HANDLE_ZALO_EVENT = "bot.tasks.handle_zalo_event"
 HANDLE_TELEGRAM_UPDATE = "bot.tasks.handle_telegram_update"
 BOT_SWEEP = "bot.tasks.sweep"
@@ -29,6 +30,7 @@ ALL = frozenset(
         RUN_EXPORT,
         WEEKLY_SUMMARY,
         PURGE_EXPORTS,
+        PRIVACY_RETENTION,
         HANDLE_ZALO_EVENT,
         HANDLE_TELEGRAM_UPDATE,
         BOT_SWEEP,
@@ -38,7 +40,7 @@ ALL = frozenset(
 # Kinds of work, one broker queue each.
 INTAKE = "intake"  # classification and routing of new reports
 OUTBOX = "outbox"  # delivery of messages to residents, agencies and the IOC
-EXPORTS = "exports"  # files, the weekly summary, their cleanup
+EXPORTS = "exports"  # files, the weekly summary, their cleanup, the retention run
 BOT = "bot"  # Telegram updates and Zalo events, the bots' housekeeping
 SWEEP_KIND = "sweep"  # deadlines: reminders, escalations, retries (never behind a backlog)
 
@@ -52,6 +54,7 @@ KIND_OF = {
     RUN_EXPORT: EXPORTS,
     WEEKLY_SUMMARY: EXPORTS,
     PURGE_EXPORTS: EXPORTS,
+    PRIVACY_RETENTION: EXPORTS,
     HANDLE_ZALO_EVENT: BOT,
     HANDLE_TELEGRAM_UPDATE: BOT,
     BOT_SWEEP: BOT,

@@ -24,7 +24,13 @@ from webapp.models.report import (
     ReportEvent,
     ReportStatus,
 )
-from webapp.models.resident import Channel, IntakeBlock, Resident, ResidentIdentity
+from webapp.models.resident import (
+    Channel,
+    ContactCode,
+    IntakeBlock,
+    Resident,
+    ResidentIdentity,
+)
 from webapp.models.rollup import ReportCellCount, ReportKpiCount, ReportKpiTime
 from webapp.models.user import Role, User
 
@@ -37,6 +43,7 @@ __all__ = [
     "Category",
     "Channel",
     "ChannelWindow",
+    "ContactCode",
     "Conversation",
     "ConversationPhoto",
     "ExportJob",

@@ -217,6 +217,12 @@ class Report(TimestampMixin, Model):
     # Keyed hash of the client address it came from (webapp.services.intake.blocks), never
     # the address.
     client_hash: Mapped[str | None] = mapped_column(String(64))
+    # The privacy notice the resident accepted (its version), and when the resident's identity
+    # and contact, then the original photos, were removed (retention or erasure;
+    # webapp.services.privacy): the public record stays.
+    consent_version: Mapped[str | None] = mapped_column(String(20))
+    personal_data_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    originals_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     category: Mapped[Category | None] = relationship()
     agency: Mapped[Agency | None] = relationship()

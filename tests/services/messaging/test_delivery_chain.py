@@ -5,18 +5,14 @@ worked, or that none did."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 import time_machine
 from flask import Flask
 from sqlalchemy import select
 
 from tests.backoffice.conftest import login
 from tests.factories import ChannelIdentityFactory, SubmittedReportFactory
-from tests.support import fake_sms
-from tests.support.fake_sms import FakeSmsGateway
 from tests.support.fake_zalo import FakeZalo
 from webapp.extensions import db
 from webapp.models import InboundEvent, OutboxMessage, Report, ReportStatus
@@ -27,25 +23,6 @@ from webapp.services.messaging.channels.zalo import zalo_event_key
 
 USER = "5566778899001122"
 PHONE = "0905123456"
-
-
-@pytest.fixture
-def sms(app: Flask) -> Iterator[FakeSmsGateway]:
-    keys = ("SMS_URL", "SMS_AUTH_HEADER", "SMS_BRANDNAME", "SMS_SUCCESS_FIELD",
-            "SMS_SUCCESS_VALUE", "SMS_DLR_TOKEN", "ZNS_TEMPLATES", "ZNS_API_BASE_URL",
-            "ZALO_TRANSACTION_ENABLED", "MESSAGE_BUDGETS", "PUBLIC_BASE_URL")  # fmt: skip
-    saved = {k: app.config[k] for k in keys}
-    with FakeSmsGateway() as gateway:
-        app.config.update(
-            SMS_URL=f"{gateway.url}/api/send",
-            SMS_AUTH_HEADER=f"Authorization: {fake_sms.AUTH}",
-            SMS_BRANDNAME="UBND-DN",
-            SMS_SUCCESS_FIELD="code",
-            SMS_SUCCESS_VALUE="100",
-            SMS_DLR_TOKEN="dlr-secret",
-        )
-        yield gateway
-    app.config.update(saved)
 
 
 def _zalo_resident_writes(app: Flask, fake: FakeZalo, text: str) -> None:

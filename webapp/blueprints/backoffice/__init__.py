@@ -8,6 +8,7 @@ from webapp.blueprints.backoffice import (  # noqa: E402, F401
     account,
     admin,
     auth,
+    budgets,
     desk,
     privacy,
     reports,

@@ -1,4 +1,5 @@
-"""Who looked at whom: the log of staff views of residents' identities, for administrators."""
+"""Personal data, for administrators: the log of staff views of residents' identities, and the
+register of processing activities."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from pydantic import Field
 
 from webapp.blueprints import params
 from webapp.blueprints.backoffice import bp
+from webapp.blueprints.backoffice.admin import require_admin
 from webapp.blueprints.param_types import IsoDate, Page, PositiveId
 from webapp.services.casework import identity_views as views
+from webapp.services.privacy import activities
 
 
 class IdentityViewArgs(params.Params):
@@ -39,3 +42,11 @@ def identity_views() -> ResponseReturnValue:
         viewers=views.identity_viewers(),
         page_args={k: v for k, v in request.args.items() if k != "page"},
     )
+
+
+@bp.get("/quan-tri/du-lieu-ca-nhan")
+@login_required
+def processing_activities() -> ResponseReturnValue:
+    """The register of processing activities of residents' personal data; administrators."""
+    require_admin()
+    return render_template("bo/processing_activities.html", register=activities.register())

@@ -108,6 +108,12 @@ class PhotoStore:
         for variant in VARIANTS:
             self.objects.delete(public_name(key, variant))
 
+    def delete_original(self, key: str) -> None:
+        """Remove only the private original (retention); the public copies stay."""
+        self.check_key(key)
+        for ext in _EXTENSIONS.values():
+            self.objects.delete(original_name(key, ext))
+
     def _public(self, key: str, variant: str) -> str:
         self.check_key(key)
         if not is_variant(variant):

@@ -40,6 +40,17 @@ def rate(report: Report, channel: str, external_id: str, stars: int) -> bool:
     if not 1 <= stars <= 5:
         raise ValidationError(_l("Điểm đánh giá phải từ 1 đến 5."))
     _author_identity(report, channel, external_id)
+    return _rate(report, stars)
+
+
+def rate_by_link(report: Report, stars: int) -> bool:
+    """The rating given on the author's private page (its secret link proves who it is)."""
+    if not 1 <= stars <= 5:
+        raise ValidationError(_l("Điểm đánh giá phải từ 1 đến 5."), field="rating")
+    return _rate(report, stars)
+
+
+def _rate(report: Report, stars: int) -> bool:
     if report.status not in RATABLE:
         raise ValidationError(
             _l("Phản ánh %(code)s chưa được xử lý xong nên chưa thể đánh giá.", code=report.code),
@@ -53,12 +64,31 @@ def rate(report: Report, channel: str, external_id: str, stars: int) -> bool:
 
 def reopen(report: Report, channel: str, external_id: str, words: str) -> Report:
     """Send a resolved report back to its agency, with a new deadline and the resident's words."""
+    words = _reason(words)
+    _author_identity(report, channel, external_id)
+    return _reopen(report, words)
+
+
+def reopen_by_link(report: Report, words: str) -> Report:
+    """Reopen from the author's private page: as in the bots, after a rating of 1 or 2."""
+    words = _reason(words)
+    if report.status in RATABLE and (report.rating is None or report.rating > REOPEN_OFFER_AT):
+        raise ValidationError(
+            _l("Hãy đánh giá kết quả (1 hoặc 2 sao) trước khi yêu cầu xử lý lại."), field="rating"
+        )
+    return _reopen(report, words)
+
+
+def _reason(words: str | None) -> str:
     words = (words or "").strip()
     if len(words) < MIN_REASON_LENGTH:
         raise ValidationError(
-            _l("Vui lòng cho biết vấn đề còn tồn tại (ít nhất vài từ)."),
+            _l("Vui lòng cho biết vấn đề còn tồn tại (ít nhất vài từ)."), field="reason"
         )
-    _author_identity(report, channel, external_id)
+    return words
+
+
+def _reopen(report: Report, words: str) -> Report:
     if report.status not in RATABLE:
         raise ValidationError(
             _l("Phản ánh %(code)s không ở trạng thái có thể mở lại.", code=report.code),

@@ -89,3 +89,19 @@ def confirm(token: str) -> Resident:
         resident.email_confirmed_at = utcnow()
         db.session.commit()
     return resident
+
+
+def attach_verified(report: Report, kind: str, value: str) -> Resident:
+    """The author proved (a one-time code) that this phone or e-mail is theirs: from now on the
+    report's news go to it. A report sent without contact gets its resident here."""
+    resident = report.resident
+    if resident is None:
+        resident = Resident()
+        db.session.add(resident)
+        report.resident = resident
+    now = utcnow()
+    if kind == "email":
+        resident.email, resident.email_confirmed_at = value, now
+    else:
+        resident.phone, resident.phone_verified_at = value, now
+    return resident

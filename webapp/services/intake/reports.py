@@ -35,6 +35,7 @@ from webapp.services.geography import places
 from webapp.services.intake import blocks, contacts, photos
 from webapp.services.intake.photo_copies import ProcessedPhoto
 from webapp.services.intake.photo_limits import PhotoLimits
+from webapp.services.privacy import notice
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = VN_TZ
@@ -43,6 +44,7 @@ CODE_RE = re.compile(r"[A-Z]{1,8}-\d{4}-\d{6,12}")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PHONE_SEPARATORS_RE = re.compile(r"[\s.\-()]")
 CHANNELS = frozenset(c.value for c in Channel)
+CONSENT_REQUIRED = frozenset({Channel.WEB.value, Channel.HOTLINE.value})
 # On PostgreSQL the id is drawn from the reports' sequence before the INSERT, so the public
 # code (which quotes it) goes in with the row: no second statement rewriting the row.
 NEXT_REPORT_ID = text("SELECT nextval(pg_get_serial_sequence('reports', 'id'))")
@@ -91,6 +93,9 @@ class ReportDraft:
     created_by: User | None = None
     client_address: str | None = None  # the HTTP client's address (web, API), for locks
     language: str = "vi"  # the resident's language (catalog locale), for what they are told
+    # The resident accepted the privacy notice (webapp.services.privacy.notice): required on the
+    # web form and the hotline; the bots show it first and sending means agreeing.
+    consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -284,6 +289,8 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
     description = _clean_description(draft.description)
     if draft.channel not in CHANNELS:
         raise ValidationError(_l("Kênh gửi không hợp lệ."), field="channel")
+    if draft.channel in CONSENT_REQUIRED and not draft.consent:
+        raise ValidationError(notice.CONSENT_MISSING, field="consent")
     contact = _check_contact(draft.contact)
     client_hash = blocks.key_hash("address", draft.client_address) if draft.client_address else None
     _check_limits(draft, contact, client_hash)
@@ -307,6 +314,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             created_at=now,
             tracking_token=secrets.token_urlsafe(32),
             client_hash=client_hash,
+            consent_version=notice.version() if draft.consent else None,
         )
         _locate(report, draft, processed)
         report.resident, report.identity = _resident_for(draft, contact)

@@ -23,7 +23,7 @@ from webapp.models.types import utcnow
 
 IDLE = "idle"
 # What a reset keeps of the data: the resident's choices, not the draft.
-KEPT_ON_RESET = ("lang",)
+KEPT_ON_RESET = ("lang", "notice")
 # Handled events are kept this long (Telegram redelivers for a day at most).
 EVENTS_KEPT_DAYS = 30
 

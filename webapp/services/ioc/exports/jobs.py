@@ -137,6 +137,24 @@ def download(user: User, job_id: int) -> tuple[ExportJob, bytes]:
         raise NotReady(_l("Tệp chưa sẵn sàng.")) from None
 
 
+def withdraw_since(since: datetime) -> int:
+    """Delete the files of finished list exports written after `since` (a resident's data was
+    erased and such a file may hold their words); their jobs become `expired`."""
+    files = storage.export_objects()
+    jobs = db.session.scalars(
+        select(ExportJob).where(
+            ExportJob.status == ExportStatus.DONE, ExportJob.finished_at >= since
+        )
+    )
+    withdrawn = 0
+    for job in jobs:
+        if job.file_name and files.exists(job_file(job)):
+            files.delete(job_file(job))
+        job.status, job.error = ExportStatus.EXPIRED, "withdrawn: a resident's data was erased"
+        withdrawn += 1
+    return withdrawn
+
+
 def purge_old_files(now: datetime | None = None) -> int:
     """Delete export files older than EXPORT_KEEP_DAYS; their jobs become `expired`."""
     now = now or utcnow()

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, func, inspect, select, update
+from sqlalchemy import Connection, Table, event, func, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -27,6 +27,11 @@ from webapp.models.types import utcnow
 from webapp.services.ioc.rollup.keys import COLUMNS, HORIZON, MEMO, Deltas, local_day
 
 _OLD = "rollup_before"  # session.info: {report id: its columns before the flush}
+# Every transaction that writes the rollup takes this lock first, until it ends. They wait for
+# each other anyway on the day's province row; taking the same lock first makes the order of
+# the rows they touch over several flushes irrelevant (two intakes deadlocked without it).
+ROLLUP_LOCK = 0x726F6C6C7570  # "rollup"
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _TABLE = Report.__table__
 _SELECTED = [_TABLE.c[name] for name in COLUMNS]
 # Report attributes behind COLUMNS (status is _status), and those whose change moves one
@@ -163,9 +168,15 @@ def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
 
 def apply(conn: Connection, deltas: Deltas) -> None:
     """Upsert the deltas: one statement per table that changes (and the PAST horizon)."""
-    _upsert(conn, ReportCellCount.__table__, deltas.cell_rows())
-    _upsert(conn, ReportKpiCount.__table__, deltas.count_rows())
-    _upsert(conn, ReportKpiTime.__table__, deltas.time_rows())
+    tables = (
+        (ReportCellCount.__table__, deltas.cell_rows()),
+        (ReportKpiCount.__table__, deltas.count_rows()),
+        (ReportKpiTime.__table__, deltas.time_rows()),
+    )
+    if conn.dialect.name == "postgresql" and any(rows for _table, rows in tables):
+        conn.execute(_LOCK, {"key": ROLLUP_LOCK})
+    for table, rows in tables:
+        _upsert(conn, table, rows)
     if deltas.folded:
         raise_horizon(conn, deltas.today)
 
