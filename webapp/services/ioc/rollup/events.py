@@ -15,10 +15,11 @@ in the same transaction.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Table, event, func, inspect, select, text, update
+from sqlalchemy import Connection, Table, TextClause, event, inspect, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -32,6 +33,10 @@ _OLD = "rollup_before"  # session.info: {report id: its columns before the flush
 # the rows they touch over several flushes irrelevant (two intakes deadlocked without it).
 ROLLUP_LOCK = 0x726F6C6C7570  # "rollup"
 _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+ROLLUP_TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (ReportCellCount.__table__, ReportKpiCount.__table__, ReportKpiTime.__table__)
+}
 _TABLE = Report.__table__
 _SELECTED = [_TABLE.c[name] for name in COLUMNS]
 # Report attributes behind COLUMNS (status is _status), and those whose change moves one
@@ -153,17 +158,29 @@ def _bulk(state: ORMExecuteState) -> Any:
 
 
 def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(table)
+    if rows:
+        conn.execute(_upsert_sql(table.name), rows)
+
+
+@functools.cache
+def _upsert_sql(name: str) -> TextClause:
+    """INSERT … ON CONFLICT DO UPDATE adding the deltas (PostgreSQL and SQLite say it alike).
+
+    Written once as text: SQLAlchemy's on_conflict construct is not in its statement cache,
+    and compiling it twice per report was a tenth of intake's CPU."""
+    table = ROLLUP_TABLES[name]
+    columns = [c.name for c in table.columns]
     keys = [c.name for c in table.primary_key.columns]
-    added = {
-        c.name: func.coalesce(c + insert.excluded[c.name], c, insert.excluded[c.name])
-        for c in table.columns
-        if not c.primary_key
-    }
-    conn.execute(insert.on_conflict_do_update(index_elements=keys, set_=added), rows)
+    added = ", ".join(
+        f"{c} = coalesce({name}.{c} + excluded.{c}, {name}.{c}, excluded.{c})"
+        for c in columns
+        if c not in keys
+    )
+    return text(
+        f"INSERT INTO {name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(':' + c for c in columns)}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}"
+    )
 
 
 def apply(conn: Connection, deltas: Deltas) -> None:
