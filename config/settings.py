@@ -285,6 +285,8 @@ class Config:
     CONTACT_CODE_MINUTES = _float("CONTACT_CODE_MINUTES", 10)
     CONTACT_CODE_ATTEMPTS = int(_env("CONTACT_CODE_ATTEMPTS", "5"))
     RATELIMIT_CONTACT_CODE = _env("RATELIMIT_CONTACT_CODE", "3 per hour;5 per day")
+    # Requests one partner key may make (Open311 and the API with a key).
+    RATELIMIT_PARTNER = _env("RATELIMIT_PARTNER", "120 per minute;5000 per hour")
     RATELIMIT_RESIDENT_ACTION = _env("RATELIMIT_RESIDENT_ACTION", "10 per minute;60 per hour")
 
     # Personal data (Law on Personal Data Protection 2025, Decree 13/2023): the notice's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import psycopg
 import pytest
 from flask import Flask
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from tests.support import seaweed as seaweed_s3
 from tests.support.fake_sms import sms  # noqa: F401  (a fixture for every test)
@@ -300,3 +302,19 @@ def limits_on(app):
     yield app
     limiter.reset()
     limiter.enabled, app.config["RATELIMIT_ENABLED"] = before
+
+
+@pytest.fixture(scope="session")
+def live_server(app, app_config) -> Iterator[str]:
+    """A second app on the same database, with CSRF on as in production, served in a thread.
+
+    Its own instance, so that turning CSRF on never leaks into other tests' `app`.
+    """
+    from webapp import create_app
+
+    served = create_app("testing", overrides={**app_config, "WTF_CSRF_ENABLED": True})
+    server = make_server("127.0.0.1", 0, served, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()

@@ -56,6 +56,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     from webapp.blueprints.api import init_app as init_api
     from webapp.blueprints.backoffice import bp as bo_bp
     from webapp.blueprints.ioc import bp as ioc_bp
+    from webapp.blueprints.open311 import init_app as init_open311
     from webapp.blueprints.public import bp as public_bp
     from webapp.blueprints.resident import bp as resident_bp
     from webapp.blueprints.transparency import bp as transparency_bp
@@ -78,6 +79,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     app.register_blueprint(public_bp)
     app.register_blueprint(resident_bp)
     init_api(app)
+    init_open311(app)
     app.register_blueprint(bo_bp, url_prefix="/bo")
     app.register_blueprint(ioc_bp, url_prefix="/ioc")
     app.register_blueprint(transparency_bp)

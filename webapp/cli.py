@@ -211,7 +211,59 @@ def privacy_retention() -> None:
     )
 
 
+partners_cli = AppGroup("partners", help="Partner systems' API keys (Open311).")
+
+
+@partners_cli.command("add")
+@click.argument("name")
+@click.option("--scope", "scope", required=True, help="submit, read, agency:<id> (comma-separated)")
+def partners_add(name: str, scope: str) -> None:
+    """Issue a key; it is printed once and never stored."""
+    from webapp.services.partners import keys
+
+    partner, key = keys.issue(name, scope.split(","))
+    db.session.commit()
+    click.echo(f"Partner {partner.id} {partner.name!r}, scopes {partner.scopes}")
+    click.echo(f"API key (shown once): {key}")
+
+
+@partners_cli.command("list")
+def partners_list() -> None:
+    """Every key: prefix, scopes, uses, last use, state."""
+    from webapp.models import Partner
+
+    for p in db.session.scalars(db.select(Partner).order_by(Partner.id)):
+        state = "active" if p.active else f"revoked {p.revoked_at:%Y-%m-%d}"
+        used = f"{p.last_used_at:%Y-%m-%d %H:%M}" if p.last_used_at else "never"
+        click.echo(f"{p.id}\t{p.name}\t{p.key_prefix}…\t{p.scopes}\t{p.uses} uses\t{used}\t{state}")
+
+
+@partners_cli.command("revoke")
+@click.argument("partner_id", type=int)
+def partners_revoke(partner_id: int) -> None:
+    """Stop a key at once."""
+    from webapp.models import Partner
+    from webapp.services.partners import keys
+
+    partner = db.session.get(Partner, partner_id)
+    if partner is None:
+        raise click.ClickException(f"no partner {partner_id}")
+    keys.revoke(partner)
+    db.session.commit()
+    click.echo(f"Partner {partner.id} {partner.name!r} revoked.")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups."""
-    for group in (geo_cli, demo_cli, deadlines_cli, sla_cli, nlu_cli, ioc_cli, privacy_cli):
+    groups = (
+        geo_cli,
+        demo_cli,
+        deadlines_cli,
+        sla_cli,
+        nlu_cli,
+        ioc_cli,
+        privacy_cli,
+        partners_cli,
+    )
+    for group in groups:
         app.cli.add_command(group)

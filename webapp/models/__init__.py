@@ -16,6 +16,7 @@ from webapp.models.delivery import ChannelWindow
 from webapp.models.geo import AdminUnit
 from webapp.models.heartbeat import Heartbeat
 from webapp.models.outbox import OutboxMessage, OutboxStatus
+from webapp.models.partner import Partner
 from webapp.models.report import (
     OPEN_STATUSES,
     LocationSource,
@@ -55,6 +56,7 @@ __all__ = [
     "MessengerToken",
     "OutboxMessage",
     "OutboxStatus",
+    "Partner",
     "Photo",
     "RecoveryCode",
     "Report",

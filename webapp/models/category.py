@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import Model
 from webapp.models.agency import Agency
-from webapp.models.types import TimestampMixin
+from webapp.models.types import JSONType, TimestampMixin
 
 
 class Urgency(StrEnum):
@@ -38,6 +39,9 @@ class Category(TimestampMixin, Model):
     sla_complex_days: Mapped[int] = mapped_column(Integer, default=15)
     # Public views show no text, photo or point finer than the ward (public security, ...).
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Extra questions (config/categories.yml `questions`): a lamp-post number, "is anyone
+    # hurt?"… each {code, vi, en, datatype, required, values}; see webapp.services.intake.questions.
+    questions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
     def label(self, locale: str = "vi") -> str:
         """The label in the requested locale."""

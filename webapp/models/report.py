@@ -221,6 +221,10 @@ class Report(TimestampMixin, Model):
     # and contact, then the original photos, were removed (retention or erasure;
     # webapp.services.privacy): the public record stays.
     consent_version: Mapped[str | None] = mapped_column(String(20))
+    # Answers to the category's questions ({question code: value}).
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Partner system that posted it (Open311 / API key), if any.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
     personal_data_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     originals_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -20,6 +20,7 @@ class Channel(StrEnum):
     ZALO = "zalo"
     HOTLINE = "hotline"
     API = "api"
+    OPEN311 = "open311"
 
 
 class Resident(TimestampMixin, Model):

@@ -19,7 +19,7 @@ from webapp.blueprints.backoffice import bp
 from webapp.errors import DomainError, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.infra import storage
-from webapp.models import Agency, Photo, Report, User
+from webapp.models import Agency, Partner, Photo, Report, User
 from webapp.permissions import Action, can, require, visible_reports
 from webapp.services.casework import (
     deadline_changes,
@@ -29,6 +29,7 @@ from webapp.services.casework import (
     moderation,
     reply_templates,
 )
+from webapp.services.intake import questions
 from webapp.services.ioc import queries
 from webapp.services.messaging import fallback
 
@@ -108,6 +109,8 @@ def _render_report(report: Report) -> str:
         show_identity=show_identity,
         messages=messages,
         unreachable=unreachable,
+        answers=questions.answered(report, str(get_locale())),
+        partner=db.session.get(Partner, report.partner_id) if report.partner_id else None,
         # Shown only through the service, which records each look (who, when, which report).
         identity=identity_views.identity_card(current_user, report) if show_identity else None,
         **_choices(),

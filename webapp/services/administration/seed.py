@@ -38,6 +38,7 @@ def load_categories(path: Path = CONFIG_DIR / "categories.yml") -> int:
         cat.sla_normal_days = row.get("normal_days", 5)
         cat.sla_complex_days = row.get("complex_days", 15)
         cat.sensitive = bool(row.get("sensitive", False))
+        cat.questions = row.get("questions") or None
         cat.sort_order = order
         db.session.add(cat)
     db.session.commit()

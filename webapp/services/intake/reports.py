@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -20,6 +21,7 @@ from webapp.infra import i18n, queue, task_names
 from webapp.infra.storage import photo_store
 from webapp.infra.text import fold
 from webapp.models import (
+    Category,
     Channel,
     LocationSource,
     Photo,
@@ -32,7 +34,7 @@ from webapp.models import (
 from webapp.models.types import utcnow
 from webapp.services.casework import workflow
 from webapp.services.geography import places
-from webapp.services.intake import blocks, contacts, photos
+from webapp.services.intake import blocks, contacts, photos, questions
 from webapp.services.intake.photo_copies import ProcessedPhoto
 from webapp.services.intake.photo_limits import PhotoLimits
 from webapp.services.privacy import notice
@@ -96,6 +98,9 @@ class ReportDraft:
     # The resident accepted the privacy notice (webapp.services.privacy.notice): required on the
     # web form and the hotline; the bots show it first and sending means agreeing.
     consent: bool = False
+    # Answers to the category's questions, and the partner system that sent it (Open311).
+    attributes: dict[str, Any] | None = None
+    partner_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -284,6 +289,16 @@ def public_code(report_id: int, created: datetime, prefix: str) -> str:
     return f"{prefix}-{created.astimezone(LOCAL_TZ):%y%m}-{report_id:06d}"
 
 
+def _answers(draft: ReportDraft) -> dict[str, Any] | None:
+    """The category questions' answers; required ones only where the sender chose the
+    category (Open311's service_code)."""
+    chosen = draft.channel == Channel.OPEN311.value
+    if not draft.attributes and not chosen:
+        return None
+    category = db.session.get(Category, draft.category_hint) if draft.category_hint else None
+    return questions.clean(category, draft.attributes or {}, enforce_required=chosen)
+
+
 def submit_report(draft: ReportDraft) -> IntakeResult:
     """Validate and store a report with its photos in one transaction, then queue it."""
     description = _clean_description(draft.description)
@@ -294,6 +309,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
     contact = _check_contact(draft.contact)
     client_hash = blocks.key_hash("address", draft.client_address) if draft.client_address else None
     _check_limits(draft, contact, client_hash)
+    answers = _answers(draft)
     # Check every photo's header against the budgets, then decode and re-encode them in a
     # bounded pool, before touching the database: a bad photo refuses the whole report.
     uploads = [(p.data, p.filename) for p in draft.photos]
@@ -315,6 +331,8 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             tracking_token=secrets.token_urlsafe(32),
             client_hash=client_hash,
             consent_version=notice.version() if draft.consent else None,
+            attributes=answers,
+            partner_id=draft.partner_id,
         )
         _locate(report, draft, processed)
         report.resident, report.identity = _resident_for(draft, contact)

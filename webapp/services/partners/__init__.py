@@ -1,0 +1,1 @@
+"""Partner systems: API keys with scopes, their use counted, every change audited."""
