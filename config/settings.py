@@ -195,6 +195,8 @@ class Config:
     EXPORT_BACKGROUND_ROWS = int(_env("EXPORT_BACKGROUND_ROWS", "5000"))
     # Background export files are deleted this many days after they were made.
     EXPORT_KEEP_DAYS = int(_env("EXPORT_KEEP_DAYS", "7"))
+    # The public open dataset (/du-lieu-mo) holds the reports of this many last days.
+    OPEN_DATA_DAYS = int(_env("OPEN_DATA_DAYS", "365"))
     IOC_EMAIL = _env("IOC_EMAIL", "")
 
     # Messenger bots (bot/ and webapp/services/messaging/channels/).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -238,6 +239,15 @@ def partners_list() -> None:
         click.echo(f"{p.id}\t{p.name}\t{p.key_prefix}…\t{p.scopes}\t{p.uses} uses\t{used}\t{state}")
 
 
+@partners_cli.command("sync")
+def partners_sync() -> None:
+    """Pull now the updates of agencies that work in their own Open311 system."""
+    from webapp.services.partners import delivery
+
+    for code, applied in delivery.sync_all().items():
+        click.echo(f"{code}: {'unreachable' if applied < 0 else f'{applied} updates applied'}")
+
+
 @partners_cli.command("revoke")
 @click.argument("partner_id", type=int)
 def partners_revoke(partner_id: int) -> None:
@@ -253,6 +263,19 @@ def partners_revoke(partner_id: int) -> None:
     click.echo(f"Partner {partner.id} {partner.name!r} revoked.")
 
 
+opendata_cli = AppGroup("opendata", help="The public open dataset (/du-lieu-mo).")
+
+
+@opendata_cli.command("build")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: yesterday).")
+def opendata_build(day: datetime | None) -> None:
+    """Write the CSV and GeoJSON now (the beat does it every night at 03:15)."""
+    from webapp.services import opendata
+
+    meta = opendata.build(day.date() if day else None)
+    click.echo(f"Open data: {meta['count']} reports from {meta['first_day']} to {meta['day']}.")
+
+
 def register_cli(app: Flask) -> None:
     """Attach the command groups."""
     groups = (
@@ -264,6 +287,7 @@ def register_cli(app: Flask) -> None:
         ioc_cli,
         privacy_cli,
         partners_cli,
+        opendata_cli,
     )
     for group in groups:
         app.cli.add_command(group)

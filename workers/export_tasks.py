@@ -1,5 +1,5 @@
 """Celery tasks of housekeeping: background export files, the weekly summary e-mail, old files
-removed, and the nightly personal-data retention run."""
+removed, the nightly personal-data retention run and the nightly open dataset."""
 
 from __future__ import annotations
 
@@ -40,3 +40,11 @@ def privacy_retention() -> dict[str, int]:
     from webapp.services.privacy import retention
 
     return asdict(retention.run())
+
+
+@shared_task(name=names.BUILD_OPEN_DATA)
+def build_open_data() -> int:
+    """Write the public open dataset (CSV, GeoJSON) of reports up to yesterday; the row count."""
+    from webapp.services import opendata
+
+    return int(opendata.build()["count"])

@@ -26,4 +26,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": names.PRIVACY_RETENTION,
         "schedule": crontab(minute=45, hour=2),
     },
+    # The public open dataset (CSV, GeoJSON) up to yesterday, every night after retention.
+    "open-data": {
+        "task": names.BUILD_OPEN_DATA,
+        "schedule": crontab(minute=15, hour=3),
+    },
+    # Updates from agencies that work in their own Open311 system, every 5 minutes.
+    "agency-sync": {"task": names.AGENCY_SYNC, "schedule": 300.0},
 }

@@ -56,3 +56,11 @@ def sweep() -> dict:
     duration = round(time.monotonic() - started, 3)
     heartbeats.beat(heartbeats.SWEEP, {**outcome, "duration_s": duration})
     return outcome
+
+
+@shared_task(name=names.AGENCY_SYNC)
+def agency_sync() -> dict[str, int]:
+    """Pull the updates of agencies that work in their own Open311 system."""
+    from webapp.services.partners import delivery
+
+    return delivery.sync_all()

@@ -1,4 +1,4 @@
-"""open311 and partners: API keys, category questions, answers and the posting partner
+"""open311 and partners: API keys, category questions and answers, agencies' own systems
 
 Revision ID: 0018
 Revises: 0017
@@ -41,8 +41,15 @@ def upgrade():
     )
     with op.batch_alter_table('categories') as batch:
         batch.add_column(sa.Column('questions', JSON, nullable=True))
+    with op.batch_alter_table('agencies') as batch:
+        batch.add_column(sa.Column('delivery', sa.String(length=20), nullable=False, server_default='backoffice'))
+        batch.add_column(sa.Column('delivery_url', sa.String(length=300), nullable=True))
+        batch.add_column(sa.Column('delivery_secret', sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column('delivery_synced_at', UTCDateTime(), nullable=True))
     with op.batch_alter_table('reports') as batch:
         batch.add_column(sa.Column('attributes', JSON, nullable=True))
+        batch.add_column(sa.Column('external_id', sa.String(length=100), nullable=True))
+        batch.add_column(sa.Column('external_synced_at', UTCDateTime(), nullable=True))
         batch.add_column(sa.Column('partner_id', sa.Integer(), nullable=True))
         batch.create_foreign_key('fk_reports_partner_id', 'partners', ['partner_id'], ['id'])
 
@@ -51,7 +58,12 @@ def downgrade():
     with op.batch_alter_table('reports') as batch:
         batch.drop_constraint('fk_reports_partner_id', type_='foreignkey')
         batch.drop_column('partner_id')
+        batch.drop_column('external_synced_at')
+        batch.drop_column('external_id')
         batch.drop_column('attributes')
+    with op.batch_alter_table('agencies') as batch:
+        for column in ('delivery_synced_at', 'delivery_secret', 'delivery_url', 'delivery'):
+            batch.drop_column(column)
     with op.batch_alter_table('categories') as batch:
         batch.drop_column('questions')
     op.drop_table('partners')

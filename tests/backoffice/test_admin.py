@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from tests.backoffice.conftest import login
 from webapp.extensions import db
-from webapp.models import AuditEntry, Category, User
+from webapp.models import Agency, AuditEntry, Category, User
 
 
 @pytest.fixture()
@@ -81,3 +81,37 @@ def test_only_admins_administer(app, client, role):
     login(client, role)
     assert client.get("/bo/quan-tri/").status_code == 403
     assert client.post("/bo/quan-tri/categories/sua/noise", data={}).status_code == 403
+
+
+def test_an_agency_is_set_to_its_own_system_and_the_secret_never_shows(app, client):
+    login(client, "admin")
+    with app.app_context():
+        agency = db.session.scalar(select(Agency).where(Agency.code == "CVCX"))
+        agency_id, name = agency.id, agency.name
+    form = {"code": "CVCX", "name": name, "kind": "department", "active": "on",
+            "delivery": "webhook", "delivery_url": "https://cayxanh.example.vn/hook",
+            "delivery_secret": "bi-mat-rat-dai-0123456789"}  # fmt: skip
+    assert client.post("/bo/quan-tri/agencies/sua/x", data=form).status_code == 404
+    assert client.post(f"/bo/quan-tri/agencies/sua/{agency_id}", data=form).status_code == 302
+    bad = client.post(f"/bo/quan-tri/agencies/sua/{agency_id}", data={**form, "delivery": "fax"})
+    assert "Cách nhận phản ánh không hợp lệ" in bad.get_data(as_text=True)
+    # Saved again with the secret left blank: it stays.
+    kept = {**form, "delivery_secret": ""}
+    assert client.post(f"/bo/quan-tri/agencies/sua/{agency_id}", data=kept).status_code == 302
+    pages = client.get(f"/bo/quan-tri/agencies/sua/{agency_id}").get_data(as_text=True)
+    pages += client.get("/bo/quan-tri/agencies").get_data(as_text=True)
+    pages += client.get("/bo/quan-tri/").get_data(as_text=True)
+    assert "bi-mat-rat-dai" not in pages
+    with app.app_context():
+        agency = db.session.get(Agency, agency_id)
+        assert (
+            agency.delivery == "webhook" and agency.delivery_secret == "bi-mat-rat-dai-0123456789"
+        )
+        trail = db.session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.entity == "agencies", AuditEntry.entity_id == str(agency_id)
+            )
+        ).all()
+        assert trail and all("bi-mat" not in str(e.before) + str(e.after) for e in trail)
+        agency.delivery, agency.delivery_url, agency.delivery_secret = "backoffice", None, None
+        db.session.commit()

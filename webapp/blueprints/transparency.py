@@ -1,4 +1,5 @@
-"""The public transparency page: map of reports, on-time ranking, units with overdue reports.
+"""The public transparency page: map of reports, on-time ranking, units with overdue reports;
+the open-data page and its daily files (`webapp.services.opendata`).
 
 No login. Nothing personal is published: the map shows counts per cell (never finer than
 H3 resolution 8), the tables show agency names and counts.
@@ -9,21 +10,36 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, jsonify, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from webapp.blueprints.ioc import map_settings
+from webapp.errors import NotFound
 from webapp.extensions import db
+from webapp.infra import storage
 from webapp.models import Category
 from webapp.ratelimit import limit
+from webapp.services import opendata
 from webapp.services.ioc import heatmap, stats
 from webapp.services.ioc.queries import ReportFilter
 
 bp = Blueprint("transparency", __name__)
 
 CACHE_SECONDS = 60
+OPEN_DATA_CACHE_SECONDS = 3600
 # ?trang_thai= of the public map: still being handled, or resolved.
 OPEN, RESOLVED = "dang-xu-ly", "da-xu-ly"
 
@@ -97,3 +113,39 @@ def data() -> ResponseReturnValue:
     """The ranking and the overdue list of the month as JSON."""
     period = stats.month_from_arg(request.args.get("thang"))
     return _cached(jsonify(stats.public_summary(period, locale=_locale())))
+
+
+@bp.get("/du-lieu-mo")
+def open_data() -> ResponseReturnValue:
+    """The open-data page: what the dataset is, its files, dictionary, licence and limits."""
+    return render_template(
+        "public/opendata.html",
+        meta=opendata.read_meta(),
+        fields=opendata.FIELDS,
+        files=opendata.FILES,
+        days=current_app.config["OPEN_DATA_DAYS"],
+        licence=opendata.LICENCE,
+        licence_url=opendata.LICENCE_URL,
+        attribution=current_app.config["PRIVACY_CONTROLLER"],
+    )
+
+
+@bp.get("/du-lieu-mo/<any('reports.csv', 'reports.geojson'):name>")
+@limit("RATELIMIT_PUBLIC_JSON")
+def open_data_file(name: str) -> ResponseReturnValue:
+    """One file of the last build: from the exports folder, or a signed link to the bucket."""
+    files, key = storage.export_objects(), opendata.object_name(name)
+    mimetype = opendata.FILES[name]
+    path = files.local_path(key)
+    response: BaseResponse
+    if path is not None:
+        response = send_file(path, mimetype=mimetype, download_name=name, conditional=True)
+    elif files.exists(key):
+        url = files.presigned_url(key, 2 * OPEN_DATA_CACHE_SECONDS)
+        response = redirect(url) if url else Response(files.get(key), mimetype=mimetype)
+    else:
+        raise NotFound(
+            _l("Dữ liệu mở chưa được tạo. Tệp được cập nhật hằng đêm, vui lòng quay lại sau.")
+        )
+    response.headers["Cache-Control"] = f"public, max-age={OPEN_DATA_CACHE_SECONDS}"
+    return response

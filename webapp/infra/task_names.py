@@ -17,6 +17,8 @@ RUN_EXPORT = "workers.export_tasks.run_export"
 WEEKLY_SUMMARY = "workers.export_tasks.weekly_summary"
 PURGE_EXPORTS = "workers.export_tasks.purge_exports"
 PRIVACY_RETENTION = "workers.export_tasks.privacy_retention"
+BUILD_OPEN_DATA = "workers.export_tasks.build_open_data"
+AGENCY_SYNC = "workers.tasks.agency_sync"
 HANDLE_ZALO_EVENT = "bot.tasks.handle_zalo_event"
 HANDLE_TELEGRAM_UPDATE = "bot.tasks.handle_telegram_update"
 BOT_SWEEP = "bot.tasks.sweep"
@@ -31,6 +33,8 @@ ALL = frozenset(
         WEEKLY_SUMMARY,
         PURGE_EXPORTS,
         PRIVACY_RETENTION,
+        BUILD_OPEN_DATA,
+        AGENCY_SYNC,
         HANDLE_ZALO_EVENT,
         HANDLE_TELEGRAM_UPDATE,
         BOT_SWEEP,
@@ -40,7 +44,7 @@ ALL = frozenset(
 # Kinds of work, one broker queue each.
 INTAKE = "intake"  # classification and routing of new reports
 OUTBOX = "outbox"  # delivery of messages to residents, agencies and the IOC
-EXPORTS = "exports"  # files, the weekly summary, their cleanup, the retention run
+EXPORTS = "exports"  # files, the weekly summary, their cleanup, retention, open data
 BOT = "bot"  # Telegram updates and Zalo events, the bots' housekeeping
 SWEEP_KIND = "sweep"  # deadlines: reminders, escalations, retries (never behind a backlog)
 
@@ -55,6 +59,8 @@ KIND_OF = {
     WEEKLY_SUMMARY: EXPORTS,
     PURGE_EXPORTS: EXPORTS,
     PRIVACY_RETENTION: EXPORTS,
+    BUILD_OPEN_DATA: EXPORTS,
+    AGENCY_SYNC: OUTBOX,
     HANDLE_ZALO_EVENT: BOT,
     HANDLE_TELEGRAM_UPDATE: BOT,
     BOT_SWEEP: BOT,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import Boolean, Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import Model, db
 from webapp.models.geo import AdminUnit
-from webapp.models.types import TimestampMixin
+from webapp.models.types import TimestampMixin, UTCDateTime
 
 agency_units = Table(
     "agency_units",
@@ -31,6 +33,14 @@ class Agency(TimestampMixin, Model):
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where new reports go (webapp.services.partners.delivery): the back office (default), the
+    # agency's own Open311 server, or a signed webhook; its address and key or secret.
+    delivery: Mapped[str] = mapped_column(
+        String(20), default="backoffice", server_default="backoffice"
+    )
+    delivery_url: Mapped[str | None] = mapped_column(String(300))
+    delivery_secret: Mapped[str | None] = mapped_column(String(200))
+    delivery_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     parent: Mapped[Agency | None] = relationship(remote_side="Agency.id", back_populates="children")
     children: Mapped[list[Agency]] = relationship(back_populates="parent")

@@ -225,6 +225,9 @@ class Report(TimestampMixin, Model):
     attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # Partner system that posted it (Open311 / API key), if any.
     partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+    # The agency's own system's id for it (Open311 delivery), and when it last answered.
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    external_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     personal_data_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     originals_removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -33,6 +33,8 @@ def test_every_channel_a_message_can_name_has_a_sender(app):
         "zalo_transaction",
         "zns",
         "sms",
+        "open311",
+        "webhook",
     }
     assert all(registry[name].channel == name for name in registry)
 

@@ -15,6 +15,7 @@ from webapp.models import Agency, AuditEntry, Category, Role, RoutingRule, User
 from webapp.services.ioc.queries import CONTROL_CHARS, MAX_ID
 from webapp.services.staff import accounts, sessions
 
+DELIVERY_MODES = ("backoffice", "open311", "webhook")  # webapp.services.partners.delivery
 PASSWORD_MAX = 200  # characters; the hash is of fixed size, the work need not be unbounded
 
 
@@ -25,7 +26,8 @@ def N_(text: str) -> str:
 
 @dataclass(frozen=True)
 class Field:
-    """One editable attribute: name, label, kind (text|int|bool|choice|password), choices.
+    """One editable attribute: name, label, kind (text|int|bool|choice|password|secret|
+    delivery), choices; a secret is never shown nor audited, and blank keeps the stored one.
 
     An int is written in ASCII digits, from 0 to `maximum`.
     """
@@ -63,6 +65,15 @@ ENTITIES: dict[str, Entity] = {
                 Field("parent_id", N_("Cơ quan cấp trên"), "agency"),
                 Field("email", N_("E-mail")),
                 Field("phone", N_("Điện thoại")),
+                Field(
+                    "delivery", N_("Nhận phản ánh qua (backoffice, open311, webhook)"), "delivery"
+                ),
+                Field("delivery_url", N_("Địa chỉ hệ thống của cơ quan")),
+                Field(
+                    "delivery_secret",
+                    N_("Khóa API / bí mật ký webhook (để trống: giữ nguyên)"),
+                    "secret",
+                ),
                 Field("active", N_("Hoạt động"), "bool"),
             ),
             "name",
@@ -121,7 +132,8 @@ def _require_admin(user: User) -> None:
 
 def snapshot(obj: Any, entity: Entity) -> dict[str, Any]:
     """The audited values of an object (never a password hash)."""
-    return {f.name: getattr(obj, f.name, None) for f in entity.fields if f.kind != "password"}
+    hidden = ("password", "secret")
+    return {f.name: getattr(obj, f.name, None) for f in entity.fields if f.kind not in hidden}
 
 
 def _max_length(entity: Entity, f: Field) -> int | None:
@@ -170,6 +182,10 @@ def _parse(entity: Entity, form: dict[str, str]) -> dict[str, Any]:
             raise ValidationError(_l("Vai trò không hợp lệ."), field=f.name)
         elif f.kind == "urgency" and raw and raw not in ("urgent", "normal", "complex"):
             raise ValidationError(_l("Mức độ không hợp lệ."), field=f.name)
+        elif f.kind == "delivery":
+            if raw not in ("", *DELIVERY_MODES):
+                raise ValidationError(_l("Cách nhận phản ánh không hợp lệ."), field=f.name)
+            values[f.name] = raw or DELIVERY_MODES[0]
         else:
             values[f.name] = raw or None
         if f.required and values.get(f.name) in (None, ""):
@@ -188,6 +204,9 @@ def save(user: User, key: str, obj_id: int | str | None, form: dict[str, str]) -
         obj = entity.model()
         db.session.add(obj)
     password = values.pop("password", None)
+    for f in entity.fields:  # a secret left blank keeps the one stored
+        if f.kind == "secret" and not values.get(f.name):
+            values.pop(f.name, None)
     for name, value in values.items():
         setattr(obj, name, value)
     if isinstance(obj, User):

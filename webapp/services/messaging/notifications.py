@@ -22,6 +22,7 @@ from webapp.models import Report, ReportEvent
 from webapp.services.casework import workflow
 from webapp.services.intake import followers, serializers
 from webapp.services.messaging import conversations, fallback, outbox
+from webapp.services.partners import delivery
 
 LOCAL_TZ = VN_TZ
 RESIDENT_STATUSES = frozenset({"received", "assigned", "resolved", "rejected", "duplicate"})
@@ -136,6 +137,8 @@ def _resident_text(report: Report, event: ReportEvent, url: str) -> str | None:
 
 
 def _agency_messages(report: Report, event: ReportEvent, new: bool = False) -> None:
+    if report.agency is not None and delivery.write_messages(report, event, report.agency):
+        return  # the agency works in its own system
     if event.kind == "status" and event.to_status == "assigned" and report.agency is not None:
         agency = report.agency
         with force_locale(AGENCY_LANGUAGE):

@@ -9,12 +9,14 @@ exception) on failure; the outbox records it and retries.
 - `telegram`, `zalo`: the messengers' APIs, and the checks on their webhook calls
 - `zalo_transaction`, `zns`, `sms`: the ways to a resident outside Zalo's free reply window
   (`webapp.services.messaging.fallback` chooses among them)
+- `open311`, `webhook`: a report into an agency's own system (webapp.services.partners.delivery)
 """
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
+from webapp.services.messaging.channels.agency_systems import Open311AgencySender, WebhookSender
 from webapp.services.messaging.channels.base import Sender, SendError, Undeliverable
 from webapp.services.messaging.channels.email import EmailSender
 from webapp.services.messaging.channels.phone import SmsSender, ZnsSender
@@ -30,6 +32,8 @@ SENDERS: tuple[type[Sender], ...] = (
     ZaloTransactionSender,
     ZnsSender,
     SmsSender,
+    Open311AgencySender,
+    WebhookSender,
 )
 EXTENSION_KEY = "messaging_channels"
 
