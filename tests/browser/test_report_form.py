@@ -28,6 +28,7 @@ def test_resident_submits_form_with_photo_and_pin_then_tracks_it(app, live_serve
     page.fill("#description", "Ổ gà rất sâu giữa đường Bạch Đằng, xe máy sập bánh liên tục")
     page.set_input_files("#photos", str(photo))
     page.evaluate(f"window.reportMap.setView([{HAI_CHAU[0]}, {HAI_CHAU[1]}], 17)")
+    page.locator("#map").scroll_into_view_if_needed()  # below the fold on a phone
     box = page.locator("#map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     assert page.locator("#pin-status").get_attribute("data-set") == "1"
@@ -75,3 +76,15 @@ def test_form_keeps_the_text_and_explains_a_refused_photo(app, live_server, phon
     assert page.input_value("#description") == "Rác thải đổ trộm ở đầu kiệt 45 Hùng Vương"
     with app.app_context():
         assert db.session.scalar(select(Report.id)) is None
+
+
+def test_choosing_a_category_shows_only_its_questions(live_server, phone):
+    page = phone
+    page.goto(live_server + "/")
+    assert page.locator("#questions-trees").is_hidden()
+    page.select_option("#category", "trees")
+    assert page.locator("#questions-trees").is_visible()
+    assert page.locator("#questions-street_lighting").is_hidden()
+    page.select_option("#category", "street_lighting")
+    assert page.locator("#questions-trees").is_hidden()
+    assert page.locator("#q-street_lighting-pole_number").is_visible()

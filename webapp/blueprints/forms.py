@@ -19,7 +19,9 @@ from pydantic import ValidationError as PydanticError
 from werkzeug.exceptions import BadRequest
 
 from webapp.errors import ValidationError
+from webapp.extensions import db
 from webapp.infra import i18n
+from webapp.models import Category
 from webapp.ratelimit import client_address
 from webapp.services.intake.reports import Contact, PhotoUpload, ReportDraft
 from webapp.services.ioc.queries import CONTROL_CHARS
@@ -209,4 +211,21 @@ def draft_from_request(request: Request, channel: str) -> ReportDraft:
         client_address=client_address(),
         language=i18n.normalise(str(get_locale() or "")),
         consent=data.consent,
+        **_category_answers(request),
     )
+
+
+def _category_answers(request: Request) -> dict[str, Any]:
+    """The category the resident chose on the form (if any, and real) and the answers to its
+    questions, named `attribute[<category>.<question>]`; other categories' fields are ignored."""
+    code = (request.form.get("category") or "").strip()[:40]
+    category = db.session.get(Category, code) if code else None
+    if category is None or not category.active:
+        return {}
+    prefix = f"attribute[{category.code}."
+    answers = {
+        key[len(prefix) : -1]: value
+        for key, value in request.form.items()
+        if key.startswith(prefix) and key.endswith("]")
+    }
+    return {"category_hint": category.code, "attributes": answers}

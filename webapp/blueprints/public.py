@@ -24,7 +24,7 @@ from webapp.extensions import db
 from webapp.infra import health, storage
 from webapp.models import Category, Channel, Photo
 from webapp.ratelimit import limit
-from webapp.services.intake import contacts, reports, serializers
+from webapp.services.intake import contacts, questions, reports, serializers
 
 bp = Blueprint("public", __name__)
 
@@ -48,10 +48,22 @@ def map_settings() -> dict:
     }
 
 
+def _form_page(form: object, error: str | None) -> str:
+    categories = _categories()
+    return render_template(
+        "public/index.html",
+        map=map_settings(),
+        form=form,
+        error=error,
+        categories=categories,
+        questions={c.code: questions.of(c) for c in categories if c.questions},
+    )
+
+
 @bp.get("/")
 def index() -> ResponseReturnValue:
     """The mobile-first report form."""
-    return render_template("public/index.html", map=map_settings(), form={}, error=None)
+    return _form_page({}, None)
 
 
 @bp.post("/phan-anh")
@@ -61,15 +73,7 @@ def submit() -> ResponseReturnValue:
     try:
         result = reports.submit_report(draft_from_request(request, Channel.WEB))
     except DomainError as error:
-        return (
-            render_template(
-                "public/index.html",
-                map=map_settings(),
-                form=request.form,
-                error=error.message(str(get_locale())),
-            ),
-            error.status_code,
-        )
+        return _form_page(request.form, error.message(str(get_locale()))), error.status_code
     return redirect(url_for("resident.track_private", token=result.tracking_token, new=1))
 
 

@@ -291,8 +291,10 @@ def public_code(report_id: int, created: datetime, prefix: str) -> str:
 
 def _answers(draft: ReportDraft) -> dict[str, Any] | None:
     """The category questions' answers; required ones only where the sender chose the
-    category (Open311's service_code)."""
-    chosen = draft.channel == Channel.OPEN311.value
+    category (Open311's service_code, the web form's "Lĩnh vực"); the bots do not ask yet."""
+    chosen = draft.channel == Channel.OPEN311.value or (
+        draft.channel == Channel.WEB.value and draft.category_hint is not None
+    )
     if not draft.attributes and not chosen:
         return None
     category = db.session.get(Category, draft.category_hint) if draft.category_hint else None

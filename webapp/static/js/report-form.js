@@ -57,4 +57,19 @@
     btn.disabled = true;
     btn.textContent = I18N.sending;
   });
+
+  // Category questions: only the chosen category's are shown and sent.
+  var category = document.getElementById("category");
+  function showQuestions() {
+    var sets = document.querySelectorAll("fieldset.questions");
+    for (var i = 0; i < sets.length; i++) {
+      var on = sets[i].dataset.category === category.value;
+      sets[i].hidden = !on;
+      sets[i].disabled = !on;
+    }
+  }
+  if (category) {
+    category.addEventListener("change", showQuestions);
+    showQuestions();
+  }
 })();
