@@ -9,6 +9,7 @@ Each run is one line of the audit trail.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -46,6 +47,20 @@ def _finished_before(cutoff: datetime) -> tuple[ColumnElement[bool], ColumnEleme
     return Report.status.in_(FINISHED), ended < cutoff
 
 
+def _each(apply: Callable[[Report], object], *where: ColumnElement[bool]) -> int:
+    """Apply to every report the conditions select, BATCH at a time, committing each batch
+    (`apply` must make a report fall out of the selection)."""
+    done = 0
+    while True:
+        reports = db.session.scalars(select(Report).where(*where).limit(BATCH)).all()
+        for report in reports:
+            apply(report)
+        done += len(reports)
+        db.session.commit()
+        if len(reports) < BATCH:
+            return done
+
+
 def run(now: datetime | None = None) -> RetentionRun:
     """Apply the retention periods to every report past them; commits in batches."""
     now = now or utcnow()
@@ -53,34 +68,17 @@ def run(now: datetime | None = None) -> RetentionRun:
     result = RetentionRun()
     identity_cutoff = months_before(now, int(cfg["RETENTION_IDENTITY_MONTHS"]))
     photo_cutoff = months_before(now, int(cfg["RETENTION_PHOTO_MONTHS"]))
-    while True:
-        reports = db.session.scalars(
-            select(Report)
-            .where(
-                *_finished_before(identity_cutoff),
-                Report.personal_data_removed_at.is_(None),
-                or_(Report.resident_id.is_not(None), Report.identity_id.is_not(None)),
-            )
-            .limit(BATCH)
-        ).all()
-        for report in reports:
-            erasure.detach_report(report)
-            result.identities_removed += 1
-        db.session.commit()
-        if len(reports) < BATCH:
-            break
-    while True:
-        reports = db.session.scalars(
-            select(Report)
-            .where(*_finished_before(photo_cutoff), Report.originals_removed_at.is_(None))
-            .limit(BATCH)
-        ).all()
-        for report in reports:
-            erasure.drop_originals(report)
-            result.originals_removed += 1
-        db.session.commit()
-        if len(reports) < BATCH:
-            break
+    result.identities_removed = _each(
+        erasure.detach_report,
+        *_finished_before(identity_cutoff),
+        Report.personal_data_removed_at.is_(None),
+        or_(Report.resident_id.is_not(None), Report.identity_id.is_not(None)),
+    )
+    result.originals_removed = _each(
+        erasure.drop_originals,
+        *_finished_before(photo_cutoff),
+        Report.originals_removed_at.is_(None),
+    )
     stale = now - timedelta(days=1)
     spent = or_(ContactCode.used_at.is_not(None), ContactCode.expires_at < now)
     removed = db.session.execute(delete(ContactCode).where(spent, ContactCode.created_at < stale))
