@@ -76,7 +76,8 @@ class DraftFactory:
             channel=channel,
             description=history.describe(rng, category, street, ward.name),
             photos=uploads,
-            category_hint=category if rng.random() < 0.5 else None,  # the bot asked
+            # The bot asked (a web resident who picks a category must answer its questions).
+            category_hint=category if channel != "web" and rng.random() < 0.5 else None,
             consent=True,
             **fields,
         )
