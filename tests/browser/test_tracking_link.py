@@ -51,7 +51,9 @@ def test_web_resident_confirms_an_email_follows_rates_2_and_reopens(app, live_se
     # Follow: an e-mail, proved by the code sent to it.
     page.fill("#notify-contact", EMAIL)
     page.click("#notify-send")
-    # Nothing on the page is wider than the phone (a long link once pushed the forms aside).
+    # Nothing on the page is wider than the phone (a long link once pushed the forms aside);
+    # measured once the page and its stylesheet have loaded.
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     page.locator("#verify-code").wait_for()
     page.fill("#verify-code", _code_mailed_to(app, report_id))
