@@ -204,3 +204,12 @@ def test_a_resident_with_an_email_proves_it_before_their_data_is_shown(ctx, clie
         select(AuditEntry.action).where(AuditEntry.entity == "resident")
     ).all()
     assert {"data_export", "data_erase"} <= set(actions)
+
+
+def test_one_link_cannot_send_codes_to_many_phones(limits_on, ctx, client):
+    report = AssignedReportFactory(agency="CHIEUSANG", contact=None)
+    sent = [
+        _post(client, report, "nhan-tin", contact=f"0905{n:06d}@example.vn").status_code
+        for n in range(4)
+    ]
+    assert sent == [200, 200, 200, 429]

@@ -4,8 +4,8 @@ A code is six digits, sent through the outbox (the first phone channel of RESIDE
 ZNS or SMS, for a phone; e-mail otherwise), valid CONTACT_CODE_MINUTES, void after
 CONTACT_CODE_ATTEMPTS wrong guesses, and only the latest code of a purpose and report counts:
 guessing is 5 tries in a million. Only a keyed hash is stored. At most RATELIMIT_CONTACT_CODE
-codes go to one address, so the form cannot be used to flood a stranger's phone or to spend
-the province's SMS budget; the routes add a limit per client address.
+codes go to one address, and as many from one report, so the form cannot be used to flood a
+stranger's phone or to spend the province's SMS budget; the routes add a limit per client address.
 
 Written here because the pieces are small (secrets, hmac) and the rules are the platform's own.
 """
@@ -32,11 +32,11 @@ from webapp.infra import i18n
 from webapp.models import ContactCode, Report
 from webapp.models.types import utcnow
 from webapp.ratelimit import hit_identity
+from webapp.services.intake.reports import EMAIL_RE
 from webapp.services.messaging import fallback, outbox
 
 DIGITS = 6
 PURPOSES = ("verify", "follow", "data")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def parse_address(text: str | None) -> Address:
     """A typed phone or e-mail, checked; ValidationError in the resident's words otherwise."""
     text = (text or "").strip()[:200]
     if "@" in text:
-        if not EMAIL_RE.match(text):
+        if not EMAIL_RE.match(text):  # the one intake checks typed contacts with
             raise ValidationError(_l("Địa chỉ e-mail không hợp lệ."), field="contact")
         return Address("email", text.lower())
     try:
@@ -102,6 +102,8 @@ def send(
     assert purpose in PURPOSES
     channel = _channel(address)
     hit_identity("contact-code", address.value, "RATELIMIT_CONTACT_CODE", what="code")
+    # And per report: one link must not send codes to a thousand strangers' phones.
+    hit_identity("contact-code-report", str(report.id), "RATELIMIT_CONTACT_CODE", what="code")
     now = utcnow()
     earlier = [
         ContactCode.report_id == report.id,
