@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from bot.dialog import Dialog, Incoming, Outgoing
 from webapp.extensions import db
 from webapp.infra.i18n import in_language
+from webapp.infra.storage import public_photo_url
 from webapp.models import ChannelWindow, InboundEvent
 from webapp.services.messaging import conversations, windows
 from webapp.services.messaging.channels import SendError
@@ -22,7 +23,6 @@ from webapp.services.messaging.channels.base import download
 from webapp.services.messaging.channels.zalo import (
     ZALO_BUTTON_PREFIX,
     ZaloApi,
-    public_photo_url,
     zalo_message,
     zalo_user_id,
 )

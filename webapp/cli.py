@@ -270,7 +270,7 @@ opendata_cli = AppGroup("opendata", help="The public open dataset (/du-lieu-mo).
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]), help="Last day (default: yesterday).")
 def opendata_build(day: datetime | None) -> None:
     """Write the CSV and GeoJSON now (the beat does it every night at 03:15)."""
-    from webapp.services import opendata
+    from webapp.services.ioc import opendata
 
     meta = opendata.build(day.date() if day else None)
     click.echo(f"Open data: {meta['count']} reports from {meta['first_day']} to {meta['day']}.")

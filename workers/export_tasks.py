@@ -45,6 +45,6 @@ def privacy_retention() -> dict[str, int]:
 @shared_task(name=names.BUILD_OPEN_DATA)
 def build_open_data() -> int:
     """Write the public open dataset (CSV, GeoJSON) of reports up to yesterday; the row count."""
-    from webapp.services import opendata
+    from webapp.services.ioc import opendata
 
     return int(opendata.build()["count"])

@@ -1,5 +1,5 @@
 """The public transparency page: map of reports, on-time ranking, units with overdue reports;
-the open-data page and its daily files (`webapp.services.opendata`).
+the open-data page and its daily files (`webapp.services.ioc.opendata`).
 
 No login. Nothing personal is published: the map shows counts per cell (never finer than
 H3 resolution 8), the tables show agency names and counts.
@@ -32,8 +32,7 @@ from webapp.extensions import db
 from webapp.infra import storage
 from webapp.models import Category
 from webapp.ratelimit import limit
-from webapp.services import opendata
-from webapp.services.ioc import heatmap, stats
+from webapp.services.ioc import heatmap, opendata, stats
 from webapp.services.ioc.queries import ReportFilter
 
 bp = Blueprint("transparency", __name__)

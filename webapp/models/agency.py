@@ -11,6 +11,10 @@ from webapp.extensions import Model, db
 from webapp.models.geo import AdminUnit
 from webapp.models.types import TimestampMixin, UTCDateTime
 
+# Where an agency receives its reports (webapp.services.partners.delivery); the first is the
+# default.
+DELIVERY_MODES = ("backoffice", "open311", "webhook")
+
 agency_units = Table(
     "agency_units",
     db.metadata,

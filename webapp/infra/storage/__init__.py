@@ -51,6 +51,12 @@ def public_photo_bytes(key: str, variant: Variant = "web") -> bytes:
     return photo_store().read_public(key, variant)
 
 
+def public_photo_url(key: str) -> str:
+    """The absolute address of a photo's public (metadata-free) web copy, served by the app
+    (Zalo fetches it; agencies' systems and residents' data copies link it)."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/anh/{key}/web.jpg"
+
+
 def send_public_photo(key: str, variant: Variant, max_age: int) -> Response:
     """The response carrying a public copy: the file itself when local, else its bytes read
     from the object store (the app stays the only origin the pages load images from)."""

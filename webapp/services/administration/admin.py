@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import Model, db
 from webapp.models import Agency, AuditEntry, Category, Role, RoutingRule, User
+from webapp.models.agency import DELIVERY_MODES
 from webapp.services.ioc.queries import CONTROL_CHARS, MAX_ID
 from webapp.services.staff import accounts, sessions
 
-DELIVERY_MODES = ("backoffice", "open311", "webhook")  # webapp.services.partners.delivery
 PASSWORD_MAX = 200  # characters; the hash is of fixed size, the work need not be unbounded
 
 

@@ -23,13 +23,16 @@ import httpx
 from sqlalchemy import select
 
 from webapp.extensions import db
+from webapp.infra import storage
 from webapp.models import Agency, Report, ReportEvent, ReportStatus
+from webapp.models.agency import DELIVERY_MODES
 from webapp.models.types import utcnow
 from webapp.services.casework import workflow
 from webapp.services.intake import serializers
 from webapp.services.messaging import outbox
 
 log = logging.getLogger(__name__)
+OWN_SYSTEMS = DELIVERY_MODES[1:]  # open311, webhook
 SYSTEM_EVENTS = frozenset({"assigned", "reopened"})
 SIGNATURE_HEADER = "X-Phananh-Signature"
 TIMESTAMP_HEADER = "X-Phananh-Timestamp"
@@ -40,7 +43,7 @@ FIRST_SYNC = timedelta(days=1)
 
 def write_messages(report: Report, event: ReportEvent, agency: Agency) -> bool:
     """The outbox row for an agency that works in its own system (False: back office)."""
-    if agency.delivery not in ("open311", "webhook") or not agency.delivery_url:
+    if agency.delivery not in OWN_SYSTEMS or not agency.delivery_url:
         return False
     if event.kind == "status" and event.to_status in SYSTEM_EVENTS:
         if agency.delivery == "open311" and report.external_id:
@@ -72,7 +75,7 @@ def report_document(report: Report, event: str) -> dict[str, Any]:
         "created_at": report.created_at.isoformat() if report.created_at else None,
         "due_at": report.due_at.isoformat() if report.due_at else None,
         "attributes": report.attributes or {},
-        "photos": [serializers.absolute_url(f"/anh/{p.key}/web.jpg") for p in report.public_photos],
+        "photos": [storage.public_photo_url(p.key) for p in report.public_photos],
         "back_office_url": serializers.absolute_url(f"/bo/r/{report.code}"),
     }
 

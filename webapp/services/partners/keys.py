@@ -109,9 +109,8 @@ def authenticate(key: str | None, scope: str) -> Partner:
 
 
 def has_scope(partner: Partner, scope: str) -> bool:
-    """Whether the partner may do this (`read` is implied by an agency scope for its agency)."""
-    scopes = partner.scope_list
-    return scope in scopes
+    """Whether the partner holds this scope."""
+    return scope in partner.scope_list
 
 
 def agency_ids(partner: Partner | None) -> set[int]:

@@ -174,7 +174,7 @@ def forget_chat(channel: str, user_id: str) -> None:
     )
 
 
-def _forget_identity(identity: ResidentIdentity, needles: list[str], result: Erased) -> None:
+def _forget_identity(identity: ResidentIdentity, result: Erased) -> None:
     forget_chat(identity.channel, identity.external_id)
     db.session.execute(delete(ReportFollower).where(ReportFollower.identity_id == identity.id))
     _forget_addresses([identity.external_id], result)
@@ -225,7 +225,7 @@ def erase_resident(resident: Resident) -> Erased:
         _clean_report(report, needles, result)
     db.session.flush()
     for identity in identities:
-        _forget_identity(identity, needles, result)
+        _forget_identity(identity, result)
     db.session.execute(delete(ContactCode).where(ContactCode.resident_id == resident.id))
     _forget_addresses([resident.phone or "", resident.email or ""], result)
     _withdraw_exports(min((r.created_at for r in reports), default=None), result)
@@ -247,7 +247,8 @@ def detach_report(report: Report) -> Erased:
     result = Erased()
     resident = report.resident
     identities = list(resident.identities) if resident is not None else []
-    _clean_report(report, needles_of(resident, identities), result)
+    needles = needles_of(resident, identities)
+    _clean_report(report, needles, result)
     db.session.flush()
     if resident is not None:
         left = db.session.scalar(
@@ -255,7 +256,7 @@ def detach_report(report: Report) -> Erased:
         )
         if left is None:
             for identity in identities:
-                _forget_identity(identity, needles_of(resident, identities), result)
+                _forget_identity(identity, result)
             db.session.execute(delete(ContactCode).where(ContactCode.resident_id == resident.id))
             _forget_addresses([resident.phone or "", resident.email or ""], result)
             db.session.flush()

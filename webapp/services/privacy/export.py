@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from webapp.extensions import db
+from webapp.infra import storage
 from webapp.models import AuditEntry, OutboxMessage, Report, ReportFollower, Resident
 from webapp.models.types import utcnow
 from webapp.services.intake import serializers
@@ -35,7 +36,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "rating": report.rating,
         "consent_version": report.consent_version,
         "public_page": serializers.public_url(report),
-        "photos": [serializers.absolute_url(f"/anh/{p.key}/web.jpg") for p in report.public_photos],
+        "photos": [storage.public_photo_url(p.key) for p in report.public_photos],
         "history": [
             {"at": _iso(e.created_at), "kind": e.kind, "status": e.to_status, "note": e.note}
             for e in report.events

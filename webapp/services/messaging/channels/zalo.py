@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.extensions import db
+from webapp.infra.storage import public_photo_url
 from webapp.models import MessengerToken, OutboxMessage
 from webapp.models.types import utcnow
 from webapp.services.messaging import windows
@@ -55,11 +56,6 @@ class ZaloError(SendError):
     def __init__(self, code: int | None, text: str):
         super().__init__(f"Zalo error {code}: {text}")
         self.code = code
-
-
-def public_photo_url(key: str) -> str:
-    """The public (metadata-free) copy of a stored photo, as Zalo fetches it."""
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/anh/{key}/web.jpg"
 
 
 def zalo_message(text: str, buttons: Buttons | None = None, image_url: str | None = None) -> dict:
