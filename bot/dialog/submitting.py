@@ -1,4 +1,9 @@
-"""Filing a report, the end: the category, the confirmation, and the report submitted."""
+"""Filing a report, the end: the category, its questions, the confirmation, and the report
+submitted.
+
+The chosen category's questions (config/categories.yml) are asked one at a time, each
+skippable unless required; the answers go with the report as on the web form and Open311.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +11,34 @@ from bot.dialog.draft import place_text, take_media
 from bot.dialog.privacy import consented
 from bot.dialog.turn import Turn
 from bot.dialog.vocabulary import (
+    ANSWER_REQUIRED,
     ASK_CATEGORY,
     ASK_CONFIRM,
     CATEGORY,
+    CHOOSE_ANSWER,
     CONFIRM,
+    DONE,
     GUESS_CATEGORY,
     IDLE,
+    MAY_SKIP,
     NO_CATEGORY,
+    QUESTION,
+    QUESTIONS,
     SUBMITTED,
+    TYPE_ANSWER,
+    TYPE_NUMBER,
     YES,
     State,
     all_categories,
+    answers,
     confirm,
     guessed_categories,
     menu,
     short,
 )
+from webapp.errors import ValidationError
 from webapp.infra.text import fold
-from webapp.services.intake import categories, reports
+from webapp.services.intake import categories, questions, reports
 from webapp.services.intake.serializers import tracking_url
 from webapp.services.messaging import drafts
 
@@ -64,10 +79,77 @@ def on_category(turn: Turn, payload: str | None) -> State:
                 (c for c, label in names.items() if key and fold(label).startswith(key)), None
             )
     if code in names:
-        turn.draft["category"] = code
-        return ask_confirm(turn)
+        if turn.draft.get("category") != code:  # another category: its own questions
+            turn.draft.update(category=code, answers={}, skipped=[])
+        return ask_questions(turn)
     take_media(turn)
     return ask_category(turn)
+
+
+# -- the category's questions -----------------------------------------------------------------
+
+
+def _pending(turn: Turn) -> tuple[list[questions.Question], int]:
+    """The questions not yet answered nor skipped, and how many the category has."""
+    draft = turn.draft
+    asked = questions.of_code(draft.get("category"))
+    done = set(draft.get("answers") or {}) | set(draft.get("skipped") or [])
+    return [q for q in asked if q.code not in done], len(asked)
+
+
+def ask_questions(turn: Turn) -> State:
+    """The next question, or the confirmation when none is left."""
+    if not _pending(turn)[0]:
+        return ask_confirm(turn)
+    prompt_question(turn)
+    return QUESTIONS
+
+
+def prompt_question(turn: Turn) -> None:
+    """One question: its answers as buttons (a list), or typed; "skip" unless required."""
+    pending, total = _pending(turn)
+    if not pending:
+        prompt_confirm(turn)
+        return
+    question, lang = pending[0], turn.language
+    lines = [
+        QUESTION.format(number=total - len(pending) + 1, total=total, question=question.label(lang))
+    ]
+    if question.datatype != "singlevaluelist":
+        lines.append(TYPE_NUMBER if question.datatype == "number" else TYPE_ANSWER)
+    if not question.required:
+        lines.append(MAY_SKIP)
+    values = [(key, vi if lang == "vi" else en) for key, vi, en in question.values]
+    typed = question.datatype != "singlevaluelist"  # "1" is an answer, not the first button
+    turn.say("\n".join(map(str, lines)), answers(values, not question.required), numbered=not typed)
+
+
+def on_question(turn: Turn, payload: str | None) -> State:
+    """An answer pressed or typed, checked; "skip" for a question that is not required."""
+    pending, _total = _pending(turn)
+    if not pending:
+        return ask_confirm(turn)
+    question, draft = pending[0], turn.draft
+    if payload == "skip" or (not payload and turn.key in DONE and question.datatype != "number"):
+        if question.required:
+            turn.say(ANSWER_REQUIRED)
+            return ask_questions(turn)
+        draft.setdefault("skipped", []).append(question.code)
+        return ask_questions(turn)
+    if payload and payload.startswith("ans:"):
+        value = payload[4:]
+    elif turn.text and question.datatype != "singlevaluelist":
+        value = turn.text
+    else:  # a photo, a location, or words that are none of the answers
+        take_media(turn)
+        if turn.text:
+            turn.say(CHOOSE_ANSWER)
+        return ask_questions(turn)
+    try:
+        draft.setdefault("answers", {})[question.code] = questions.check(question, value)
+    except ValidationError:  # only a number can be refused (a list's answers are buttons)
+        turn.say(TYPE_NUMBER)
+    return ask_questions(turn)
 
 
 def ask_confirm(turn: Turn) -> State:
@@ -80,12 +162,18 @@ def prompt_confirm(turn: Turn) -> None:
     """The whole draft, to send, recategorise or cancel."""
     draft = turn.draft
     names = categories.active_names(turn.language)
+    category = names.get(draft.get("category", ""), str(NO_CATEGORY))
+    given = draft.get("answers") or {}
+    for question in questions.of_code(draft.get("category")):
+        if question.code in given:
+            answer = question.value_label(str(given[question.code]), turn.language)
+            category += f"\n   – {question.label(turn.language)} {answer}"
     turn.say(
         ASK_CONFIRM.format(
             description=short(draft.get("description", ""), 300),
             photos=turn.photo_count,
             place=place_text(turn),
-            category=names.get(draft.get("category", ""), str(NO_CATEGORY)),
+            category=category,
         ),
         confirm(),
     )
@@ -110,6 +198,8 @@ def submit(turn: Turn) -> State:
     """
     if turn.notice_shown:
         return ask_confirm(turn)
+    if any(q.required for q in _pending(turn)[0]):  # e.g. a question added since it was asked
+        return ask_questions(turn)
     draft = turn.draft
     place = draft.get("place") or {}
     channel, user_id = turn.who
@@ -123,6 +213,7 @@ def submit(turn: Turn) -> State:
         address=place.get("address"),
         identity=reports.ChannelIdentity(channel, user_id, turn.incoming.display_name),
         category_hint=draft.get("category"),
+        attributes=draft.get("answers") or None,
         language=turn.language,
         consent=consented(turn),
     )

@@ -83,7 +83,7 @@ class Turn:
         key = self.key
         if not key or not choices:
             return None
-        if key.isdigit() and 1 <= int(key) <= len(choices):
+        if key.isdigit() and self.data.get("numbered", True) and 1 <= int(key) <= len(choices):
             return choices[int(key) - 1][0]
         for payload, label in choices:
             if fold(label) == key:
@@ -119,6 +119,7 @@ class Turn:
         self.data["choices"] = (
             [[b.payload, b.label] for row in offered.buttons for b in row] if offered else []
         )
+        self.data["numbered"] = offered.numbered if offered else True
         turns.record(self.claimed, state, self.data)
 
     def prompt(self, state: State) -> None:

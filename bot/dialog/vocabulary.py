@@ -58,6 +58,9 @@ class Outgoing:
     # The messenger may offer a "share my location" button (Telegram does).
     ask_location: bool = False
     share_location_label: str = ""
+    # Whether a typed number picks a button ("1" = the first); not where a number is the
+    # answer asked for.
+    numbered: bool = True
 
     def __post_init__(self) -> None:
         # Texts may be lazy catalog strings: rendered now, in the turn's language.
@@ -102,12 +105,13 @@ PHOTOS: State = "photos"
 PLACE: State = "place"
 NEARBY: State = "nearby"
 CATEGORY: State = "category"
+QUESTIONS: State = "questions"
 CONFIRM: State = "confirm"
 LOOKUP: State = "lookup"
 REOPEN_ASK: State = "reopen_ask"
 REOPEN_REASON: State = "reopen_reason"
 ERASE_ASK: State = "erase_ask"
-DRAFT_STATES = frozenset({DESCRIBE, PHOTOS, PLACE, NEARBY, CATEGORY, CONFIRM})
+DRAFT_STATES = frozenset({DESCRIBE, PHOTOS, PLACE, NEARBY, CATEGORY, QUESTIONS, CONFIRM})
 ASIDE_STATES = frozenset({LOOKUP, REOPEN_ASK, REOPEN_REASON, ERASE_ASK})
 
 # -- Words understood ------------------------------------------------------------------------
@@ -249,6 +253,13 @@ ASK_CONFIRM = _l(
     "Gửi phản ánh này?"
 )
 NO_CATEGORY = _l("chưa chọn")
+# The chosen category's questions (config/categories.yml), one at a time.
+QUESTION = _l("❓ Câu hỏi {number}/{total}: {question}")
+TYPE_ANSWER = _l("Bạn trả lời bằng một tin nhắn.")
+TYPE_NUMBER = _l("Bạn trả lời bằng một con số.")
+MAY_SKIP = _l("Nếu không rõ, bấm “Bỏ qua”.")
+ANSWER_REQUIRED = _l("Câu hỏi này cần câu trả lời để cơ quan xử lý đúng và nhanh.")
+CHOOSE_ANSWER = _l("Vui lòng chọn một câu trả lời bên dưới.")
 SUBMITTED = _l(
     "✅ Đã gửi phản ánh. Mã phản ánh của bạn: {code}\n"
     "Theo dõi tiến độ: {url}\n"
@@ -386,6 +397,14 @@ def all_categories(names: dict[str, str]) -> Keyboard:
     """Every category, two a row."""
     items = [Button(name, f"cat:{code}") for code, name in names.items()]
     return [items[i : i + 2] for i in range(0, len(items), 2)]
+
+
+def answers(values: list[tuple[str, str]], skippable: bool) -> Keyboard:
+    """A question's answers (key, words), one a row, and "skip" unless it is required."""
+    rows = [[Button(label, f"ans:{key}")] for key, label in values]
+    if skippable:
+        rows.append([Button(_("Bỏ qua"), "skip")])
+    return rows
 
 
 def confirm() -> Keyboard:

@@ -94,8 +94,11 @@ def test_photo_first_then_place_from_the_photo(chat):
     chat.send("xong")
     chat.press("📷 Dùng vị trí trong ảnh")
     chat.press("Cây xanh")
+    assert "Có ai bị thương không?" in chat.text, "the category's required question"
+    chat.send("khong")  # typed, without diacritics
     chat.send("ok")
     report = _report(_code(chat))
+    assert report.attributes == {"anyone_hurt": "no"}
     assert report.location_source == "exif"
     assert (report.lat, report.lon) == pytest.approx(HAI_CHAU, abs=1e-4)
     assert report.category_hint == "trees"
@@ -107,6 +110,8 @@ def test_place_names_in_the_description_are_offered(chat):
     assert any(label.startswith("📝") for label in chat.labels), chat.labels
     chat.press("📝")
     chat.send("1")  # typed number = first offered choice
+    assert "Số hiệu cột đèn" in chat.text and "Bỏ qua" in chat.labels
+    chat.send("bo qua")  # not required
     chat.send("1")
     report = _report(_code(chat))
     assert report.location_source == "text" and report.unit_code is not None
@@ -120,6 +125,7 @@ def test_when_the_nlu_is_down_the_categories_are_buttons(chat, classifier):
     assert chat.text == "Phản ánh của bạn thuộc lĩnh vực nào?"
     assert len(chat.labels) == 16 and "Hư hỏng đường sá, vỉa hè" in chat.labels
     chat.send("hu hong duong")
+    chat.press("Bỏ qua")
     chat.press("✅ Gửi")
     report = _report(_code(chat))
     assert report.category_hint == "road_damage" and report.lat is None

@@ -124,7 +124,18 @@ def test_more_than_five_choices_are_numbered_and_a_typed_number_works(fake_zalo,
     [listing] = zalo(fake_zalo.text_event(USER, "bo qua"))
     assert "1. Hư hỏng đường sá, vỉa hè" in listing and "Gõ số để chọn" in listing
     assert "attachment" not in fake_zalo.last_to(USER)
-    assert "Lĩnh vực: Hư hỏng đường sá, vỉa hè" in zalo(fake_zalo.text_event(USER, "1"))[-1]
+    # The category's question follows, its answers as Zalo's template buttons.
+    assert "Chỗ hư hỏng rộng khoảng bao nhiêu?" in zalo(fake_zalo.text_event(USER, "1"))[-1]
+    answers = {b["title"]: b["payload"] for b in _template_buttons(fake_zalo.last_to(USER))}
+    assert list(answers) == [
+        "Nhỏ hơn một bàn tay",
+        "Cỡ một bánh xe máy",
+        "Lớn hơn một mét",
+        "Bỏ qua",
+    ]
+    confirm = zalo(fake_zalo.text_event(USER, answers["Cỡ một bánh xe máy"]))[-1]
+    assert "Lĩnh vực: Hư hỏng đường sá, vỉa hè" in confirm
+    assert "Chỗ hư hỏng rộng khoảng bao nhiêu? Cỡ một bánh xe máy" in confirm
 
 
 def test_follow_event_is_welcomed(fake_zalo, zalo):

@@ -16,6 +16,7 @@ from webapp.errors import DomainError, PermissionDenied
 from webapp.extensions import db
 from webapp.models import Agency, Category, Role
 from webapp.services.administration import admin
+from webapp.services.intake import questions
 
 
 def require_admin() -> None:
@@ -77,4 +78,11 @@ def admin_edit(key: str, obj_id: str | None = None) -> ResponseReturnValue:
         else:
             flash(_("Đã lưu."), "ok")
             return redirect(url_for("bo.admin_list", key=key))
-    return render_template("bo/admin_edit.html", entity=entity, obj=obj, **_options())
+    return render_template(
+        "bo/admin_edit.html",
+        entity=entity,
+        obj=obj,
+        posted=request.form if request.method == "POST" else None,  # kept after a refusal
+        questions_yaml=questions.to_text,
+        **_options(),
+    )

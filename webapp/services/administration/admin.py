@@ -13,6 +13,7 @@ from webapp.errors import PermissionDenied, ValidationError
 from webapp.extensions import Model, db
 from webapp.models import Agency, AuditEntry, Category, Role, RoutingRule, User
 from webapp.models.agency import DELIVERY_MODES
+from webapp.services.intake import questions
 from webapp.services.ioc.queries import CONTROL_CHARS, MAX_ID
 from webapp.services.staff import accounts, sessions
 
@@ -27,7 +28,8 @@ def N_(text: str) -> str:
 @dataclass(frozen=True)
 class Field:
     """One editable attribute: name, label, kind (text|int|bool|choice|password|secret|
-    delivery), choices; a secret is never shown nor audited, and blank keeps the stored one.
+    delivery|questions), choices; a secret is never shown nor audited, and blank keeps the
+    stored one; questions are YAML as in config/categories.yml, kept when not posted.
 
     An int is written in ASCII digits, from 0 to `maximum`.
     """
@@ -104,6 +106,7 @@ ENTITIES: dict[str, Entity] = {
                 Field("sla_urgent_hours", N_("Khẩn: số giờ làm việc"), "int", maximum=24 * 365),
                 Field("sla_normal_days", N_("Thông thường: số ngày làm việc"), "int", maximum=365),
                 Field("sla_complex_days", N_("Phức tạp: số ngày làm việc"), "int", maximum=365),
+                Field("questions", N_("Câu hỏi thêm"), "questions"),
                 Field("active", N_("Hoạt động"), "bool"),
             ),
             "sort_order",
@@ -173,6 +176,10 @@ def _parse(entity: Entity, form: dict[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in entity.fields:
         raw = (form.get(f.name) or "").strip()
+        if f.kind == "questions":
+            if f.name in form:  # not posted (an older form, a script): kept as stored
+                values[f.name] = questions.from_text(form[f.name])
+            continue
         _check_text(entity, f, raw)
         if f.kind == "bool":
             values[f.name] = form.get(f.name) in ("on", "1", "true")

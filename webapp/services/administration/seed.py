@@ -21,6 +21,7 @@ from webapp.models import Agency, Category, Report, ReportEvent, Role, RoutingRu
 from webapp.models.types import utcnow
 from webapp.services.administration import history, lifecycle
 from webapp.services.geography import units
+from webapp.services.intake import questions
 from webapp.services.intake.reports import public_code
 
 CONFIG_DIR = ROOT / "config"
@@ -38,7 +39,7 @@ def load_categories(path: Path = CONFIG_DIR / "categories.yml") -> int:
         cat.sla_normal_days = row.get("normal_days", 5)
         cat.sla_complex_days = row.get("complex_days", 15)
         cat.sensitive = bool(row.get("sensitive", False))
-        cat.questions = row.get("questions") or None
+        cat.questions = questions.definitions(row.get("questions"))
         cat.sort_order = order
         db.session.add(cat)
     db.session.commit()

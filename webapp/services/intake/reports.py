@@ -289,12 +289,16 @@ def public_code(report_id: int, created: datetime, prefix: str) -> str:
     return f"{prefix}-{created.astimezone(LOCAL_TZ):%y%m}-{report_id:06d}"
 
 
+# Where the sender chooses the category and is asked its questions.
+CATEGORY_CHOSEN = frozenset(
+    c.value for c in (Channel.OPEN311, Channel.WEB, Channel.TELEGRAM, Channel.ZALO)
+)
+
+
 def _answers(draft: ReportDraft) -> dict[str, Any] | None:
     """The category questions' answers; required ones only where the sender chose the
-    category (Open311's service_code, the web form's "Lĩnh vực"); the bots do not ask yet."""
-    chosen = draft.channel == Channel.OPEN311.value or (
-        draft.channel == Channel.WEB.value and draft.category_hint is not None
-    )
+    category (Open311's service_code, the web form's "Lĩnh vực", a bot's category step)."""
+    chosen = draft.category_hint is not None and draft.channel in CATEGORY_CHOSEN
     if not draft.attributes and not chosen:
         return None
     category = db.session.get(Category, draft.category_hint) if draft.category_hint else None
