@@ -287,6 +287,8 @@ class Config:
     CONTACT_CODE_MINUTES = _float("CONTACT_CODE_MINUTES", 10)
     CONTACT_CODE_ATTEMPTS = int(_env("CONTACT_CODE_ATTEMPTS", "5"))
     RATELIMIT_CONTACT_CODE = _env("RATELIMIT_CONTACT_CODE", "3 per hour;5 per day")
+    # Codes sent from one report's public page to people who follow it (per report).
+    RATELIMIT_FOLLOW_CODE = _env("RATELIMIT_FOLLOW_CODE", "10 per hour;30 per day")
     # Requests one partner key may make (Open311 and the API with a key).
     RATELIMIT_PARTNER = _env("RATELIMIT_PARTNER", "120 per minute;5000 per hour")
     RATELIMIT_RESIDENT_ACTION = _env("RATELIMIT_RESIDENT_ACTION", "10 per minute;60 per hour")
@@ -317,6 +319,20 @@ class Config:
     TOTP_REQUIRED_ROLES = _env("TOTP_REQUIRED_ROLES", "")
     TOTP_ENCRYPTION_KEYS = _env("TOTP_ENCRYPTION_KEYS", "")
     TOTP_ISSUER = _env("TOTP_ISSUER", "Phản ánh hiện trường")
+
+    # Compressed answers (Flask-Compress): pages, scripts, styles, JSON; not photos (JPEG is).
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/geo+json",
+        "application/manifest+json",
+        "image/svg+xml",
+    ]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br", "deflate"]
 
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = TIMEZONE

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, has_request_context, request, session
 
 from config.settings import check_secret_key, config_for
-from webapp.extensions import babel, csrf, db, migrate
+from webapp.extensions import babel, compress, csrf, db, migrate
 from webapp.infra import logs, sentry
 
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -46,6 +46,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     csrf.init_app(app)
+    compress.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
 
     from workers.celery_app import celery_init_app

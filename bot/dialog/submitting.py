@@ -214,6 +214,8 @@ def submit(turn: Turn) -> State:
         identity=reports.ChannelIdentity(channel, user_id, turn.incoming.display_name),
         category_hint=draft.get("category"),
         attributes=draft.get("answers") or None,
+        # The update that sent it: delivered again, it is the same report.
+        client_key=f"{channel}:{event.event_id}" if (event := turn.claimed.event) else None,
         language=turn.language,
         consent=consented(turn),
     )

@@ -60,7 +60,11 @@ def test_admin_creates_a_user_without_leaking_the_hash_into_the_trail(app, clien
     with app.app_context():
         created = db.session.scalar(select(User).where(User.email == "canbo.moi@demo.vn"))
         assert created.check_password("mat-khau-dai-2026")
-        entry = db.session.scalar(select(AuditEntry).where(AuditEntry.entity == "users"))
+        entry = db.session.scalar(
+            select(AuditEntry).where(
+                AuditEntry.entity == "users", AuditEntry.entity_id == str(created.id)
+            )
+        )
         assert "password" not in entry.after and "password_hash" not in entry.after
         db.session.delete(entry)
         db.session.delete(created)

@@ -89,6 +89,7 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 
 def _wait_for_map(page, selector: str) -> None:
+    page.locator(selector).scroll_into_view_if_needed()  # the form's boundaries wait for it
     page.locator(f"{selector} path.leaflet-interactive").nth(89).wait_for(state="attached")
 
 

@@ -22,7 +22,8 @@ def test_resident_submits_form_with_photo_and_pin_then_tracks_it(app, live_serve
     page = phone
     page.goto(live_server + "/")
     assert page.locator("h1").inner_text() == "Gửi phản ánh"
-    # The ward boundaries are drawn from local data (no tile server here).
+    # The ward boundaries are drawn from local data (no tile server here), once in sight.
+    page.locator("#map").scroll_into_view_if_needed()
     page.locator("#map path.leaflet-interactive").nth(89).wait_for(state="attached", timeout=15000)
 
     page.fill("#description", "Ổ gà rất sâu giữa đường Bạch Đằng, xe máy sập bánh liên tục")
@@ -62,17 +63,20 @@ def test_resident_submits_form_with_photo_and_pin_then_tracks_it(app, live_serve
         assert len(report.photos) == 1
 
 
-def test_form_keeps_the_text_and_explains_a_refused_photo(app, live_server, phone, tmp_path):
+def test_form_keeps_the_text_and_explains_an_unreadable_photo_by_its_field(
+    app, live_server, phone, tmp_path
+):
     bad = tmp_path / "anh.jpg"
     bad.write_bytes(b"this is not a photo at all")
     page = phone
     page.goto(live_server + "/")
     page.fill("#description", "Rác thải đổ trộm ở đầu kiệt 45 Hùng Vương")
     page.set_input_files("#photos", str(bad))
-    page.check("#consent")
-    page.click("#submit")
-    page.wait_for_selector("#form-error")
-    assert "không phải là ảnh hợp lệ" in page.locator("#form-error").inner_text()
+    # Refused on the phone, next to its field (not an alert), before anything is sent.
+    page.wait_for_selector("#photos-error:has-text('Không đọc được ảnh anh.jpg')")
+    assert page.get_attribute("#photos", "aria-invalid") == "true"
+    assert "photos-error" in page.get_attribute("#photos", "aria-describedby")
+    assert page.locator("#photo-list li").count() == 0
     assert page.input_value("#description") == "Rác thải đổ trộm ở đầu kiệt 45 Hùng Vương"
     with app.app_context():
         assert db.session.scalar(select(Report.id)) is None

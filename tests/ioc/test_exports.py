@@ -139,7 +139,7 @@ def test_large_lists_are_exported_in_the_background(app, listed, monkeypatch, tm
     job_id = int(re.search(r"/ioc/xuat/(\d+)$", resp.headers["Location"]).group(1))
     assert queued == [("workers.export_tasks.run_export", (job_id,))]
     page = client.get(f"/ioc/xuat/{job_id}").get_data(as_text=True)
-    assert 'data-status="pending"' in page and 'http-equiv="refresh"' in page
+    assert 'data-status="pending"' in page and 'data-poll="5"' in page  # export-job.js asks again
     assert client.get(f"/ioc/xuat/{job_id}/tai-ve").status_code == 409
 
     # The worker's task, run here directly (the Celery task function itself).

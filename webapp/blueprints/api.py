@@ -6,15 +6,15 @@ and the docs page `/api/v1/docs/`.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
-from webapp.blueprints import openapi
+from webapp.blueprints import openapi, params
 from webapp.blueprints.forms import draft_from_request
 from webapp.models import Channel
 from webapp.ratelimit import limit
-from webapp.services.intake import reports, serializers
+from webapp.services.intake import followers, reports, serializers
 from webapp.services.intake.serializers import absolute_url
 
 bp = Blueprint("api", __name__)
@@ -46,13 +46,42 @@ def track(token: str) -> ResponseReturnValue:
     return jsonify(view), 200, {"Cache-Control": "private, no-store"}
 
 
+@bp.get("/nearby")
+@limit("RATELIMIT_PUBLIC_JSON")
+def nearby_reports() -> ResponseReturnValue:
+    """Open reports near a point, of the kind given (the web form's "already reported"), as
+    the bots offer them: public views only (scrubbed text, the public map's coarse point), no
+    distance, nothing of a sensitive category, at most five; limited per address."""
+    args = params.parse(params.NearbyArgs, request.args)
+    found = followers.nearby(
+        args.lat,
+        args.lon,
+        radius_m=float(current_app.config["BOT_NEARBY_METERS"]),
+        categories=[args.category] if args.category else None,
+        limit=10,
+    )
+    locale = str(get_locale())
+    views = [serializers.public_view(item.report, locale) for item in found]
+    shown = [
+        {key: view.get(key) for key in NEARBY_FIELDS}
+        for view in views
+        if view.get("description") is not None and not view.get("sensitive")
+    ]
+    return jsonify({"reports": shown[:5], "radius_m": current_app.config["BOT_NEARBY_METERS"]})
+
+
+NEARBY_FIELDS = ("code", "category_label", "status", "status_label", "description", "tracking_url")
+
+
 @bp.get("/units.geojson")
 @limit("RATELIMIT_PUBLIC_JSON")
 def units_geojson() -> ResponseReturnValue:
     """Ward boundaries of the province, simplified for drawing."""
     from webapp.services.geography import boundaries
 
-    return jsonify(boundaries.display_geojson())
+    response = jsonify(boundaries.display_geojson())
+    response.headers["Cache-Control"] = "public, max-age=3600"  # boundaries change yearly
+    return response
 
 
 @bp.get("/openapi.json")

@@ -23,6 +23,7 @@ from webapp.extensions import db
 from webapp.infra import i18n
 from webapp.models import Category
 from webapp.ratelimit import client_address
+from webapp.services.intake import idempotency
 from webapp.services.intake.reports import Contact, PhotoUpload, ReportDraft
 from webapp.services.ioc.queries import CONTROL_CHARS
 
@@ -102,8 +103,12 @@ class ReportIn(BaseModel):
     ]
     lat: Latitude = Field(default=None, description="Latitude (WGS 84) of the problem.")
     lon: Longitude = Field(default=None, description="Longitude (WGS 84) of the problem.")
-    location_source: Annotated[Literal["pin", "device"] | None, BeforeValidator(_blank_none)] = (
-        Field(default=None, description="pin: placed on the map; device: the phone's GPS.")
+    location_source: Annotated[
+        Literal["pin", "device", "photo"] | None, BeforeValidator(_blank_none)
+    ] = Field(
+        default=None,
+        description="pin: placed on the map; device: the phone's GPS; photo: read from a "
+        "photo's EXIF by the client (which sent it downscaled, without its EXIF).",
     )
     address: _Address = None
     contact: _Contact = None
@@ -198,21 +203,30 @@ def _uploads(request: Request) -> list[PhotoUpload]:
 
 def draft_from_request(request: Request, channel: str) -> ReportDraft:
     """Parse description, lat/lon, address, photos and contact from the request."""
-    data = parse_report(_request_data(request))
+    raw = _request_data(request)
+    data = parse_report(raw)
     return ReportDraft(
         channel=channel,
         description=data.description,
         photos=_uploads(request),
         lat=data.lat,
         lon=data.lon,
-        location_source=data.location_source,
+        # A photo's point read by the browser is what the server reads from EXIF itself.
+        location_source="exif" if data.location_source == "photo" else data.location_source,
         address=data.address,
         contact=_contact(data),
         client_address=client_address(),
         language=i18n.normalise(str(get_locale() or "")),
         consent=data.consent,
+        client_key=_client_key(request, raw),
         **_category_answers(request),
     )
+
+
+def _client_key(request: Request, raw: dict[str, Any]) -> str | None:
+    """The idempotency key: the `Idempotency-Key` header, else the `client_key` field."""
+    key = request.headers.get(idempotency.HEADER) or raw.get(idempotency.FIELD)
+    return idempotency.checked(None if key is None else str(key))
 
 
 def _category_answers(request: Request) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from webapp.errors import DomainError, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.models import Category, Channel, Partner
 from webapp.ratelimit import limit
-from webapp.services.intake import reports
+from webapp.services.intake import idempotency, reports
 from webapp.services.intake.reports import Contact, PhotoUpload, ReportDraft
 from webapp.services.intake.serializers import absolute_url
 from webapp.services.open311 import formats, search, views
@@ -164,7 +164,17 @@ def _draft(partner: Partner) -> ReportDraft:
         language=_locale(),
         attributes=attributes,
         partner_id=partner.id,
+        client_key=_client_key(partner),
     )
+
+
+def _client_key(partner: Partner) -> str | None:
+    """The `Idempotency-Key` header (or `client_key`), the partner's own: two partners' keys
+    never meet."""
+    key = idempotency.checked(
+        request.headers.get(idempotency.HEADER) or request.form.get(idempotency.FIELD)
+    )
+    return f"partner{partner.id}:{key}" if key else None
 
 
 @bp.post(f"/requests.{FORMAT}")

@@ -134,6 +134,50 @@ def _path_param(name: str, description: str, max_length: int) -> dict[str, Any]:
     }
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "One key per submission (e.g. a UUID): sent again with the same text, the report "
+        "stored the first time answers instead of a second one."
+    ),
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{16,100}$"},
+}
+
+
+def _nearby() -> dict[str, Any]:
+    def number(name: str, limit: int, text: str) -> dict[str, Any]:
+        schema = {"type": "number", "minimum": -limit, "maximum": limit}
+        return {
+            "name": name,
+            "in": "query",
+            "required": True,
+            "description": text,
+            "schema": schema,
+        }
+
+    category = {"type": "string", "maxLength": 40}
+    return {
+        "get": {
+            "operationId": "nearbyReports",
+            "summary": "Open reports near a point (public views, of the kind given)",
+            "parameters": [
+                number("lat", 90, "Latitude (WGS 84)."),
+                number("lon", 180, "Longitude (WGS 84)."),
+                {"name": "category", "in": "query", "required": False, "schema": category},
+            ],
+            "responses": {
+                "200": {
+                    "description": "Up to five open reports within the bots' radius.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **_errors(422, 429),
+            },
+        }
+    }
+
+
 def document(server_url: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document."""
     schemas = {
@@ -164,6 +208,7 @@ def document(server_url: str) -> dict[str, Any]:
                 "post": {
                     "operationId": "createReport",
                     "summary": "Submit a report",
+                    "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": {
                         "required": True,
                         "content": {
@@ -198,6 +243,7 @@ def document(server_url: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/nearby": _nearby(),
             "/units.geojson": {
                 "get": {
                     "operationId": "unitBoundaries",

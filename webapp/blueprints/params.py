@@ -277,6 +277,14 @@ class ExtensionForm(Params):
     reason: ShortText = ""
 
 
+class NearbyArgs(Params):
+    """nearby: a point in WGS 84 and, optionally, the kind of problem."""
+
+    lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+    lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+    category: Code | None = None
+
+
 class TriageForm(Params):
     """triage: the category, and the agency (none: the routing rules decide)."""
 

@@ -217,6 +217,8 @@ class Report(TimestampMixin, Model):
     # Keyed hash of the client address it came from (webapp.services.intake.blocks), never
     # the address.
     client_hash: Mapped[str | None] = mapped_column(String(64))
+    # Digest of the client's idempotency key with the channel and text (intake.idempotency).
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The privacy notice the resident accepted (its version), and when the resident's identity
     # and contact, then the original photos, were removed (retention or erasure;
     # webapp.services.privacy): the public record stays.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
@@ -63,7 +65,13 @@ def hotline() -> ResponseReturnValue:
             result = reports.submit_report(draft)
         except DomainError as error:
             flash(error.message(str(get_locale())), "error")
-            return render_template("bo/hotline.html", form=request.form), error.status_code
+            page = render_template("bo/hotline.html", form=request.form, client_key=_key())
+            return page, error.status_code
         flash(_("Đã tạo phản ánh %(code)s.", code=result.code), "ok")
         return redirect(url_for("bo.report_page", code=result.code))
-    return render_template("bo/hotline.html", form={})
+    return render_template("bo/hotline.html", form={}, client_key=_key())
+
+
+def _key() -> str:
+    """The call's idempotency key: a double click on "create" files it once."""
+    return request.form.get("client_key") or secrets.token_urlsafe(18)

@@ -235,11 +235,12 @@ def distance_m(a: Sequence[float], b: Sequence[float]) -> float:
     return geodesic(_check_latlon(a[0], a[1]), _check_latlon(b[0], b[1])).meters
 
 
-def simplify_for_display(geometry: BaseGeometry, tolerance: float = 0.0005) -> dict[str, Any]:
+def simplify_for_display(geometry: BaseGeometry, tolerance: float = 0.0007) -> dict[str, Any]:
     """A simplified GeoJSON geometry mapping for drawing a boundary (never for lookups)."""
     simplified = geometry.simplify(tolerance, preserve_topology=True)
-    # Six decimals is ~0.1 m: more only inflates the JSON sent to the browser.
-    simplified = shapely.transform(simplified, lambda coords: np.round(coords, 6))
+    # The tolerance (~75 m) and four decimals (~11 m) keep a province's wards near 50 KB
+    # compressed, drawn with the form on a phone (bench/web_budget.py); more only inflates it.
+    simplified = shapely.transform(simplified, lambda coords: np.round(coords, 4))
     return mapping(simplified)
 
 

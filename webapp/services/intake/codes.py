@@ -102,8 +102,10 @@ def send(
     assert purpose in PURPOSES
     channel = _channel(address)
     hit_identity("contact-code", address.value, "RATELIMIT_CONTACT_CODE", what="code")
-    # And per report: one link must not send codes to a thousand strangers' phones.
-    hit_identity("contact-code-report", str(report.id), "RATELIMIT_CONTACT_CODE", what="code")
+    # And per report: one link must not send codes to a thousand strangers' phones, nor the
+    # public page of a report (followers, RATELIMIT_FOLLOW_CODE) spend the SMS budget.
+    per_report = "RATELIMIT_CONTACT_CODE" if own else "RATELIMIT_FOLLOW_CODE"
+    hit_identity(f"contact-code-report-{purpose}", str(report.id), per_report, what="code")
     now = utcnow()
     earlier = [
         ContactCode.report_id == report.id,

@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from config.settings import VN_TZ
 from webapp import ratelimit
@@ -34,7 +35,7 @@ from webapp.models import (
 from webapp.models.types import utcnow
 from webapp.services.casework import workflow
 from webapp.services.geography import places
-from webapp.services.intake import blocks, contacts, photos, questions
+from webapp.services.intake import blocks, contacts, idempotency, photos, questions
 from webapp.services.intake.photo_copies import ProcessedPhoto
 from webapp.services.intake.photo_limits import PhotoLimits
 from webapp.services.privacy import notice
@@ -101,6 +102,8 @@ class ReportDraft:
     # Answers to the category's questions, and the partner system that sent it (Open311).
     attributes: dict[str, Any] | None = None
     partner_id: int | None = None
+    # The client's idempotency key (intake.idempotency): sent again, the same report answers.
+    client_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class IntakeResult:
     status: str
     queued: bool
     tracking_token: str = ""
+    replayed: bool = False  # the report stored the first time this submission was sent
 
 
 def photo_limits() -> PhotoLimits:
@@ -312,6 +316,12 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         raise ValidationError(_l("Kênh gửi không hợp lệ."), field="channel")
     if draft.channel in CONSENT_REQUIRED and not draft.consent:
         raise ValidationError(notice.CONSENT_MISSING, field="consent")
+    client_key = None
+    if draft.client_key:
+        client_key = idempotency.digest(draft.channel, draft.client_key, description)
+        found = idempotency.earlier(client_key)
+        if found is not None:  # sent before: that report, not a second one (nor a limit)
+            return _replayed(found)
     contact = _check_contact(draft.contact)
     client_hash = blocks.key_hash("address", draft.client_address) if draft.client_address else None
     _check_limits(draft, contact, client_hash)
@@ -336,6 +346,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             created_at=now,
             tracking_token=secrets.token_urlsafe(32),
             client_hash=client_hash,
+            client_key=client_key,
             consent_version=notice.version() if draft.consent else None,
             attributes=answers,
             partner_id=draft.partner_id,
@@ -373,14 +384,25 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         report_id, code, status = report.id, str(report.code), report.status
         token = report.tracking_token or ""
         db.session.commit()
-    except BaseException:
+    except BaseException as error:
         db.session.rollback()
         for key in stored_keys:
             photo_store().delete(key)
+        same = client_key and isinstance(error, IntegrityError)
+        found = idempotency.earlier(client_key) if same and client_key else None
+        if found is not None:  # the same submission, stored meanwhile by another request
+            return _replayed(found)
         raise
     queued = queue.enqueue(task_names.CLASSIFY_REPORT, report_id)
     log.info("report %s stored (%s), queued=%s", report_id, status, queued)
     return IntakeResult(report_id, code, status, queued, token)
+
+
+def _replayed(report: Report) -> IntakeResult:
+    log.info("report %s sent again with its idempotency key", report.id)
+    return IntakeResult(
+        report.id, str(report.code), report.status, False, report.tracking_token or "", True
+    )
 
 
 def _give_code(report: Report, now: datetime) -> None:
