@@ -8,6 +8,21 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 NO_CATEGORY = "(none)"
+# Thresholds of the precision/coverage table (the province chooses one: NLU_CONFIDENCE_THRESHOLD).
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+CALIBRATION_BINS = 10
+
+
+@dataclass(frozen=True)
+class RoutingRow:
+    """What a confidence threshold does: the share routed automatically (a category at or
+    above the threshold), how many of those go to the right category, the share left to an
+    operator (triage)."""
+
+    threshold: float
+    routed: float
+    precision: float
+    triage: float
 
 
 @dataclass(frozen=True)
@@ -33,6 +48,53 @@ class Report:
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
     errors: list[tuple[str, str, str]] = field(default_factory=list)
+    threshold: float | None = None  # the configured one, reported first
+    routing: list[RoutingRow] = field(default_factory=list)
+    calibration_error: float | None = None  # expected calibration error (ECE)
+
+
+def routing_table(
+    gold: Sequence[str],
+    predicted: Sequence[str | None],
+    confidences: Sequence[float],
+    thresholds: Iterable[float] = THRESHOLDS,
+) -> list[RoutingRow]:
+    """Routed share, its precision and the triage share for each threshold, as the intake
+    decides (webapp.services.casework.classification): a category at or above the threshold is
+    routed; anything else (below it, a chat intent, no answer) waits for an operator."""
+    rows = []
+    total = len(gold)
+    for threshold in sorted(set(thresholds)):
+        routed = [
+            g == p
+            for g, p, c in zip(gold, predicted, confidences, strict=True)
+            if p is not None and c >= threshold
+        ]
+        share = _ratio(len(routed), total)
+        rows.append(RoutingRow(threshold, share, _ratio(sum(routed), len(routed)), 1 - share))
+    return rows
+
+
+def calibration_error(
+    gold: Sequence[str],
+    predicted: Sequence[str | None],
+    confidences: Sequence[float],
+    bins: int = CALIBRATION_BINS,
+) -> float:
+    """Expected calibration error: in equal-width confidence bins, the gap between the mean
+    confidence and the share right, weighted by the bin's size (0 is perfectly calibrated)."""
+    buckets: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
+    for g, p, c in zip(gold, predicted, confidences, strict=True):
+        index = min(int(c * bins), bins - 1) if c > 0 else 0
+        buckets[index].append((c, g == p))
+    total = len(gold)
+    gap = 0.0
+    for bucket in buckets:
+        if bucket:
+            mean_confidence = sum(c for c, _ in bucket) / len(bucket)
+            right = sum(1 for _, ok in bucket if ok) / len(bucket)
+            gap += len(bucket) / total * abs(mean_confidence - right)
+    return gap
 
 
 def _ratio(num: int, den: int) -> float:
@@ -59,6 +121,8 @@ def evaluate(
     latencies_ms: Sequence[float] | None = None,
     texts: Sequence[str] | None = None,
     top_confusions: int = 10,
+    confidences: Sequence[float] | None = None,
+    threshold: float | None = None,
 ) -> Report:
     """Compare predictions with gold labels.
 
@@ -100,7 +164,14 @@ def evaluate(
     if latencies_ms:
         p50 = percentile(latencies_ms, 50)
         p95 = percentile(latencies_ms, 95)
-    return Report(total, accuracy, macro_f1, per_class, confusions, p50, p95, errors)
+    routing, ece = [], None
+    if confidences is not None:
+        shown = {*THRESHOLDS, *([threshold] if threshold is not None else [])}
+        routing = routing_table(gold, predicted, confidences, shown)
+        ece = calibration_error(gold, predicted, confidences)
+    return Report(
+        total, accuracy, macro_f1, per_class, confusions, p50, p95, errors, threshold, routing, ece
+    )
 
 
 def format_report(report: Report, *, show_errors: bool = False) -> str:
@@ -125,9 +196,33 @@ def format_report(report: Report, *, show_errors: bool = False) -> str:
         lines.append("most frequent confusions (gold -> predicted):")
         for g, p, n in report.confusions:
             lines.append(f"  {n:3d}  {g} -> {p}")
+    lines.extend(_format_routing(report))
     if show_errors and report.errors:
         lines.append("")
         lines.append("errors:")
         for text, g, p in report.errors:
             lines.append(f"  [{g} -> {p}] {text}")
     return "\n".join(lines)
+
+
+def _format_routing(report: Report) -> list[str]:
+    if not report.routing:
+        return []
+    lines = [""]
+    chosen = next((r for r in report.routing if r.threshold == report.threshold), None)
+    if chosen is not None:
+        lines.append(
+            f"at the threshold {chosen.threshold:.2f}: routed {chosen.routed:.1%}, of which to "
+            f"the right category {chosen.precision:.1%}; triage {chosen.triage:.1%}"
+        )
+    lines.append(f"{'threshold':>9} {'routed':>7} {'precision':>9} {'triage':>7}")
+    for row in report.routing:
+        mark = "  <- configured" if row.threshold == report.threshold else ""
+        lines.append(
+            f"{row.threshold:9.2f} {row.routed:7.1%} {row.precision:9.1%} {row.triage:7.1%}{mark}"
+        )
+    if report.calibration_error is not None:
+        lines.append(
+            f"calibration error (ECE, {CALIBRATION_BINS} bins)  {report.calibration_error:.3f}"
+        )
+    return lines

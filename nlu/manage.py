@@ -311,7 +311,9 @@ def load_jsonl(path: Path) -> list[dict[str, str]]:
     return rows
 
 
-def evaluate(path: Path, url: str | None = None, *, warmup: int = 3) -> Report:
+def evaluate(
+    path: Path, url: str | None = None, *, warmup: int = 3, threshold: float | None = None
+) -> Report:
     """Parse every message of a JSON Lines file through the server and score the answers.
 
     The first `warmup` messages are parsed once before timing (the first parses of a fresh
@@ -322,6 +324,7 @@ def evaluate(path: Path, url: str | None = None, *, warmup: int = 3) -> Report:
 
     rows = load_jsonl(path)
     predicted: list[str | None] = []
+    confidences: list[float] = []
     latencies: list[float] = []
     with NluClient(url or default_url(), timeout=10.0, retries=2) as client:
         for row in rows[:warmup]:
@@ -331,11 +334,14 @@ def evaluate(path: Path, url: str | None = None, *, warmup: int = 3) -> Report:
             answer = client.parse(row["text"])
             latencies.append((time.perf_counter() - started) * 1000)
             predicted.append(answer.category)
+            confidences.append(answer.confidence)
     return score(
         [row["category"] for row in rows],
         predicted,
         latencies_ms=latencies,
         texts=[row["text"] for row in rows],
+        confidences=confidences,
+        threshold=threshold,
     )
 
 

@@ -149,12 +149,30 @@ def nlu_train(force: bool) -> None:
 @click.option("--url", default=None, help="Rasa server (default: RASA_URL).")
 @click.option("--errors", is_flag=True, help="List the misclassified messages.")
 def nlu_evaluate(file: str, url: str | None, errors: bool) -> None:
-    """Accuracy, macro-F1, per-class F1, confusions and parse latency on a JSON Lines file."""
+    """Accuracy, macro-F1, per-class F1, confusions, parse latency; the routed share, its
+    precision and the triage share at the configured threshold and for a range of thresholds;
+    the calibration error, on a JSON Lines file."""
     from nlu import manage
     from nlu.evaluation import format_report
 
-    report = manage.evaluate(Path(file), url or current_app.config["RASA_URL"])
+    report = manage.evaluate(
+        Path(file),
+        url or current_app.config["RASA_URL"],
+        threshold=float(current_app.config["NLU_CONFIDENCE_THRESHOLD"]),
+    )
     click.echo(format_report(report, show_errors=errors))
+
+
+@nlu_cli.command("crossval")
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
+def nlu_crossval(folds: int) -> None:
+    """Cross-validated figures on the training data (each fold scored by a model trained on
+    the others): macro-F1, per class, the routing table and the calibration error."""
+    from nlu.crossval import crossval
+    from nlu.evaluation import format_report
+
+    threshold = float(current_app.config["NLU_CONFIDENCE_THRESHOLD"])
+    click.echo(format_report(crossval(folds, threshold)))
 
 
 @nlu_cli.command("ping")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from nlu.evaluation import NO_CATEGORY, evaluate, format_report, percentile
+from nlu.evaluation import (
+    NO_CATEGORY,
+    calibration_error,
+    evaluate,
+    format_report,
+    percentile,
+    routing_table,
+)
 
 
 def test_known_confusion():
@@ -64,3 +71,35 @@ def test_latency_and_format():
     text = format_report(report, show_errors=True)
     assert "macro-F1     1.000" in text
     assert "latency p95  29.0 ms" in text
+
+
+def test_routing_table_counts_what_the_intake_does():
+    gold = ["waste", "waste", "noise", "trees", "trees"]
+    predicted = ["waste", "noise", "noise", None, "trees"]
+    confidences = [0.9, 0.7, 0.55, 0.99, 0.3]
+    rows = {r.threshold: r for r in routing_table(gold, predicted, confidences, [0.5, 0.6, 0.8])}
+    # 0.5: waste(ok), noise(wrong), noise(ok) routed; None is triage whatever its confidence.
+    assert rows[0.5].routed == pytest.approx(3 / 5) and rows[0.5].precision == pytest.approx(2 / 3)
+    assert rows[0.5].triage == pytest.approx(2 / 5)
+    assert (rows[0.6].routed, rows[0.6].precision) == (pytest.approx(2 / 5), pytest.approx(1 / 2))
+    assert (rows[0.8].routed, rows[0.8].precision) == (pytest.approx(1 / 5), 1.0)
+
+
+def test_calibration_error_is_zero_when_confidence_matches_the_hit_rate():
+    gold = ["a"] * 10
+    right_at_80 = ["a"] * 8 + ["b"] * 2
+    assert calibration_error(gold, right_at_80, [0.8] * 10) == pytest.approx(0.0)
+    # Certain and right half the time: the gap is one half.
+    half = ["a"] * 5 + ["b"] * 5
+    assert calibration_error(gold, half, [1.0] * 10) == pytest.approx(0.5)
+
+
+def test_the_report_prints_the_configured_threshold_and_the_table():
+    report = evaluate(
+        ["a", "b", "a"], ["a", "b", "b"], confidences=[0.95, 0.65, 0.4], threshold=0.6
+    )
+    text = format_report(report)
+    assert "at the threshold 0.60: routed 66.7%, of which to the right category 100.0%" in text
+    assert "triage 33.3%" in text and "<- configured" in text
+    assert "calibration error (ECE, 10 bins)" in text
+    assert [r.threshold for r in report.routing] == sorted(r.threshold for r in report.routing)

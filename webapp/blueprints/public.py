@@ -164,6 +164,7 @@ def submit() -> ResponseReturnValue:
 
 
 @bp.get("/phan-anh/ma-bao-ve")
+@limit("RATELIMIT_PUBLIC_JSON")
 def form_token() -> ResponseReturnValue:
     """A fresh CSRF token for a draft kept on the phone and sent later (its page's token may
     belong to a session that has ended since)."""

@@ -1,0 +1,33 @@
+"""Cross-validation figures: Rasa's k-fold predictions scored like a held-out file (the run
+itself is Rasa's; here its output, as it writes it, is read back)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlu import crossval
+
+
+def _row(text: str, gold: str, predicted: str, confidence: float) -> dict:
+    return {
+        "text": text,
+        "intent": gold,
+        "intent_prediction": {"name": predicted, "confidence": confidence},
+    }
+
+
+def test_category_examples_are_scored_and_a_chat_answer_is_triage(monkeypatch):
+    rows = [
+        _row("rác ngập hẻm", "waste", "waste", 0.9),
+        _row("khói đen từ nhà máy", "pollution", "waste", 0.7),
+        _row("đèn đường tắt", "street_lighting", "greet", 0.8),
+        _row("xin chào", "greet", "greet", 0.99),  # a chat example: not in the scores
+    ]
+    monkeypatch.setattr(crossval, "predictions", lambda folds: rows)
+    report = crossval.crossval(5, threshold=0.6)
+    assert report.total == 3
+    assert report.per_class["waste"].precision == pytest.approx(0.5)
+    assert report.per_class["street_lighting"].recall == 0.0
+    chosen = next(r for r in report.routing if r.threshold == 0.6)
+    assert chosen.routed == pytest.approx(2 / 3) and chosen.precision == pytest.approx(0.5)
+    assert "greet" not in report.per_class
