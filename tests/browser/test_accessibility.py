@@ -11,25 +11,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from tests.backoffice.conftest import USERS, agency, user
-from tests.factories import AssignedReportFactory, ReportFactory
+from tests.browser.conftest import sign_in
 from tests.support.axe import describe, severe_violations
 from webapp.extensions import db
-from webapp.models import ExportJob, Resident
-from webapp.services.administration.seed import DEMO_PASSWORD
-from webapp.services.casework import handling
-from webapp.services.intake import contacts
+from webapp.models import ExportJob
 
 pytestmark = pytest.mark.browser
 
 WEBAPP = Path(__file__).resolve().parents[2] / "webapp"
-HAI_CHAU = (16.0614, 108.2270)
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
 DESK = {"viewport": {"width": 1366, "height": 900}}
 
@@ -100,64 +94,6 @@ BACK_OFFICE: list = [
 STATUS = {"/theo-doi/PA-0000-000000": 404}
 
 
-@pytest.fixture()
-def seeded(app) -> dict:
-    """A report handled in the open (replies, a result) with a resident's e-mail, reports to
-    count on the maps and the KPIs, and one waiting for triage: the placeholders' values."""
-    now = datetime.now(UTC)
-    with app.app_context():
-        report = AssignedReportFactory(
-            agency="CHIEUSANG",
-            description="Đèn đường trước chợ Hàn tắt suốt ba đêm",
-            lat=HAI_CHAU[0],
-            lon=HAI_CHAU[1],
-            contact__name="Nguyễn Thị Lan",
-            contact__phone="0905111333",
-            contact__email="lan@example.vn",
-        )
-        staff = user(USERS["staff"])
-        handling.accept(staff, report)
-        handling.reply(staff, report, "Đội chiếu sáng sẽ kiểm tra trong sáng mai.")
-        db.session.commit()
-        for n in range(12):
-            ReportFactory(
-                lat=HAI_CHAU[0] + (n % 4) * 1e-3,
-                lon=HAI_CHAU[1] + (n // 4) * 1e-3,
-                category_code="street_lighting",
-                created_at=now - timedelta(days=n % 3, minutes=n),
-            )
-        ReportFactory(lat=16.05, lon=108.21, status="needs_triage", category_code="waste")
-        resolved = AssignedReportFactory(agency="CHIEUSANG", lat=16.07, lon=108.2246)
-        handling.resolve(staff, resolved, "Đã thay bóng đèn mới.")
-        jobs = {
-            status: ExportJob(
-                user_id=user(USERS["viewer"]).id,
-                kind="reports",
-                fmt="csv",
-                status=status,
-                file_name="phan-anh.csv",
-                row_count=13,
-                finished_at=now if status == "done" else None,
-            )
-            for status in ("done", "pending")
-        }
-        db.session.add_all(jobs.values())
-        db.session.commit()
-        resident = db.session.scalar(select(Resident).where(Resident.email == "lan@example.vn"))
-        values = {
-            "code": report.code,
-            "token": report.tracking_token,
-            "confirm": contacts.confirmation_link(resident).rsplit("/", 1)[1],
-            "resolved_token": resolved.tracking_token,
-            "agency_id": agency("CHIEUSANG").id,
-            "user_id": staff.id,
-            "export_done": jobs["done"].id,
-            "export_pending": jobs["pending"].id,
-        }
-        db.session.remove()
-    return values
-
-
 @pytest.fixture(scope="module")
 def signed_in(browser, live_server) -> Iterator[Callable[[str], dict]]:
     """The cookies of each role, signed in once for the module."""
@@ -166,13 +102,7 @@ def signed_in(browser, live_server) -> Iterator[Callable[[str], dict]]:
     def state(who: str) -> dict:
         if who not in states:
             context = browser.new_context()
-            page = context.new_page()
-            page.goto(live_server + "/bo/login")
-            page.fill("#email", USERS[who])
-            page.fill("#password", DEMO_PASSWORD)
-            with page.expect_navigation():
-                page.click("#login")
-            assert "/bo/login" not in page.url, f"{who} could not sign in"
+            sign_in(context.new_page(), live_server, who)
             states[who] = context.storage_state()
             context.close()
         return states[who]

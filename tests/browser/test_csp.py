@@ -12,25 +12,18 @@ import io
 import re
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from PIL import Image
-from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from tests.backoffice.conftest import USERS, agency, user
-from tests.factories import AssignedReportFactory, ReportFactory
-from webapp.extensions import db
-from webapp.models import ExportJob, Resident
-from webapp.services.administration.seed import DEMO_PASSWORD
-from webapp.services.intake import contacts
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
 # (who signs in: a key of tests/backoffice/conftest.py USERS, or None; the path). Placeholders
-# are filled from the `seeded` fixture: {code} {token} {confirm} {agency_id} {export_job} {user_id}.
+# come from the `seeded` fixture (tests/browser/conftest.py): {code} {token} {confirm} …
 PAGES: list[tuple[str | None, str]] = [
     (None, "/"),
     (None, "/?lang=en"),
@@ -60,7 +53,7 @@ PAGES: list[tuple[str | None, str]] = [
     ("viewer", "/ioc/ban-do"),
     ("viewer", "/ioc/chi-so"),
     ("viewer", "/ioc/xuat"),
-    ("viewer", "/ioc/xuat/{export_job}"),
+    ("viewer", "/ioc/xuat/{export_done}"),
 ]
 # Pages answered with an error on purpose: (who, path, status).
 ERROR_PAGES: list[tuple[str | None, str, int]] = [
@@ -222,61 +215,7 @@ def csp_server(app, app_config, tile_server) -> Iterator[str]:
     server.shutdown()
 
 
-@pytest.fixture()
-def seeded(app) -> dict:
-    """A report with a resident's e-mail for every page about a report, reports to cluster on
-    the heatmap, one for triage, and a finished export: the values of the PAGES placeholders."""
-    now = datetime.now(UTC)
-    with app.app_context():
-        report = AssignedReportFactory(
-            agency="CHIEUSANG",
-            description="Đèn đường trước chợ Hàn tắt suốt ba đêm",
-            contact__name="Nguyễn Thị Lan",
-            contact__phone="0905111333",
-            contact__email="lan@example.vn",
-        )
-        for n in range(12):  # a few steps apart: a cluster, then markers at street zoom
-            ReportFactory(
-                lat=HAI_CHAU[0] + (n % 4) * 1e-4,
-                lon=HAI_CHAU[1] + (n // 4) * 1e-4,
-                category_code="street_lighting",
-                created_at=now - timedelta(days=n % 3, minutes=n),
-            )
-        ReportFactory(lat=16.05, lon=108.21, status="needs_triage", category_code="waste")
-        job = ExportJob(
-            user_id=user(USERS["viewer"]).id,
-            kind="reports",
-            fmt="csv",
-            status="done",
-            file_name="phan-anh.csv",
-            row_count=13,
-            finished_at=now,
-        )
-        db.session.add(job)
-        db.session.commit()
-        resident = db.session.scalar(select(Resident).where(Resident.email == "lan@example.vn"))
-        values = {
-            "code": report.code,
-            "token": report.tracking_token,
-            "confirm": contacts.confirmation_link(resident).rsplit("/", 1)[1],
-            "agency_id": agency("CHIEUSANG").id,
-            "export_job": job.id,
-            "user_id": user(USERS["staff"]).id,
-        }
-        db.session.remove()
-    return values
-
-
 # --------------------------------------------------------------------------- the test
-
-
-def _sign_in(page, base: str, who: str) -> None:
-    page.goto(base + "/bo/login")
-    page.fill("#email", USERS[who])
-    page.fill("#password", DEMO_PASSWORD)
-    with page.expect_navigation():
-        page.click("#login")
-    assert "/bo/login" not in page.url, f"{who} could not sign in"
 
 
 def _listen(page) -> list[str]:
@@ -314,7 +253,7 @@ def test_pages_run_under_the_csp(who, csp_server, seeded, tile_server, browser):
     page = context.new_page()
     heard = _listen(page)
     if who:
-        _sign_in(page, csp_server, who)
+        sign_in(page, csp_server, who)
     tiles_before = tile_server.hits
     found: dict[str, list[str]] = {}
     for path in [p for w, p in PAGES if (w or "") == who]:
@@ -340,7 +279,7 @@ def test_error_pages_run_under_the_csp(who, path, status, csp_server, seeded, br
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     if who:
-        _sign_in(page, csp_server, who)
+        sign_in(page, csp_server, who)
     response = page.goto(csp_server + path.format(**seeded), wait_until="networkidle")
     assert response.status == status
     assert re.search(rf"\b{status}\b", page.locator("h1").inner_text())
