@@ -72,15 +72,22 @@ class DraftFactory:
             PhotoUpload(rng.choice(self.jpegs), f"IMG_{rng.randrange(10000):04d}.jpg")
             for _ in range(photos)
         ]
+        # The bot asked the category, and its required questions (config/categories.yml); a
+        # web resident who picks a category must answer them too.
+        hint = category if channel != "web" and rng.random() < 0.5 else None
         return ReportDraft(
             channel=channel,
             description=history.describe(rng, category, street, ward.name),
             photos=uploads,
-            # The bot asked (a web resident who picks a category must answer its questions).
-            category_hint=category if channel != "web" and rng.random() < 0.5 else None,
+            category_hint=hint,
+            attributes=REQUIRED_ANSWERS.get(hint or ""),
             consent=True,
             **fields,
         )
+
+
+# A resident's answers to the categories' required questions (config/categories.yml).
+REQUIRED_ANSWERS = {"trees": {"anyone_hurt": "no"}}
 
 
 # --------------------------------------------------------------------------- photos

@@ -60,3 +60,28 @@ def test_ward_and_street_entities(rasa_server_url):
     assert bare.entities.get("ward") == ["Hòa Khánh"]
     assert 0.0 < accented.confidence <= 1.0
     assert accented.ranking[0] == (accented.intent, accented.confidence)
+
+
+# English reports as visitors write them (issue 18's example first): classified like
+# Vietnamese ones, not taken for chit-chat.
+ENGLISH_MESSAGES = {
+    "The street lights on our lane have been off for a week": "street_lighting",
+    "rubbish bags piled up in our alley, nobody has collected them for days": "waste",
+    "no water from the tap since yesterday morning in our apartment": "water_supply",
+    "karaoke next door blasting music till 1am every night": "noise",
+}
+
+
+@pytest.mark.timeout(1800)
+def test_english_reports_are_classified_and_english_chat_is_not_a_report(rasa_server_url):
+    with NluClient(rasa_server_url, timeout=10.0) as client:
+        got = {text: client.parse(text) for text in ENGLISH_MESSAGES}
+        hello = client.parse("hi there")
+    wrong = {
+        t: (want, got[t].category)
+        for t, want in ENGLISH_MESSAGES.items()
+        if got[t].category != want
+    }
+    assert not wrong
+    assert all(answer.is_report for answer in got.values())
+    assert hello.category is None and not hello.is_report

@@ -118,7 +118,10 @@ def test_report_without_any_place_goes_to_triage(ctx, rasa):
 
 def test_confirmed_category_from_the_bot_wins(ctx, rasa):
     report = SubmittedReportFactory(
-        channel="telegram", description="Có chuyện không ổn ở đây", category_hint="trees"
+        channel="telegram",
+        description="Có chuyện không ổn ở đây",
+        category_hint="trees",
+        attributes={"anyone_hurt": "no"},  # the bot asked the category's required question
     )
     assert classification.classify_and_route(report.id) == "assigned"
     db.session.refresh(report)
