@@ -10,8 +10,8 @@ import re
 import unicodedata
 
 # Chat abbreviations and teencode as residents type them, mapped to the full word.
-# Keys are whole lower-case tokens; ambiguous short forms ("v", "nc", "hông") are left out
-# because a wrong expansion costs more than a missed one.
+# Keys are whole lower-case tokens; ambiguous short forms ("v", "hông") are left out because a
+# wrong expansion costs more than a missed one. "nc" is read by its context (_NC_RE).
 TEENCODE: dict[str, str] = {
     "ko": "không",
     "k": "không",
@@ -104,6 +104,11 @@ _POLICE_UPPER_RE = re.compile(r"(?<!\w)CA(?!\w)")
 _POLICE_RE = re.compile(r"(?<!\w)ca (?=(?:phường|xã|quận|huyện|thị trấn|tỉnh)(?!\w))")
 
 
+# "nc" is "nước" (water) in a complaint ("mất nc", "nc bẩn", "ngập nc"), except where it is
+# "nói chuyện" (to talk): before "với"/"vs", "chuyện", "cùng" ("nc với tổ trưởng").
+_NC_RE = re.compile(r"(?<!\w)nc(?!\w)(?!\s+(?:với|voi|vs|chuyện|chuyen|cùng|cung)(?!\w))")
+
+
 def _expand_token(match: re.Match[str]) -> str:
     token = match.group(0)
     return TEENCODE.get(token, token)
@@ -116,6 +121,7 @@ def normalize(text: str) -> str:
     text = _TONE_RE.sub(lambda m: _TONE_PAIRS[m.group(1)], text)
     text = _PREFIX_DOT.sub(lambda m: _PREFIX_WORD[m.group(1)] + " ", text)
     text = _PREFIX_NUM.sub(lambda m: f"{_PREFIX_WORD[m.group(1)]} {m.group(2)}", text)
+    text = _NC_RE.sub("nước", text)
     text = _TOKEN_RE.sub(_expand_token, text)
     text = _POLICE_RE.sub("công an ", text)
     return _SPACE_RE.sub(" ", text).strip()

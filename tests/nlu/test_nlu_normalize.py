@@ -92,3 +92,19 @@ def test_accented_and_unaccented_messages_share_the_stripped_form():
     bare = model_text("mat nuoc may 3 ngay o p.hoa khanh", "ascii")
     assert bare == "mat nuoc may 3 ngay o phuong hoa khanh"
     assert accented.endswith(" " + bare)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nha em mat nc 2 ngay r", "nha em mat nước 2 ngay rồi"),
+        ("Nc bẩn, có mùi", "nước bẩn, có mùi"),
+        ("ngap nc toi dau goi", "ngap nước toi dau goi"),
+        # "nc" = "nói chuyện" (to talk) before with/about: left as it is.
+        ("da nc voi to truong roi", "da nc voi to truong roi"),
+        ("em nc vs chủ nhà r", "em nc với chủ nhà rồi"),
+        ("nc chuyện với phường", "nc chuyện với phường"),
+    ],
+)
+def test_nc_is_water_except_when_it_is_talking(text, expected):
+    assert normalize(text) == expected

@@ -85,3 +85,14 @@ def test_english_reports_are_classified_and_english_chat_is_not_a_report(rasa_se
     assert not wrong
     assert all(answer.is_report for answer in got.values())
     assert hello.category is None and not hello.is_report
+
+
+@pytest.mark.timeout(1800)
+def test_a_permit_question_is_a_procedure_and_nc_is_water(rasa_server_url):
+    with NluClient(rasa_server_url, timeout=10.0) as client:
+        question = client.parse("cho mình hỏi muốn xây nhà 3 tầng thì xin giấy phép ở đâu?")
+        report = client.parse("Nhà bên cạnh đang xây tầng 5, không treo biển giấy phép")
+        water = client.parse("khu em mat nc tu sang, ko ai bao truoc")
+    assert question.category == "public_service"
+    assert report.category == "illegal_construction"
+    assert water.category == "water_supply"
