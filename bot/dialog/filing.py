@@ -42,9 +42,12 @@ from bot.dialog.vocabulary import (
     PLACE_IN_PHOTO,
     PLACE_IN_TEXT,
     PLACE_NOT_FOUND,
+    SPLIT,
     STALE_CHOICE,
     TOO_SHORT,
+    TWO_PROBLEMS,
     UNCLASSIFIED,
+    YES,
     NluAnswer,
     State,
     cancel_draft,
@@ -53,7 +56,9 @@ from bot.dialog.vocabulary import (
     photos_done,
     place_choices,
     short,
+    split_or_keep,
 )
+from nlu import problems
 from webapp.errors import NotFound
 from webapp.services.geography import places
 from webapp.services.intake import categories, followers, reports
@@ -131,6 +136,41 @@ def take_description(turn: Turn, text: str, answer: NluAnswer | None) -> State:
     draft["description"] = text[: turn.cfg["DESCRIPTION_MAX_LENGTH"]]
     draft["guess"] = guess(answer)
     draft["text_place"] = place_in_text(text, answer)
+    found = problems.split(text, turn.classify) if names_a_problem(answer) else []
+    if found:
+        draft["problems"] = [[part, category] for part, category in found]
+        prompt_split(turn)
+        return SPLIT
+    prompt_photos(turn)
+    return PHOTOS
+
+
+# -- two problems in one message --------------------------------------------------------------
+
+
+def prompt_split(turn: Turn) -> None:
+    """The problems found, to file as as many reports or keep as one."""
+    found = turn.draft.get("problems") or []
+    names = categories.active_names(turn.language)
+    lines = "\n".join(
+        f"{n}. {short(part, 80)} ({names.get(category, category)})"
+        for n, (part, category) in enumerate(found, 1)
+    )
+    turn.say(TWO_PROBLEMS.format(count=len(found), lines=lines), split_or_keep(len(found)))
+
+
+def on_split(turn: Turn, payload: str | None) -> State:
+    """Split: this draft is the first problem, the others follow it with the same place."""
+    draft = turn.draft
+    found = draft.pop("problems", None) or []
+    if found and (payload == "split:yes" or (not payload and turn.key in YES)):
+        (first, category), rest = found[0], found[1:]
+        draft.update(description=first, guess=[category], next_problems=rest)
+    elif found and payload != "split:no" and turn.key not in DONE:
+        draft["problems"] = found
+        take_media(turn)
+        prompt_split(turn)
+        return SPLIT
     prompt_photos(turn)
     return PHOTOS
 

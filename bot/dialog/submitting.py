@@ -21,6 +21,7 @@ from bot.dialog.vocabulary import (
     GUESS_CATEGORY,
     IDLE,
     MAY_SKIP,
+    NEXT_PROBLEM,
     NO_CATEGORY,
     QUESTION,
     QUESTIONS,
@@ -219,10 +220,22 @@ def submit(turn: Turn) -> State:
         language=turn.language,
         consent=consented(turn),
     )
+    following = draft.get("next_problems") or []
     # The conversation is back to idle in the same commit as the report.
     turn.discard_draft()
     turn.persist(IDLE)
     result = reports.submit_report(report_draft)
     report = reports.get_by_code(result.code)
+    if following:  # a message split into several problems: the next one, at the same place
+        turn.say(SUBMITTED.format(code=result.code, url=tracking_url(report)))
+        (part, category), rest = following[0], following[1:]
+        turn.data["draft"] = {
+            "description": part,
+            "guess": [category],
+            "place": draft.get("place"),
+            "next_problems": rest,
+        }
+        turn.say(NEXT_PROBLEM.format(description=short(part, 200)))
+        return ask_category(turn)
     turn.say(SUBMITTED.format(code=result.code, url=tracking_url(report)), menu())
     return IDLE

@@ -25,6 +25,7 @@ from bot.dialog.vocabulary import (
     QUESTIONS,
     REOPEN_ASK,
     REOPEN_REASON,
+    SPLIT,
     State,
 )
 
@@ -36,6 +37,7 @@ Command = Callable[[Turn, str], State]
 HANDLERS: dict[State, Handler] = {
     IDLE: filing.on_idle,
     DESCRIBE: filing.on_describe,
+    SPLIT: filing.on_split,
     PHOTOS: filing.on_photos,
     PLACE: filing.on_place,
     NEARBY: filing.on_nearby,
@@ -50,6 +52,7 @@ HANDLERS: dict[State, Handler] = {
 
 PROMPTS: dict[State, Callable[[Turn], None]] = {
     DESCRIBE: filing.prompt_describe,
+    SPLIT: filing.prompt_split,
     PHOTOS: filing.prompt_photos,
     PLACE: filing.prompt_place,
     NEARBY: filing.show_nearby,

@@ -101,6 +101,7 @@ State: TypeAlias = str
 
 IDLE: State = conversations.IDLE
 DESCRIBE: State = "describe"
+SPLIT: State = "split"
 PHOTOS: State = "photos"
 PLACE: State = "place"
 NEARBY: State = "nearby"
@@ -111,7 +112,7 @@ LOOKUP: State = "lookup"
 REOPEN_ASK: State = "reopen_ask"
 REOPEN_REASON: State = "reopen_reason"
 ERASE_ASK: State = "erase_ask"
-DRAFT_STATES = frozenset({DESCRIBE, PHOTOS, PLACE, NEARBY, CATEGORY, QUESTIONS, CONFIRM})
+DRAFT_STATES = frozenset({DESCRIBE, SPLIT, PHOTOS, PLACE, NEARBY, CATEGORY, QUESTIONS, CONFIRM})
 ASIDE_STATES = frozenset({LOOKUP, REOPEN_ASK, REOPEN_REASON, ERASE_ASK})
 
 # -- Words understood ------------------------------------------------------------------------
@@ -253,6 +254,12 @@ ASK_CONFIRM = _l(
     "Gửi phản ánh này?"
 )
 NO_CATEGORY = _l("chưa chọn")
+# Two problems in one message (nlu.problems): one report each, since each has its own agency.
+TWO_PROBLEMS = _l(
+    "Tin nhắn có vẻ nói về {count} vấn đề khác nhau:\n{lines}\n"
+    "Mỗi vấn đề do một cơ quan xử lý riêng. Tách thành {count} phản ánh?"
+)
+NEXT_PROBLEM = _l("Tiếp theo, phản ánh về: {description}\n(cùng vị trí với phản ánh trước)")
 # The chosen category's questions (config/categories.yml), one at a time.
 QUESTION = _l("❓ Câu hỏi {number}/{total}: {question}")
 TYPE_ANSWER = _l("Bạn trả lời bằng một tin nhắn.")
@@ -397,6 +404,14 @@ def all_categories(names: dict[str, str]) -> Keyboard:
     """Every category, two a row."""
     items = [Button(name, f"cat:{code}") for code, name in names.items()]
     return [items[i : i + 2] for i in range(0, len(items), 2)]
+
+
+def split_or_keep(count: int) -> Keyboard:
+    """Split a message naming several problems into as many reports, or keep one."""
+    return [
+        [Button(_("✂️ Tách thành {count} phản ánh").format(count=count), "split:yes")],
+        [Button(_("Giữ một phản ánh"), "split:no")],
+    ]
 
 
 def answers(values: list[tuple[str, str]], skippable: bool) -> Keyboard:
