@@ -167,6 +167,9 @@ class Report(TimestampMixin, Model):
     confidence: Mapped[float | None] = mapped_column(Float)
     nlu_ranking: Mapped[list[Any] | None] = mapped_column(JSONType)
     nlu_entities: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Several problems in one message ([[part, category], …], nlu.problems): the operator may
+    # split the report, one per problem.
+    nlu_problems: Mapped[list[Any] | None] = mapped_column(JSONType)
     classified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     classify_attempts: Mapped[int] = mapped_column(Integer, default=0)
     category_hint: Mapped[str | None] = mapped_column(String(40))

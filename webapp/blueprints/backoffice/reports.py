@@ -28,6 +28,7 @@ from webapp.services.casework import (
     identity_views,
     moderation,
     reply_templates,
+    splitting,
 )
 from webapp.services.intake import questions
 from webapp.services.ioc import queries
@@ -202,6 +203,7 @@ ACTIONS: dict[str, tuple[type[params.Params], Perform]] = {
             u, r, f.category or "", _agency(f.agency) if f.agency else None
         ),
     ),
+    "split": (params.NoForm, lambda u, r, f, files: splitting.split(u, r)),
     "redact": (params.TextForm, lambda u, r, f, files: moderation.redact_text(u, r, f.text)),
     "photo_blur": (
         params.PhotoForm,

@@ -14,6 +14,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from nlu import problems
 from nlu.client import NluClient, NluResult, NluUnavailable
 from webapp.extensions import db
 from webapp.infra import queue, work_stats
@@ -73,6 +74,20 @@ def _place_from_entities(report: Report, answer: NluResult) -> None:
         return
 
 
+def _several_problems(report: Report, client: NluClient) -> bool:
+    """Whether the message names several problems (kept on the report for the operator);
+    the bots asked their residents already (a confirmed category)."""
+    if not problems.SPLIT_RE.search(report.description or ""):
+        return False
+    try:
+        with work_stats.nlu_call():
+            found = problems.split(report.description, client.parse)
+    except NluUnavailable:
+        return False
+    report.nlu_problems = [[part, category] for part, category in found] or None
+    return bool(found)
+
+
 def _triage(report: Report, reason: str, note: str) -> str:
     workflow.transition(
         report, ReportStatus.NEEDS_TRIAGE, actor_label="nlu", note=note, data={"reason": reason}
@@ -114,6 +129,9 @@ def classify_and_route(report_id: int, client: NluClient | None = None) -> str:
         report.category_code = hint  # the resident confirmed it in the bot
     if report.category_code is None:
         return _triage(report, "not_a_report", "Nội dung chưa xác định được lĩnh vực.")
+    if not hint and _several_problems(report, client or nlu_client()):
+        note = "Phản ánh có thể gồm nhiều vấn đề: điều phối viên tách hoặc giao."
+        return _triage(report, "several_problems", note)
     workflow.transition(
         report,
         ReportStatus.CLASSIFIED,

@@ -104,6 +104,8 @@ class ReportDraft:
     partner_id: int | None = None
     # The client's idempotency key (intake.idempotency): sent again, the same report answers.
     client_key: str | None = None
+    # A problem split off this report by an operator: the same resident, no questions asked.
+    split_from: Report | None = None
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,11 @@ CATEGORY_CHOSEN = frozenset(
 def _answers(draft: ReportDraft) -> dict[str, Any] | None:
     """The category questions' answers; required ones only where the sender chose the
     category (Open311's service_code, the web form's "Lĩnh vực", a bot's category step)."""
-    chosen = draft.category_hint is not None and draft.channel in CATEGORY_CHOSEN
+    chosen = (
+        draft.category_hint is not None
+        and draft.channel in CATEGORY_CHOSEN
+        and draft.split_from is None  # chosen by the operator, not asked of the resident
+    )
     if not draft.attributes and not chosen:
         return None
     category = db.session.get(Category, draft.category_hint) if draft.category_hint else None
@@ -352,7 +358,11 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             partner_id=draft.partner_id,
         )
         _locate(report, draft, processed)
-        report.resident, report.identity = _resident_for(draft, contact)
+        if draft.split_from is not None:  # the same person, not a copy of their contact
+            report.resident = draft.split_from.resident
+            report.identity = draft.split_from.identity
+        else:
+            report.resident, report.identity = _resident_for(draft, contact)
         db.session.add(report)
         # PostgreSQL: the id from the sequence, so the code goes in with the row. SQLite (the
         # embedded default) has no sequence: the INSERT gives the id, the code follows.
@@ -378,7 +388,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         if not sequence:
             db.session.flush()
             _give_code(report, now)
-        if report.resident is not None and report.identity is None:
+        if report.resident is not None and report.identity is None and not draft.split_from:
             contacts.send_confirmation(report.resident, report)
         # Read what the caller needs before the commit expires the row (no reload after it).
         report_id, code, status = report.id, str(report.code), report.status
