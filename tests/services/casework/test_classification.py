@@ -7,22 +7,9 @@ from datetime import timedelta
 import pytest
 
 from tests.factories import SubmittedReportFactory
-from tests.support.fake_nlu import FakeRasa
 from webapp.extensions import db
 from webapp.models import ReportStatus
 from webapp.services.casework import classification
-
-
-@pytest.fixture()
-def rasa(app):
-    with FakeRasa() as fake:
-        app.extensions.pop("nlu_client", None)
-        old = app.config["RASA_URL"]
-        app.config["RASA_URL"] = fake.url
-        app.config["NLU_RETRIES"] = 0
-        yield fake
-        app.config["RASA_URL"] = old
-        app.extensions.pop("nlu_client", None)
 
 
 @pytest.mark.parametrize(

@@ -8,24 +8,12 @@ from sqlalchemy import select
 
 from tests.backoffice.conftest import USERS, user
 from tests.factories import SubmittedReportFactory
-from tests.support.fake_nlu import FakeRasa
 from webapp.errors import NotFound, PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.models import Report, ReportEvent, ReportStatus
 from webapp.services.casework import classification, splitting
 
 TWO = "Đèn đường tắt cả tuần nay và rác chất đống đầu hẻm không ai dọn"
-
-
-@pytest.fixture()
-def rasa(app):
-    with FakeRasa() as fake:
-        app.extensions.pop("nlu_client", None)
-        old = app.config["RASA_URL"]
-        app.config["RASA_URL"] = fake.url
-        yield fake
-        app.config["RASA_URL"] = old
-        app.extensions.pop("nlu_client", None)
 
 
 def test_two_problems_wait_for_the_operator_who_splits_them(ctx, rasa):
