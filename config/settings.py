@@ -147,6 +147,15 @@ class Config:
     NLU_RETRIES = int(_env("NLU_RETRIES", "2"))
     # After this long without an answer from the NLU, a report goes to triage.
     NLU_TRIAGE_AFTER_MINUTES = _float("NLU_TRIAGE_AFTER_MINUTES", 30)
+    # The learning loop: retrain once this many new corrections exist (nightly, 03:30), score
+    # the candidate and the serving model on NLU_EVAL_FILES ("name=path,…"; default: the
+    # held-out split nlu/heldout/*.jsonl and ../shared/nlu/dev.jsonl when present) and promote
+    # it only if no set's macro-F1 or routed precision drops by more than the tolerance.
+    NLU_RETRAIN_MIN_EXAMPLES = int(_env("NLU_RETRAIN_MIN_EXAMPLES", "20"))
+    NLU_EVAL_FILES = _env("NLU_EVAL_FILES", "")
+    NLU_PROMOTION_TOLERANCE = _float("NLU_PROMOTION_TOLERANCE", 0.0)
+    # Rasa replicas told to load a promoted model (comma-separated; default RASA_URL).
+    NLU_RELOAD_URLS = _env("NLU_RELOAD_URLS", "")
 
     # Deadlines and delivery
     REMINDER_AT_FRACTION = _float("REMINDER_AT_FRACTION", 0.75)

@@ -39,6 +39,7 @@ ENV_MARKER = ".phananh-env-complete"
 BOOTSTRAP_PACKAGES = ("pip", "setuptools", "wheel")
 DEFAULT_PORT = 5005
 DEFAULT_URL = "http://127.0.0.1:5005"
+CURRENT_POINTER = "current.json"
 
 
 class NluSetupError(RuntimeError):
@@ -226,6 +227,12 @@ def train(*, force: bool = False) -> Path:
     target = model_path()
     if target.is_file() and not force:
         return target
+    return train_into(target, NLU_DIR, force=force)
+
+
+def train_into(target: Path, inputs: Path, *, force: bool = False) -> Path:
+    """Train `target` from a directory holding config.yml, domain.yml and data/ (the
+    repository's nlu/, or a copy with more examples) unless it already exists."""
     python = env_python(ensure_env())
     with _locked("train"):
         if target.is_file() and not force:
@@ -234,7 +241,7 @@ def train(*, force: bool = False) -> Path:
         work = Path(str(target) + f".tmp-{os.getpid()}")
         shutil.rmtree(work, ignore_errors=True)
         started = time.monotonic()
-        cmd = [
+        cmd: list[str | os.PathLike[str]] = [
             python,
             "-m",
             "rasa",
@@ -252,12 +259,44 @@ def train(*, force: bool = False) -> Path:
             target.name.removesuffix(".tar.gz"),
         ]
         try:
-            _run(cmd, cwd=NLU_DIR, env=rasa_environ())
+            _run(cmd, cwd=inputs, env=rasa_environ())
             os.replace(work / target.name, target)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         _log(f"trained {target.name} in {time.monotonic() - started:.0f}s")
     return target
+
+
+def pointer_path() -> Path:
+    """The file naming the promoted model ($PHANANH_CURRENT_MODEL, else in the model cache)."""
+    configured = os.environ.get("PHANANH_CURRENT_MODEL")
+    return Path(configured) if configured else cache_dir() / "models" / CURRENT_POINTER
+
+
+def current_model() -> Path:
+    """The model to serve: the one the learning loop promoted (`models/current.json`) when it
+    was trained on the current inputs and is on disk, else the model of the current inputs."""
+    pointer = pointer_path()
+    try:
+        chosen = json.loads(pointer.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return model_path()
+    path = Path(str(chosen.get("model") or ""))
+    if chosen.get("base") == training_hash() and path.is_file():
+        return path
+    return model_path()
+
+
+def set_current_model(path: Path | None) -> None:
+    """Record the promoted model (None: back to the model of the current inputs)."""
+    pointer = pointer_path()
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    if path is None:
+        pointer.unlink(missing_ok=True)
+        return
+    scratch = pointer.with_suffix(f".tmp-{os.getpid()}")
+    scratch.write_text(json.dumps({"model": str(path), "base": training_hash()}), "utf-8")
+    os.replace(scratch, pointer)
 
 
 def serve_command(
@@ -276,15 +315,15 @@ def serve_command(
         "--port",
         str(port),
         "--model",
-        str(model or model_path()),
+        str(model or current_model()),
     ]
 
 
 def serve(port: int = DEFAULT_PORT, host: str | None = None) -> None:
     """Ensure the environment and model, then replace this process with the Rasa server."""
     ensure_env()
-    model = train()
-    cmd = serve_command(port, model, host)
+    train()
+    cmd = serve_command(port, current_model(), host)
     _log("exec " + " ".join(cmd))
     os.chdir(NLU_DIR)
     os.execve(cmd[0], cmd, rasa_environ())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -25,6 +26,8 @@ from tests.support.smtp import free_port
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 # Rows made by tests; reference data (units, agencies, categories, users) stays.
+# The learning loop's tests promote models: never touch the pointer a developer's server uses.
+os.environ["PHANANH_CURRENT_MODEL"] = os.path.join(tempfile.mkdtemp(), "current.json")
 SERVER_START_TIMEOUT = 300  # seconds for `rasa run` to load the model on a busy 2-core box
 TRANSIENT_TABLES = (
     "channel_windows",
@@ -33,6 +36,7 @@ TRANSIENT_TABLES = (
     "export_jobs",
     "inbound_events",
     "messenger_tokens",
+    "nlu_models",
     "outbox_messages",
     "report_events",
     "photos",

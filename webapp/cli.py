@@ -201,6 +201,30 @@ def nlu_export_corrections(output: str) -> None:
         click.echo(f"{len(items)} corrections written to {output}")
 
 
+@nlu_cli.command("retrain")
+@click.option("--force", is_flag=True, help="Train even with fewer new corrections than needed.")
+@click.option("--min-examples", type=click.IntRange(0), default=None, help="Override the setting.")
+def nlu_retrain(force: bool, min_examples: int | None) -> None:
+    """The learning loop now: a candidate trained with the corrections, scored against the
+    serving model on the held-out split and the dev set, promoted only if not worse."""
+    from webapp.services.nlu_models import retrain
+
+    outcome = retrain.run(force=force, min_examples=min_examples)
+    click.echo(f"{outcome.status}: {outcome.detail}")
+    for url, answer in outcome.reloads.items():
+        click.echo(f"  reload {url}: {answer}")
+
+
+@nlu_cli.command("history")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+def nlu_history(limit: int) -> None:
+    """The models, newest first: state, examples learnt, figures per evaluation set, why."""
+    from webapp.services.nlu_models import registry
+    from webapp.services.nlu_models.report import format_history
+
+    click.echo(format_history(registry.history(limit)))
+
+
 @ioc_cli.command("rollup-rebuild")
 def ioc_rollup_rebuild() -> None:
     """Rebuild the report rollup from the reports, in one transaction (after a COPY, psql…)."""

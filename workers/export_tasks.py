@@ -1,5 +1,6 @@
 """Celery tasks of housekeeping: background export files, the weekly summary e-mail, old files
-removed, the nightly personal-data retention run and the nightly open dataset."""
+removed, the nightly personal-data retention run, the nightly open dataset and the NLU's
+learning loop."""
 
 from __future__ import annotations
 
@@ -48,3 +49,12 @@ def build_open_data() -> int:
     from webapp.services.ioc import opendata
 
     return int(opendata.build()["count"])
+
+
+@shared_task(name=names.NLU_RETRAIN)
+def nlu_retrain() -> str:
+    """Train, score and maybe promote a candidate NLU model when enough corrections arrived."""
+    from webapp.services.nlu_models import retrain
+
+    outcome = retrain.run()
+    return f"{outcome.status}: {outcome.detail}"

@@ -31,6 +31,11 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": names.BUILD_OPEN_DATA,
         "schedule": crontab(minute=15, hour=3),
     },
+    # The NLU learning loop: a candidate model when enough corrections arrived, every night.
+    "nlu-retrain": {
+        "task": names.NLU_RETRAIN,
+        "schedule": crontab(minute=30, hour=3),
+    },
     # Updates from agencies that work in their own Open311 system, every 5 minutes.
     "agency-sync": {"task": names.AGENCY_SYNC, "schedule": 300.0},
 }

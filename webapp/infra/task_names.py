@@ -18,6 +18,7 @@ WEEKLY_SUMMARY = "workers.export_tasks.weekly_summary"
 PURGE_EXPORTS = "workers.export_tasks.purge_exports"
 PRIVACY_RETENTION = "workers.export_tasks.privacy_retention"
 BUILD_OPEN_DATA = "workers.export_tasks.build_open_data"
+NLU_RETRAIN = "workers.export_tasks.nlu_retrain"
 AGENCY_SYNC = "workers.tasks.agency_sync"
 HANDLE_ZALO_EVENT = "bot.tasks.handle_zalo_event"
 HANDLE_TELEGRAM_UPDATE = "bot.tasks.handle_telegram_update"
@@ -34,6 +35,7 @@ ALL = frozenset(
         PURGE_EXPORTS,
         PRIVACY_RETENTION,
         BUILD_OPEN_DATA,
+        NLU_RETRAIN,
         AGENCY_SYNC,
         HANDLE_ZALO_EVENT,
         HANDLE_TELEGRAM_UPDATE,
@@ -44,7 +46,7 @@ ALL = frozenset(
 # Kinds of work, one broker queue each.
 INTAKE = "intake"  # classification and routing of new reports
 OUTBOX = "outbox"  # delivery of messages to residents, agencies and the IOC
-EXPORTS = "exports"  # files, the weekly summary, their cleanup, retention, open data
+EXPORTS = "exports"  # files, the weekly summary, cleanup, retention, open data, retraining
 BOT = "bot"  # Telegram updates and Zalo events, the bots' housekeeping
 SWEEP_KIND = "sweep"  # deadlines: reminders, escalations, retries (never behind a backlog)
 
@@ -60,6 +62,7 @@ KIND_OF = {
     PURGE_EXPORTS: EXPORTS,
     PRIVACY_RETENTION: EXPORTS,
     BUILD_OPEN_DATA: EXPORTS,
+    NLU_RETRAIN: EXPORTS,
     AGENCY_SYNC: OUTBOX,
     HANDLE_ZALO_EVENT: BOT,
     HANDLE_TELEGRAM_UPDATE: BOT,

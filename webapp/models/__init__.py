@@ -15,6 +15,7 @@ from webapp.models.conversation import (
 from webapp.models.delivery import ChannelWindow
 from webapp.models.geo import AdminUnit
 from webapp.models.heartbeat import Heartbeat
+from webapp.models.nlu_model import NluModel
 from webapp.models.outbox import OutboxMessage, OutboxStatus
 from webapp.models.partner import Partner
 from webapp.models.report import (
@@ -54,6 +55,7 @@ __all__ = [
     "IntakeBlock",
     "LocationSource",
     "MessengerToken",
+    "NluModel",
     "OutboxMessage",
     "OutboxStatus",
     "Partner",

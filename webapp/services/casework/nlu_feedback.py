@@ -20,6 +20,7 @@ def corrections() -> list[dict]:
     )
     return [
         {
+            "id": e.id,
             "text": (e.data or {}).get("text", ""),
             "predicted": (e.data or {}).get("predicted"),
             "corrected": (e.data or {}).get("corrected"),

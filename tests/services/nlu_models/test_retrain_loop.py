@@ -1,0 +1,148 @@
+"""The learning loop's decisions, with the Rasa parts replaced by scripted models: when it
+trains, what it learns from, a worse candidate refused, a better one promoted and reloaded.
+(tests/services/nlu_models/test_learning_simulation.py runs the same loop on real Rasa.)"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from nlu import candidates, manage
+from nlu.evaluation import evaluate
+from tests.factories import AssignedReportFactory
+from webapp.extensions import db
+from webapp.models import NluModel
+from webapp.services.casework import workflow
+from webapp.services.nlu_models import promotion, registry, retrain
+
+GOLD = ["waste", "waste", "pollution", "pollution", "noise"]
+HELD_OUT_TEXT = "khói nhà máy bay vào nhà dân"
+
+
+def test_compare_refuses_a_drop_and_accepts_equal_or_better():
+    dev = {"macro_f1": 0.95}
+    current = {"heldout_vi": {"macro_f1": 0.88, "routed_precision": 0.95}, "dev": dev}
+    better = {"heldout_vi": {"macro_f1": 0.90, "routed_precision": 0.95}, "dev": dev}
+    worse = {"heldout_vi": {"macro_f1": 0.90, "routed_precision": 0.93}, "dev": dev}
+    assert promotion.compare(better, current).promote
+    refused = promotion.compare(worse, current)
+    assert not refused.promote
+    assert refused.reasons == ["heldout_vi routed precision 0.950 → 0.930"]
+    assert promotion.compare(worse, current, tolerance=0.03).promote
+    assert not promotion.compare({"other": {"macro_f1": 1.0}}, current).promote
+
+
+@pytest.fixture
+def scripted(app, tmp_path, monkeypatch):
+    """Models are files whose name says how good they are; scoring reads it."""
+    trained: list[dict] = []
+    evaluation = tmp_path / "eval.jsonl"
+    rows = [{"text": f"message {i}", "category": c} for i, c in enumerate(GOLD)]
+    rows.append({"text": HELD_OUT_TEXT, "category": "pollution"})
+    evaluation.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    quality = {"good": 0}
+
+    def train_candidate(examples, data_dir=None):
+        trained.append(examples)
+        path = tmp_path / f"{candidates.candidate_name(examples, data_dir)}.tar.gz"
+        path.write_text(str(quality["good"]))
+        return path
+
+    def score(model, files, threshold=None):
+        right = int(Path(model).read_text()) if Path(model).name.startswith("cand") else 3
+        gold = [r["category"] for r in rows]
+        predicted = gold[:right] + ["noise"] * (len(gold) - right)
+        report = evaluate(gold, predicted, confidences=[0.9] * len(gold), threshold=threshold)
+        return {name: report for name in files}
+
+    monkeypatch.setenv("PHANANH_CURRENT_MODEL", str(tmp_path / "current.json"))
+    baseline = tmp_path / "baseline.tar.gz"
+    baseline.write_text("3")
+    monkeypatch.setattr(candidates, "train_candidate", train_candidate)
+    monkeypatch.setattr(candidates, "score", score)
+    monkeypatch.setattr(manage, "train", lambda **_kw: baseline)
+    app.config.update(NLU_EVAL_FILES=f"heldout_vi={evaluation}", NLU_RETRAIN_MIN_EXAMPLES=3)
+    return trained, quality
+
+
+@pytest.fixture
+def reload_server(app):
+    """A stand-in Rasa replica that records PUT /model."""
+    seen: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_PUT(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            seen.append({"path": self.path, "body": json.loads(body)})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    app.config["NLU_RELOAD_URLS"] = f"http://127.0.0.1:{server.server_port}"
+    yield seen
+    server.shutdown()
+
+
+def _corrections(texts: list[str], corrected: str = "pollution") -> None:
+    report = AssignedReportFactory()
+    for text in texts:
+        workflow.record_event(
+            report,
+            "category_correction",
+            data={"text": text, "predicted": "waste", "corrected": corrected},
+        )
+    db.session.commit()
+
+
+def test_waits_for_enough_new_corrections(ctx, scripted):
+    trained, _ = scripted
+    _corrections(["mùi hôi từ bãi rác bốc lên", "khói đen từ lò gạch"])
+    outcome = retrain.run()
+    assert outcome.status == "skipped"
+    assert outcome.detail == "2 new corrections, 3 needed"
+    assert trained == [] and db.session.query(NluModel).count() == 0
+
+
+def test_worse_candidate_is_refused_and_the_serving_model_stays(ctx, app, scripted, reload_server):
+    trained, quality = scripted
+    quality["good"] = 1  # the candidate gets 1 of 6 right, the serving model 3
+    _corrections(["mùi hôi từ bãi rác", "khói đen lò gạch", HELD_OUT_TEXT, "nước sông đen ngòm"])
+    outcome = retrain.run()
+    assert outcome.status == "refused"
+    assert "heldout_vi macro-F1" in outcome.detail
+    # Learnt from the corrections, but never from a text of the evaluation set.
+    learnt = ["mùi hôi từ bãi rác", "khói đen lò gạch", "nước sông đen ngòm"]
+    assert trained[-1] == {"pollution": learnt}
+    serving = registry.current()
+    assert serving.name == "baseline" and serving.state == "current"
+    assert outcome.candidate.state == "refused" and outcome.candidate.compared_with_id == serving.id
+    assert manage.current_model() == manage.model_path()  # the pointer was not moved
+    assert reload_server == []
+    # The same corrections do not train again; new ones are needed first.
+    assert retrain.run().status == "skipped"
+
+
+def test_better_candidate_is_promoted_reloaded_and_listed(ctx, app, scripted, reload_server):
+    _trained, quality = scripted
+    quality["good"] = 6
+    _corrections(["mùi hôi từ bãi rác", "khói đen lò gạch", "nước sông đen ngòm"])
+    outcome = retrain.run()
+    assert outcome.status == "promoted", outcome.detail
+    assert registry.current().id == outcome.candidate.id
+    assert db.session.query(NluModel).filter_by(state="retired").one().name == "baseline"
+    assert reload_server == [{"path": "/model", "body": {"model_file": outcome.candidate.path}}]
+    pointer = json.loads(manage.pointer_path().read_text())
+    assert pointer == {"model": outcome.candidate.path, "base": manage.training_hash()}
+
+    out = app.test_cli_runner().invoke(args=["nlu", "history"]).output
+    first, second = out.index(outcome.candidate.name), out.index("baseline")
+    assert first < second  # newest first
+    assert "examples learnt 3" in out and "macro-F1 1.000" in out and "macro-F1 0." in out

@@ -1,0 +1,144 @@
+"""The learning loop's job (nightly on the beat, or `flask nlu retrain`): when enough new
+corrections exist, train a candidate on the training data plus every correction, score it and
+the serving model on the same evaluation files, and promote it only if it is not worse.
+
+Corrections whose text is in an evaluation file are left out of the candidate's training data,
+so the held-out figures stay held out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask import current_app
+
+from config.settings import ROOT
+from nlu import candidates, manage
+from nlu.intents import CATEGORY_CODES
+from webapp.extensions import db
+from webapp.models import NluModel
+from webapp.models.types import utcnow
+from webapp.services.casework import nlu_feedback
+from webapp.services.nlu_models import promotion, registry
+
+log = logging.getLogger(__name__)
+
+HELDOUT = {
+    "heldout_vi": ROOT / "nlu" / "heldout" / "vi.jsonl",
+    "heldout_en": ROOT / "nlu" / "heldout" / "en.jsonl",
+}
+DEV = ROOT.parent / "shared" / "nlu" / "dev.jsonl"
+
+
+@dataclass
+class Outcome:
+    """What one run did: skipped (and why), or the candidate and the decision."""
+
+    status: str  # skipped | promoted | refused
+    detail: str
+    candidate: NluModel | None = None
+    reloads: dict[str, str] = field(default_factory=dict)
+
+
+def evaluation_files() -> dict[str, Path]:
+    """NLU_EVAL_FILES ("name=path,…"), else the held-out split and the dev set if present."""
+    configured = current_app.config.get("NLU_EVAL_FILES") or ""
+    if configured:
+        pairs = (item.split("=", 1) for item in configured.split(",") if "=" in item)
+        return {name.strip(): Path(path.strip()) for name, path in pairs}
+    files = {name: path for name, path in HELDOUT.items() if path.is_file()}
+    if DEV.is_file():
+        files["dev"] = DEV
+    return files
+
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _evaluation_texts(files: dict[str, Path]) -> set[str]:
+    return {_key(row["text"]) for path in files.values() for row in manage.load_jsonl(path)}
+
+
+def training_examples(items: list[dict], excluded: set[str]) -> dict[str, list[str]]:
+    """Corrections as examples by category: report categories only, evaluation texts out."""
+    examples: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        if item["corrected"] in CATEGORY_CODES and _key(item["text"]) not in excluded:
+            examples[item["corrected"]].append(item["text"])
+    return dict(examples)
+
+
+def _figures(model: Path, files: dict[str, Path]) -> dict:
+    threshold = float(current_app.config["NLU_CONFIDENCE_THRESHOLD"])
+    reports = candidates.score(model, files, threshold=threshold)
+    return {
+        "digest": candidates.digest_files(files),
+        "threshold": threshold,
+        "sets": {name: candidates.report_figures(r) for name, r in reports.items()},
+    }
+
+
+def _serving(data_dir: Path | None, files: dict[str, Path]) -> NluModel:
+    """The serving model with figures on the current evaluation files (scored if needed)."""
+    model = registry.current()
+    if model is None or not Path(model.path).is_file():
+        base = manage.train() if data_dir is None else candidates.train_candidate({}, data_dir)
+        model = registry.record_baseline(base)
+    digest = candidates.digest_files(files)
+    if (model.figures or {}).get("digest") != digest:
+        model.figures = _figures(Path(model.path), files)
+    db.session.commit()
+    return model
+
+
+def run(
+    *, force: bool = False, min_examples: int | None = None, data_dir: Path | None = None
+) -> Outcome:
+    """One pass of the loop (`data_dir`: the base training data, default nlu/data)."""
+    items = nlu_feedback.corrections()
+    last = registry.latest()
+    seen = last.corrections_upto if last else 0
+    fresh = [item for item in items if item["id"] > seen]
+    needed = min_examples
+    if needed is None:
+        needed = int(current_app.config["NLU_RETRAIN_MIN_EXAMPLES"])
+    if not force and len(fresh) < needed:
+        return Outcome("skipped", f"{len(fresh)} new corrections, {needed} needed")
+    files = evaluation_files()
+    if not files:
+        return Outcome("skipped", "no evaluation file: set NLU_EVAL_FILES")
+    examples = training_examples(items, _evaluation_texts(files))
+    name = candidates.candidate_name(examples, data_dir)
+    if registry.by_name(name) is not None:
+        return Outcome("skipped", f"{name} was already trained on these corrections")
+    serving = _serving(data_dir, files)
+    path = candidates.train_candidate(examples, data_dir)
+    figures = _figures(path, files)
+    candidate = NluModel(
+        name=name,
+        path=str(path),
+        base_hash=manage.training_hash(),
+        state="refused",
+        examples=sum(len(texts) for texts in examples.values()),
+        corrections_upto=max((item["id"] for item in items), default=0),
+        figures=figures,
+        compared_with_id=serving.id,
+    )
+    decision = promotion.compare(
+        figures["sets"],
+        (serving.figures or {}).get("sets") or {},
+        float(current_app.config["NLU_PROMOTION_TOLERANCE"]),
+    )
+    candidate.reason, candidate.decided_at = decision.text, utcnow()
+    db.session.add(candidate)
+    if decision.promote:
+        registry.promote(candidate, serving)
+    db.session.commit()
+    reloads = registry.publish(candidate) if decision.promote else {}
+    status = "promoted" if decision.promote else "refused"
+    log.info("nlu candidate %s %s (%s)", name, status, decision.text)
+    return Outcome(status, decision.text, candidate, reloads)
