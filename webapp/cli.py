@@ -201,6 +201,30 @@ def nlu_export_corrections(output: str) -> None:
         click.echo(f"{len(items)} corrections written to {output}")
 
 
+@nlu_cli.command("lookups")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None)
+def nlu_lookups(out: Path | None) -> None:
+    """Write the NLU's ward/street lookup tables from the province's imported units and its
+    street lists (config/provinces/<code>/); then `flask nlu train`."""
+    from nlu.tools import gen_lookups
+
+    code = current_app.config["PROVINCE_CODE"]
+    query = select(AdminUnit.name).where(AdminUnit.parent_code == code, AdminUnit.level == "ward")
+    names = db.session.scalars(query.order_by(AdminUnit.code)).all()
+    if not names:
+        raise click.ClickException(f"No communes/wards for province {code}: flask geo ensure.")
+    out = out or gen_lookups.LOOKUP_DIR
+    source = f"the imported units of province {code}"
+    wards, streets = gen_lookups.write_lookups(
+        out,
+        list(names),
+        gen_lookups.load_street_names(code),
+        source,
+        gen_lookups.street_source(code),
+    )
+    click.echo(f"{len(wards)} wards, {len(streets)} streets -> {out}; then: flask nlu train")
+
+
 @nlu_cli.command("retrain")
 @click.option("--force", is_flag=True, help="Train even with fewer new corrections than needed.")
 @click.option("--min-examples", type=click.IntRange(0), default=None, help="Override the setting.")
