@@ -185,6 +185,8 @@ class Cluster:
             STORAGE_URL=self._seaweed.storage_url("cluster"),
             **self._seaweed.env(),
             RASA_URL=f"http://127.0.0.1:{self.ports['nlu']}",
+            # A promoted model is loaded by each replica, not by whichever the proxy picks.
+            NLU_RELOAD_URLS=",".join(f"http://127.0.0.1:{self.ports[n]}" for n in RASAS),
             TRUSTED_PROXIES="127.0.0.1",
             PUBLIC_BASE_URL=self.url,
             SMTP_HOST="127.0.0.1",
@@ -213,7 +215,8 @@ class Cluster:
 
         self._log("Rasa: building its environment and training the model if needed (cached)")
         manage.ensure_env()
-        return manage.train()
+        manage.train()
+        return manage.current_model()  # a model the learning loop promoted, if any
 
     def _rasa_service(self, name: str, model: Path | None) -> Service:
         port, log = self.ports[name], self.logs / f"{name}.log"

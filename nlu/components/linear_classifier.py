@@ -10,6 +10,10 @@ A regularised linear model spreads its probability over 21 intents, so a right a
 gets a confidence near 0.5 and the app's triage threshold would reject it. The confidences
 are therefore calibrated with a temperature fitted on out-of-fold predictions of the
 training data (minimum negative log-likelihood), which keeps the ranking unchanged.
+
+`model: svm` fits a linear support vector machine (one-vs-rest, squared hinge) instead; its
+decision values go through the same fitted-temperature softmax, so its confidences are
+calibrated the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from sklearn.svm import LinearSVC
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +61,8 @@ class TfidfLogRegClassifier(IntentClassifier, GraphComponent):
     def get_default_config() -> dict[str, Any]:
         """Regularisation, TF-IDF and ranking settings."""
         return {
+            # logreg (multinomial logistic regression) or svm (linear SVM).
+            "model": "logreg",
             "C": 10.0,
             "solver": "saga",
             "tol": 1e-3,
@@ -77,7 +84,7 @@ class TfidfLogRegClassifier(IntentClassifier, GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         tfidf: TfidfTransformer | None = None,
-        clf: LogisticRegression | None = None,
+        clf: LogisticRegression | LinearSVC | None = None,
         temperature: float = 1.0,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
@@ -128,7 +135,17 @@ class TfidfLogRegClassifier(IntentClassifier, GraphComponent):
         self.persist()
         return self._resource
 
-    def _new_model(self) -> LogisticRegression:
+    def _new_model(self) -> LogisticRegression | LinearSVC:
+        if self._config["model"] == "svm":
+            return LinearSVC(
+                C=self._config["C"],
+                tol=self._config["tol"],
+                max_iter=self._config["max_iter"],
+                class_weight=self._config["class_weight"],
+                random_state=self._config["random_state"],
+            )
+        if self._config["model"] != "logreg":
+            raise ValueError(f"model must be logreg or svm, not {self._config['model']!r}")
         return LogisticRegression(
             C=self._config["C"],
             solver=self._config["solver"],
@@ -215,7 +232,7 @@ class TfidfLogRegClassifier(IntentClassifier, GraphComponent):
         )
 
 
-def _logits(model: LogisticRegression, features: scipy.sparse.csr_matrix) -> np.ndarray:
+def _logits(model: LogisticRegression | LinearSVC, features: scipy.sparse.csr_matrix) -> np.ndarray:
     scores = model.decision_function(features)
     if scores.ndim == 1:  # two classes: one score for the second class
         scores = np.column_stack([np.zeros_like(scores), scores])

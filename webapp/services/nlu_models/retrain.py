@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 HELDOUT = {
     "heldout_vi": ROOT / "nlu" / "heldout" / "vi.jsonl",
+    "heldout_vi2": ROOT / "nlu" / "heldout" / "vi2.jsonl",
     "heldout_en": ROOT / "nlu" / "heldout" / "en.jsonl",
 }
 DEV = ROOT.parent / "shared" / "nlu" / "dev.jsonl"

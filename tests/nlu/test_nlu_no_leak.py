@@ -1,0 +1,47 @@
+"""The sets the model is measured on never leak into its training data: no training example
+equals (after normalisation) a message of the held-out split or of the dev set."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nlu.normalize import model_text
+
+NLU = Path(__file__).resolve().parents[2] / "nlu"
+DEV = NLU.parent.parent / "shared" / "nlu" / "dev.jsonl"
+_MARKUP = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
+
+
+def _key(text: str) -> str:
+    return " ".join(model_text(text, "plain").split())
+
+
+def _training() -> dict[str, str]:
+    keys = {}
+    for path in sorted((NLU / "data").glob("*.yml")):
+        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
+            if "intent" not in block:
+                continue
+            for line in block["examples"].splitlines():
+                if line.startswith("- "):
+                    keys[_key(_MARKUP.sub(r"\1", line[2:]))] = f"{path.name}: {line[2:]}"
+    return keys
+
+
+@pytest.mark.parametrize(
+    "name", ["heldout/vi.jsonl", "heldout/vi2.jsonl", "heldout/en.jsonl", "dev"]
+)
+def test_no_evaluation_message_is_a_training_example(name):
+    path = DEV if name == "dev" else NLU / name
+    if not path.exists():
+        pytest.skip(f"{path} is not on this machine")
+    training = _training()
+    assert len(training) > 2000
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    leaked = [training[_key(r["text"])] for r in rows if _key(r["text"]) in training]
+    assert leaked == []
