@@ -146,3 +146,19 @@ def test_better_candidate_is_promoted_reloaded_and_listed(ctx, app, scripted, re
     first, second = out.index(outcome.candidate.name), out.index("baseline")
     assert first < second  # newest first
     assert "examples learnt 3" in out and "macro-F1 1.000" in out and "macro-F1 0." in out
+
+
+def test_one_run_at_a_time(ctx, scripted):
+    from webapp.infra import heartbeats
+
+    trained, _ = scripted
+    _corrections(["mùi hôi từ bãi rác", "khói đen lò gạch", "nước sông đen ngòm"])
+    assert heartbeats.hold_lease(retrain.LEASE, "another-machine", retrain.LEASE_TTL)
+    outcome = retrain.run()
+    assert (outcome.status, outcome.detail) == ("skipped", "another retrain is running")
+    assert trained == []
+    heartbeats.release_lease(retrain.LEASE, "another-machine")
+    assert retrain.run().status in {"promoted", "refused"}
+    # The lease is given back after a run.
+    assert heartbeats.hold_lease(retrain.LEASE, "another-machine", retrain.LEASE_TTL)
+    heartbeats.release_lease(retrain.LEASE, "another-machine")

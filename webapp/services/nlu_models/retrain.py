@@ -9,8 +9,10 @@ so the held-out figures stay held out.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -19,6 +21,7 @@ from config.settings import ROOT
 from nlu import candidates, manage
 from nlu.intents import CATEGORY_CODES
 from webapp.extensions import db
+from webapp.infra import heartbeats
 from webapp.models import NluModel
 from webapp.models.types import utcnow
 from webapp.services.casework import nlu_feedback
@@ -32,6 +35,10 @@ HELDOUT = {
     "heldout_en": ROOT / "nlu" / "heldout" / "en.jsonl",
 }
 DEV = ROOT.parent / "shared" / "nlu" / "dev.jsonl"
+# One run at a time, whichever machine starts it (the beat's, `flask nlu retrain`); a run that
+# dies leaves the lease to run out.
+LEASE = "nlu-retrain"
+LEASE_TTL = timedelta(hours=2)
 
 
 @dataclass
@@ -100,6 +107,17 @@ def run(
     *, force: bool = False, min_examples: int | None = None, data_dir: Path | None = None
 ) -> Outcome:
     """One pass of the loop (`data_dir`: the base training data, default nlu/data)."""
+    holder = uuid.uuid4().hex
+    if not heartbeats.hold_lease(LEASE, holder, LEASE_TTL):
+        return Outcome("skipped", "another retrain is running")
+    try:
+        return _run(force, min_examples, data_dir)
+    finally:
+        db.session.rollback()
+        heartbeats.release_lease(LEASE, holder)
+
+
+def _run(force: bool, min_examples: int | None, data_dir: Path | None) -> Outcome:
     items = nlu_feedback.corrections()
     last = registry.latest()
     seen = last.corrections_upto if last else 0
