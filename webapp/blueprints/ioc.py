@@ -23,7 +23,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from sqlalchemy import select
 from webapp.blueprints import params
 from webapp.errors import PermissionDenied
 from webapp.extensions import db
+from webapp.infra.i18n import request_language
 from webapp.models import Agency, ExportJob, ExportStatus
 from webapp.models.types import utcnow
 from webapp.services.ioc import heatmap, queries, stats
@@ -55,10 +55,6 @@ def ioc_required(
         return view(*args, **kwargs)
 
     return wrapped
-
-
-def _locale() -> str:
-    return str(get_locale() or "vi")
 
 
 def _list_url(f: ReportFilter) -> str:
@@ -119,7 +115,7 @@ def heatmap_data() -> ResponseReturnValue:
 def kpi_page() -> ResponseReturnValue:
     """KPIs of the reports received in a period: totals, per agency/category/ward, weeks."""
     period = params.parse(params.PeriodArgs, request.args, ignore_invalid=True).to_period()
-    locale = _locale()
+    locale = request_language()
     return render_template(
         "ioc/kpi.html",
         period=period,
@@ -148,7 +144,7 @@ def kpi_export() -> ResponseReturnValue:
     """A KPI table as CSV or Excel (?by=agency|category|unit|week; none: every table)."""
     period = params.parse(params.PeriodArgs, request.args, ignore_invalid=True).to_period()
     table = params.parse(params.KpiTableArgs, request.args)
-    return _download(kpi.kpi_export(period, table.by, table.fmt, _locale()))
+    return _download(kpi.kpi_export(period, table.by, table.fmt, request_language()))
 
 
 @bp.get("/chi-so/tong-hop-tuan.xlsx")
@@ -157,7 +153,7 @@ def weekly_summary() -> ResponseReturnValue:
     """The leadership's weekly summary (?week=any day of it; default: last full week)."""
     week = params.parse(params.WeekArgs, request.args, ignore_invalid=True).week
     period = stats.Period.week_of(week) if week else None
-    return _download(weekly.weekly_summary(period, _locale()))
+    return _download(weekly.weekly_summary(period, request_language()))
 
 
 # --------------------------------------------------------------------------- list exports
@@ -182,7 +178,7 @@ def export_form() -> ResponseReturnValue:
 def export_list() -> ResponseReturnValue:
     """The file at once for a small list, else a background job and its page."""
     form = params.parse(params.ExportForm, request.form)
-    result = jobs.list_export(current_user, form.to_filter(), form.fmt, _locale())
+    result = jobs.list_export(current_user, form.to_filter(), form.fmt, request_language())
     if isinstance(result, ExportJob):
         return redirect(url_for("ioc.export_job", job_id=result.id))
     return _download(result)

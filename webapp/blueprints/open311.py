@@ -16,11 +16,11 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from webapp.errors import DomainError, NotFound, ValidationError
 from webapp.extensions import db
+from webapp.infra.i18n import request_language
 from webapp.models import Category, Channel, Partner
 from webapp.ratelimit import limit
 from webapp.services.intake import idempotency, reports
@@ -37,10 +37,6 @@ MAX_MEDIA = 5
 SPEC_STATUS = {422: 400}
 
 
-def _locale() -> str:
-    return str(get_locale())
-
-
 def spec_errors(view: Callable[..., Response]) -> Callable[..., Response]:
     """Domain errors as the spec's error list, in the asked format."""
 
@@ -51,7 +47,9 @@ def spec_errors(view: Callable[..., Response]) -> Callable[..., Response]:
         except DomainError as error:
             db.session.rollback()
             status = SPEC_STATUS.get(error.status_code, error.status_code)
-            answer = formats.errors(kwargs.get("fmt", "json"), status, error.message(_locale()))
+            answer = formats.errors(
+                kwargs.get("fmt", "json"), status, error.message(request_language())
+            )
             retry = getattr(error, "retry_after", None)
             if retry:
                 answer.headers["Retry-After"] = str(retry)
@@ -78,7 +76,7 @@ def discovery(fmt: str) -> Response:
 @spec_errors
 def services(fmt: str) -> Response:
     """The categories."""
-    found = [views.service(c, _locale()) for c in views.categories()]
+    found = [views.service(c, request_language()) for c in views.categories()]
     return formats.render(fmt, found, "services", "service")
 
 
@@ -90,7 +88,7 @@ def service_definition(code: str, fmt: str) -> Response:
     category = db.session.get(Category, code[:40])
     if category is None or not category.active:
         raise NotFound(_l("Không có dịch vụ %(code)s.", code=code[:40]))
-    return formats.render(fmt, views.definition(category, _locale()), "service_definition")
+    return formats.render(fmt, views.definition(category, request_language()), "service_definition")
 
 
 @bp.get(f"/requests.{FORMAT}")
@@ -101,7 +99,9 @@ def requests_list(fmt: str) -> Response:
     partner = _reader()
     query = search.parse(request.args)
     own = keys.agency_ids(partner)
-    found = [views.request_view(r, _locale(), r.agency_id in own) for r in search.find(query)]
+    found = [
+        views.request_view(r, request_language(), r.agency_id in own) for r in search.find(query)
+    ]
     return formats.render(fmt, found, "service_requests", "request")
 
 
@@ -112,7 +112,9 @@ def request_one(code: str, fmt: str) -> Response:
     """One report."""
     partner = _reader()
     report = reports.get_by_code(code)
-    view = views.request_view(report, _locale(), report.agency_id in keys.agency_ids(partner))
+    view = views.request_view(
+        report, request_language(), report.agency_id in keys.agency_ids(partner)
+    )
     return formats.render(fmt, [view], "service_requests", "request")
 
 
@@ -161,7 +163,7 @@ def _draft(partner: Partner) -> ReportDraft:
         address=form.get("address_string"),
         contact=contact if (contact.name or contact.phone or contact.email) else None,
         category_hint=category.code,
-        language=_locale(),
+        language=request_language(),
         attributes=attributes,
         partner_id=partner.id,
         client_key=_client_key(partner),

@@ -18,7 +18,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import generate_csrf
@@ -27,6 +26,7 @@ from webapp.blueprints.forms import draft_from_request
 from webapp.errors import DomainError, ValidationError
 from webapp.extensions import db
 from webapp.infra import health, storage
+from webapp.infra.i18n import request_language
 from webapp.models import Category, Channel, Photo, Report
 from webapp.ratelimit import limit
 from webapp.services.intake import codes, contacts, followers, questions, reports, serializers
@@ -98,7 +98,7 @@ def manifest() -> ResponseReturnValue:
         "name": _("Phản ánh hiện trường"),
         "short_name": _("Phản ánh"),
         "description": _("Gửi phản ánh về các vấn đề ngoài đường phố tới cơ quan xử lý."),
-        "lang": str(get_locale() or "vi"),
+        "lang": request_language(),
         "start_url": url_for("public.index"),
         "scope": "/",
         "display": "standalone",
@@ -154,7 +154,7 @@ def submit() -> ResponseReturnValue:
     except DomainError as error:
         if wants_json:
             raise
-        page = _form_page(request.form, error.message(str(get_locale())), error.field)
+        page = _form_page(request.form, error.message(request_language()), error.field)
         return page, error.status_code
     url = url_for("resident.track_private", token=result.tracking_token, new=1)
     if wants_json:
@@ -197,7 +197,7 @@ def track(code: str) -> ResponseReturnValue:
 
 def _public_page(report: Report, status: int = 200, **follow: object) -> ResponseReturnValue:
     """The public view, with the form to follow the report while it is open."""
-    view = serializers.public_view(report, str(get_locale()))
+    view = serializers.public_view(report, request_language())
     page = render_template(
         "public/track.html",
         report=view,
@@ -221,11 +221,11 @@ def follow_request(code: str) -> ResponseReturnValue:
                 _l("Phản ánh %(code)s đã kết thúc xử lý, không thể theo dõi thêm.", code=code)
             )
         address = codes.parse_address(contact)
-        codes.send("follow", address, report, str(get_locale()), own=False)
+        codes.send("follow", address, report, request_language(), own=False)
     except DomainError as error:
         db.session.rollback()
         return _public_page(
-            report, error.status_code, error=error.message(_lang()), contact=contact
+            report, error.status_code, error=error.message(request_language()), contact=contact
         )
     db.session.commit()
     sent = _("Đã gửi mã xác minh tới %(to)s.", to=codes.masked(address.value))
@@ -245,7 +245,11 @@ def follow_confirm(code: str) -> ResponseReturnValue:
     except DomainError as error:
         db.session.commit()  # a wrong guess counts
         return _public_page(
-            report, error.status_code, error=error.message(_lang()), step="code", contact=contact
+            report,
+            error.status_code,
+            error=error.message(request_language()),
+            step="code",
+            contact=contact,
         )
     channel = "email" if address.kind == "email" else fallback.first_phone_channel() or "sms"
     followers.follow(report, channel, address.value)
@@ -254,10 +258,6 @@ def follow_confirm(code: str) -> ResponseReturnValue:
         "Từ nay bạn sẽ nhận thông báo về phản ánh này qua %(to)s.", to=codes.masked(address.value)
     )
     return _public_page(report, done=done, following=True)
-
-
-def _lang() -> str:
-    return str(get_locale() or "vi")
 
 
 @bp.get("/xac-nhan-email/<token>")

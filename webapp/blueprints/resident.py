@@ -13,7 +13,6 @@ import json
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -21,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from webapp.blueprints.public import map_settings, private_response
 from webapp.errors import DomainError, ValidationError
 from webapp.extensions import db
+from webapp.infra.i18n import request_language
 from webapp.models import Report
 from webapp.ratelimit import limit
 from webapp.services.casework import feedback
@@ -43,10 +43,6 @@ GRANT_SALT = "resident-data"
 GRANT_SECONDS = 15 * 60
 
 
-def _locale() -> str:
-    return str(get_locale())
-
-
 def page(
     report: Report, status: int = 200, new: bool = False, **extra: object
 ) -> ResponseReturnValue:
@@ -56,7 +52,7 @@ def page(
     contact = _data_contact(report)
     html = render_template(
         "public/track.html",
-        report=serializers.private_view(report, _locale()),
+        report=serializers.private_view(report, request_language()),
         map=map_settings(),
         private=True,
         new=new,
@@ -96,7 +92,7 @@ def track_private(token: str) -> ResponseReturnValue:
 
 def _failed(report: Report, error: DomainError, step: str | None = None) -> ResponseReturnValue:
     db.session.rollback()
-    return page(report, error.status_code, error=error.message(_locale()), step=step)
+    return page(report, error.status_code, error=error.message(request_language()), step=step)
 
 
 @bp.post("/t/<token>/danh-gia")
@@ -152,7 +148,9 @@ def verify(token: str) -> ResponseReturnValue:
         address = codes.check("verify", report, request.form.get("code", ""))
     except DomainError as error:
         db.session.commit()  # the wrong guess counts
-        return page(report, error.status_code, error=error.message(_locale()), step="verify")
+        return page(
+            report, error.status_code, error=error.message(request_language()), step="verify"
+        )
     contacts.attach_verified(report, address.kind, address.value)
     db.session.commit()
     done = _(
@@ -208,7 +206,9 @@ def data_request(token: str) -> ResponseReturnValue:
             return page(report, done=sent, step="data-code")
     except DomainError as error:
         db.session.commit()  # the wrong guess counts
-        return page(report, error.status_code, error=error.message(_locale()), step="data-code")
+        return page(
+            report, error.status_code, error=error.message(request_language()), step="data-code"
+        )
     db.session.commit()
     return page(report, grant=_grant(report), step="data")
 
@@ -242,7 +242,9 @@ def data_erase(token: str) -> ResponseReturnValue:
         return _failed(report, ValidationError(_l("Hãy xác minh lại để xoá dữ liệu.")), "data")
     if not request.form.get("confirm"):
         error = ValidationError(_l("Hãy đánh dấu ô xác nhận để xoá dữ liệu."), field="confirm")
-        return page(report, 422, error=error.message(_locale()), grant=_grant(report), step="data")
+        return page(
+            report, 422, error=error.message(request_language()), grant=_grant(report), step="data"
+        )
     resident = report.resident
     if resident is not None:
         done = erasure.erase_resident(resident)

@@ -21,7 +21,6 @@ from flask import (
     send_file,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
@@ -30,6 +29,7 @@ from webapp.blueprints.ioc import map_settings
 from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.infra import storage
+from webapp.infra.i18n import request_language
 from webapp.models import Category
 from webapp.ratelimit import limit
 from webapp.services.ioc import heatmap, opendata, stats
@@ -41,10 +41,6 @@ CACHE_SECONDS = 60
 OPEN_DATA_CACHE_SECONDS = 3600
 # ?trang_thai= of the public map: still being handled, or resolved.
 OPEN, RESOLVED = "dang-xu-ly", "da-xu-ly"
-
-
-def _locale() -> str:
-    return str(get_locale() or "vi")
 
 
 def _month_choices(today: date, count: int = 12) -> list[stats.Period]:
@@ -80,7 +76,7 @@ def page() -> ResponseReturnValue:
         period=period,
         month=f"{period.start:%Y-%m}",
         months=_month_choices(stats.local_today()),
-        summary=stats.public_summary(period, locale=_locale()),
+        summary=stats.public_summary(period, locale=request_language()),
         categories=db.session.scalars(
             select(Category).where(Category.active).order_by(Category.sort_order)
         ).all(),
@@ -111,7 +107,7 @@ def map_data() -> ResponseReturnValue:
 def data() -> ResponseReturnValue:
     """The ranking and the overdue list of the month as JSON."""
     period = stats.month_from_arg(request.args.get("thang"))
-    return _cached(jsonify(stats.public_summary(period, locale=_locale())))
+    return _cached(jsonify(stats.public_summary(period, locale=request_language())))
 
 
 @bp.get("/du-lieu-mo")

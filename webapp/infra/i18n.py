@@ -1,4 +1,5 @@
-"""Catalog texts rendered outside a request: in a resident's language, or in both.
+"""Catalog texts rendered outside a request: in a resident's language, or in both; and the
+language of the current request.
 
 Every user-facing text goes through the gettext catalog (`webapp/translations`), lazily
 for module-level texts. A request renders in the visitor's language; messages sent later
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 
 LANGUAGES = ("vi", "en")
 DEFAULT_LANGUAGE = "vi"
@@ -32,3 +33,8 @@ def bilingual(text: Any) -> str:
     """Vietnamese, then English on the next line (when the reader's language is unknown)."""
     vi, en = in_language(text, "vi"), in_language(text, "en")
     return vi if vi == en else f"{vi}\n{en}"
+
+
+def request_language() -> str:
+    """The language the current request renders in ("vi" or "en")."""
+    return normalise(str(get_locale() or DEFAULT_LANGUAGE))
