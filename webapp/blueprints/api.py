@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 
 from webapp.blueprints import openapi, params
 from webapp.blueprints.forms import draft_from_request
+from webapp.infra.i18n import request_language
 from webapp.models import Channel
 from webapp.ratelimit import limit
 from webapp.services.intake import followers, reports, serializers
@@ -27,7 +27,7 @@ def create_report() -> ResponseReturnValue:
     """Multipart or JSON: description, lat/lon or address, photos, optional contact → 201."""
     draft = draft_from_request(request, Channel.API)
     result = reports.submit_report(draft)
-    body = serializers.private_view(reports.get_by_code(result.code), str(get_locale()))
+    body = serializers.private_view(reports.get_by_code(result.code), request_language())
     return jsonify(body), 201, {"Location": absolute_url(f"{PREFIX}/reports/{result.code}")}
 
 
@@ -35,14 +35,14 @@ def create_report() -> ResponseReturnValue:
 @limit("RATELIMIT_LOOKUP")
 def get_report(code: str) -> ResponseReturnValue:
     """The public view of one report."""
-    return jsonify(serializers.public_view(reports.get_by_code(code), str(get_locale())))
+    return jsonify(serializers.public_view(reports.get_by_code(code), request_language()))
 
 
 @bp.get("/track/<token>")
 @limit("RATELIMIT_LOOKUP")
 def track(token: str) -> ResponseReturnValue:
     """The whole report, for the holder of its tracking link."""
-    view = serializers.private_view(reports.get_by_token(token), str(get_locale()))
+    view = serializers.private_view(reports.get_by_token(token), request_language())
     return jsonify(view), 200, {"Cache-Control": "private, no-store"}
 
 
@@ -60,17 +60,9 @@ def nearby_reports() -> ResponseReturnValue:
         categories=[args.category] if args.category else None,
         limit=10,
     )
-    locale = str(get_locale())
-    views = [serializers.public_view(item.report, locale) for item in found]
-    shown = [
-        {key: view.get(key) for key in NEARBY_FIELDS}
-        for view in views
-        if view.get("description") is not None and not view.get("sensitive")
-    ]
+    views = [serializers.nearby_view(item.report, request_language()) for item in found]
+    shown = [view for view in views if view is not None]
     return jsonify({"reports": shown[:5], "radius_m": current_app.config["BOT_NEARBY_METERS"]})
-
-
-NEARBY_FIELDS = ("code", "category_label", "status", "status_label", "description", "tracking_url")
 
 
 @bp.get("/units.geojson")

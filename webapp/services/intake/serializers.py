@@ -185,6 +185,25 @@ def public_view(report: Report, locale: str = "vi") -> dict[str, Any]:
     }
 
 
+def nearby_view(report: Report, locale: str = "vi") -> dict[str, Any] | None:
+    """The few facts "already reported nearby" shows of a report (as its public page would),
+    or None for one that is hidden, of a sensitive category or without text."""
+    if not _shown(report) or _sensitive(report):
+        return None
+    description = _scrubbed(report.description)
+    if description is None:
+        return None
+    category = report.category
+    return {
+        "code": report.code,
+        "category_label": category.label(locale) if category else None,
+        "status": report.status,
+        "status_label": status_label(report.status, locale),
+        "description": description,
+        "tracking_url": public_url(report),
+    }
+
+
 def private_view(report: Report, locale: str = "vi") -> dict[str, Any]:
     """What the resident sees through the secret link: the whole report and its history."""
     return {
