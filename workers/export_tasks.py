@@ -52,9 +52,10 @@ def build_open_data() -> int:
 
 
 @shared_task(name=names.NLU_RETRAIN)
-def nlu_retrain() -> str:
-    """Train, score and maybe promote a candidate NLU model when enough corrections arrived."""
+def nlu_retrain(force: bool = False) -> str:
+    """Train, score and maybe promote a candidate NLU model when enough corrections arrived
+    (`force`: an administrator asked, however few)."""
     from webapp.services.nlu_models import retrain
 
-    outcome = retrain.run()
+    outcome = retrain.run(force=force)
     return f"{outcome.status}: {outcome.detail}"

@@ -81,6 +81,7 @@ BACK_OFFICE: list = [
     pytest.param("admin", "/bo/quan-tri/truy-cap-danh-tinh", None, id="admin-identity-views"),
     pytest.param("admin", "/bo/quan-tri/du-lieu-ca-nhan", None, id="admin-processing"),
     pytest.param("admin", "/bo/quan-tri/ngan-sach-tin-nhan", None, id="admin-message-budgets"),
+    pytest.param("admin", "/bo/quan-tri/mo-hinh-nlu", None, id="admin-nlu-models"),
     pytest.param("admin", "/bo/quan-tri/doi-tac", None, id="admin-partners"),
     pytest.param("viewer", "/bo/tai-khoan/", None, id="bo-account"),
     pytest.param("viewer", "/bo/tai-khoan/xac-thuc-hai-buoc", None, id="bo-second-factor"),

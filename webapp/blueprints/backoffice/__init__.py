@@ -10,6 +10,7 @@ from webapp.blueprints.backoffice import (  # noqa: E402, F401
     auth,
     budgets,
     desk,
+    nlu_models,
     partners,
     privacy,
     reports,

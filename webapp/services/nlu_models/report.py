@@ -1,8 +1,10 @@
-"""The model history as text (`flask nlu history`)."""
+"""The model history as text (`flask nlu history`) and as rows for the back office."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from config.settings import VN_TZ
 from webapp.models import NluModel
@@ -36,3 +38,58 @@ def format_history(models: Sequence[NluModel]) -> str:
         if model.reason:
             lines.append(f"    {model.reason}")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class SetFigures:
+    """One evaluation set's figures of a model, as percentages."""
+
+    name: str
+    macro_f1: float | None
+    routed: float | None
+    routed_precision: float | None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One model as the back office lists it."""
+
+    id: int
+    name: str
+    state: str
+    created_at: datetime
+    examples: int
+    compared_with_id: int | None
+    sets: list[SetFigures]
+
+
+def _percent(value: object) -> float | None:
+    return round(float(value) * 100, 1) if isinstance(value, int | float) else None
+
+
+def history_rows(models: Sequence[NluModel]) -> list[HistoryRow]:
+    """The models with their figures per evaluation set (percentages, sets by name)."""
+    rows = []
+    for model in models:
+        sets = (model.figures or {}).get("sets") or {}
+        figures = [
+            SetFigures(
+                name,
+                _percent(sets[name].get("macro_f1")),
+                _percent(sets[name].get("routed")),
+                _percent(sets[name].get("routed_precision")),
+            )
+            for name in sorted(sets)
+        ]
+        rows.append(
+            HistoryRow(
+                model.id,
+                model.name,
+                model.state,
+                model.created_at,
+                model.examples,
+                model.compared_with_id,
+                figures,
+            )
+        )
+    return rows
