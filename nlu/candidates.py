@@ -78,6 +78,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _model_loaded(url: str) -> bool:
+    """Whether the server at `url` answers /status with a model loaded."""
+    try:
+        response = httpx.get(f"{url}/status", timeout=2.0)
+        return response.status_code == 200 and bool(response.json().get("model_file"))
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
 @contextlib.contextmanager
 def served(model: Path, timeout: float = START_TIMEOUT_S) -> Iterator[str]:
     """A Rasa server on a free loopback port serving `model`, stopped afterwards; its URL."""
@@ -90,11 +99,11 @@ def served(model: Path, timeout: float = START_TIMEOUT_S) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + timeout
-            while not manage.ping(url):
+            while not _model_loaded(url):
                 if process.poll() is not None or time.monotonic() > deadline:
                     log.seek(0)
-                    tail = log.read()[-2000:].decode(errors="replace")
-                    raise manage.NluSetupError(f"Rasa did not start for {model.name}: {tail}")
+                    tail = log.read()[-3000:].decode(errors="replace")
+                    raise manage.NluSetupError(f"Rasa did not start for {model.name}:\n{tail}")
                 time.sleep(0.5)
             yield url
         finally:

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
-import subprocess
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 
-import httpx
 import psycopg
 import pytest
 from flask import Flask
@@ -21,7 +18,6 @@ from werkzeug.serving import make_server
 from tests.support import seaweed as seaweed_s3
 from tests.support.fake_sms import sms  # noqa: F401  (a fixture for every test)
 from tests.support.geo_data import province_geojson
-from tests.support.smtp import free_port
 
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -164,26 +160,8 @@ def client(app: Flask):
     return app.test_client()
 
 
-def _wait_until_ready(url: str, process: subprocess.Popen, log_path: str) -> None:
-    """Poll GET /status until the server reports a loaded model."""
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            with open(log_path, encoding="utf-8", errors="replace") as log:
-                tail = log.read()[-3000:]
-            pytest.fail(f"rasa run exited with {process.returncode}:\n{tail}")
-        try:
-            response = httpx.get(f"{url}/status", timeout=2.0)
-            if response.status_code == 200 and response.json().get("model_file"):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1.0)
-    pytest.fail(f"the Rasa server at {url} was not ready after {SERVER_START_TIMEOUT}s")
-
-
 @pytest.fixture(scope="session")
-def rasa_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def rasa_server_url() -> Iterator[str]:
     """URL of a real Rasa server with the current model (env built and model trained once).
 
     Set NLU_TEST_URL to use a server that is already running instead.
@@ -191,35 +169,18 @@ def rasa_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if os.environ.get("NLU_TEST_URL"):
         yield os.environ["NLU_TEST_URL"].rstrip("/")
         return
-    from nlu import manage
+    from nlu import candidates, manage
 
     try:
         manage.find_python310()
     except manage.NluSetupError as exc:
         pytest.skip(str(exc))
     manage.ensure_env()
-    model = manage.train()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = str(tmp_path_factory.mktemp("rasa") / "rasa-run.log")
-    with open(log_path, "w", encoding="utf-8") as log:
-        process = subprocess.Popen(
-            manage.serve_command(port, model, host="127.0.0.1"),
-            cwd=manage.NLU_DIR,
-            env=manage.rasa_environ(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     try:
-        _wait_until_ready(url, process, log_path)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        with candidates.served(manage.train(), timeout=SERVER_START_TIMEOUT) as url:
+            yield url
+    except manage.NluSetupError as exc:
+        pytest.fail(str(exc))
 
 
 def sqlite_app_at(app: Flask, path) -> Flask:
