@@ -43,11 +43,7 @@ def place_in_text(text: str, answer: NluAnswer | None) -> dict | None:
     """Ward and street names in the description (gazetteer, then the NLU's entities)."""
     match = places.find_place_names(text)
     if match is None and answer is not None:
-        entities = answer.entities or {}
-        for name in [*entities.get("street", []), *entities.get("ward", [])]:
-            match = places.find_place_names(name if " " in name else f"phường {name}")
-            if match:
-                break
+        match = places.find_entity_place(answer.entities or {})
     if match is None:
         return None
     return {"lat": match.lat, "lon": match.lon, "label": match.matched_text[:60]}

@@ -54,7 +54,8 @@ def tables01(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def gazetteer01(units01) -> gz.Gazetteer:
-    return gz.Gazetteer.from_units(units01, gz.streets_path(HA_NOI))
+    names = gz.load_street_names(gz.street_names_path(HA_NOI))
+    return gz.Gazetteer.from_units(units01, gz.streets_path(HA_NOI), names)
 
 
 def test_the_wards_are_ha_nois(tables01, units01):
@@ -137,3 +138,13 @@ def test_every_nlu_name_resolves_in_the_gazetteer(tables01, gazetteer01, units01
             assert (match.street, match.unit_code) == (street, located[street]), street
         else:  # a name without a point must not be read as a ward
             assert match is None, (street, match)
+
+
+def test_a_street_holding_a_commune_name_is_not_the_commune(gazetteer01):
+    """Trần Hưng Đạo (Hoàn Kiếm) is not xã Hưng Đạo, 30 km away: a name without a point
+    places nothing, and with the ward given the ward is kept."""
+    assert gazetteer01.find("đèn đường hỏng cả dãy phố Trần Hưng Đạo") is None
+    assert gazetteer01.find("tran hung dao ngap nuoc") is None
+    stated = gazetteer01.find("phố Trần Hưng Đạo, phường Cửa Nam, vỉa hè vỡ")
+    assert (stated.unit_code, stated.precision, stated.street) == (CUA_NAM, "ward", "Trần Hưng Đạo")
+    assert gazetteer01.find("rác ở xã Hưng Đạo").precision == "ward"

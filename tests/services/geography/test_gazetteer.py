@@ -174,3 +174,39 @@ def test_streets_csv_is_validated(tmp_path):
     assert gz.streets_path("48") == Path(
         gz.PROJECT_ROOT, "config", "provinces", "48", "streets.csv"
     )
+
+
+# --- streets known by name only --------------------------------------------------------------
+
+
+def _named_only() -> gz.Gazetteer:
+    units = [
+        gz.PlaceUnit("00070", "Hoàn Kiếm", "Phường Hoàn Kiếm", 21.03, 105.85),
+        gz.PlaceUnit("10525", "Hưng Đạo", "Xã Hưng Đạo", 20.95, 105.55),
+    ]
+    return gz.Gazetteer(units, names=["Trần Hưng Đạo"])
+
+
+@pytest.mark.parametrize(
+    "text", ["ổ gà phố Trần Hưng Đạo", "tran hung dao bi ngap", "Trần Hưng Đạo"]
+)
+def test_a_ward_name_inside_a_street_name_is_not_the_ward(text):
+    assert _named_only().find(text) is None
+
+
+def test_a_named_street_without_a_point_keeps_the_ward_given():
+    match = _named_only().find("đèn hỏng phố Trần Hưng Đạo, phường Hoàn Kiếm")
+    assert (match.unit_code, match.precision, match.street) == ("00070", "ward", "Trần Hưng Đạo")
+    assert _named_only().find("rác ở xã Hưng Đạo").unit_code == "10525"
+
+
+def test_without_the_names_the_ward_was_read():
+    units = [gz.PlaceUnit("10525", "Hưng Đạo", "Xã Hưng Đạo", 20.95, 105.55)]
+    assert gz.Gazetteer(units).find("phố Trần Hưng Đạo").unit_code == "10525"
+
+
+def test_street_names_file(tmp_path):
+    path = tmp_path / "street_names.txt"
+    path.write_text("# comment\n\nTrần Hưng Đạo\n  Lê Lợi  \n", encoding="utf-8")
+    assert gz.load_street_names(path) == ["Trần Hưng Đạo", "Lê Lợi"]
+    assert gz.street_names_path("01").name == "street_names.txt"

@@ -59,19 +59,16 @@ def _place_from_entities(report: Report, answer: NluResult) -> None:
     """A report without a point is placed at a ward or street the NLU found in its text."""
     if report.lat is not None:
         return
-    names = [*answer.entities.get("street", []), *answer.entities.get("ward", [])]
-    for name in names:
-        match = places.find_place_names(name if " " in name else f"phường {name}")
-        if match is None:
-            continue
-        placement = places.place(match.lat, match.lon)
-        report.lat, report.lon = match.lat, match.lon
-        report.location_source = LocationSource.TEXT
-        report.unit_code, report.province_code = placement.unit_code, placement.province_code
-        report.outside_area = not placement.inside
-        for name_, cell in placement.cells.items():
-            setattr(report, name_, cell)
+    match = places.find_entity_place(answer.entities)
+    if match is None:
         return
+    placement = places.place(match.lat, match.lon)
+    report.lat, report.lon = match.lat, match.lon
+    report.location_source = LocationSource.TEXT
+    report.unit_code, report.province_code = placement.unit_code, placement.province_code
+    report.outside_area = not placement.inside
+    for name_, cell in placement.cells.items():
+        setattr(report, name_, cell)
 
 
 def _several_problems(report: Report, client: NluClient) -> bool:

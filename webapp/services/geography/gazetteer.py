@@ -1,8 +1,10 @@
 """Offline geocoding: ward and street names found in a typed address or a report's text.
 
-The gazetteer knows a province's communes/wards (from the boundaries) and a list of
-well-known streets (`config/provinces/<code>/streets.csv`). It needs no network; an
-optional Nominatim server can be tried first (`geocoding.geocode`).
+The gazetteer knows a province's communes/wards (from the boundaries), a list of
+well-known streets with a point (`config/provinces/<code>/streets.csv`) and the names of
+others (`street_names.txt`): a name without a point places nothing, but it stops a ward
+name inside it being read as the ward ("phố Trần Hưng Đạo" is not xã Hưng Đạo). It needs
+no network; an optional Nominatim server can be tried first (`geocoding.geocode`).
 
 Matching compares words, not substrings, on two keys per word: the folded key (no
 diacritics, so "hai chau" matches "Hải Châu") and an exact key (diacritics kept, tone
@@ -212,7 +214,12 @@ def _street_word_before(tokens: list[Token], at: int) -> bool:
 class Gazetteer:
     """Ward and street names of one province, matched in free text; read-only after build."""
 
-    def __init__(self, units: Iterable[PlaceUnit], streets: Iterable[Street] = ()):
+    def __init__(
+        self,
+        units: Iterable[PlaceUnit],
+        streets: Iterable[Street] = (),
+        names: Iterable[str] = (),
+    ):
         self._units: dict[str, PlaceUnit] = {}
         ward_entries: list[_Entry] = []
         for unit in units:
@@ -231,6 +238,11 @@ class Gazetteer:
             # preference when the text gives no ward ("Trần Phú" of Đà Nẵng first).
             street_entries.setdefault(entry.key, entry)
             self._street_rows.setdefault(entry.key, []).append(street)
+        for name in names:  # streets known by name only: no row, no point
+            entry = _entry(name, name)
+            if entry is not None and entry.key not in street_entries:
+                street_entries[entry.key] = entry
+                self._street_rows[entry.key] = []
         self._wards = _index(ward_entries)
         self._street_index = _index(street_entries.values())
 
@@ -239,15 +251,17 @@ class Gazetteer:
         cls,
         units: Iterable[UnitShape],
         streets: Iterable[Street] | str | Path | None = None,
+        names: Iterable[str] = (),
     ) -> Gazetteer:
-        """Build from ward shapes (a point inside each) and a street list or CSV path."""
+        """Build from ward shapes (a point inside each), a street list or CSV path, and the
+        names of streets without a point."""
         places = []
         for unit in units:
             lat, lon = unit.representative_point
             places.append(PlaceUnit(unit.code, unit.name, unit.full_name, lat, lon, unit.area_km2))
         if isinstance(streets, str | Path):
             streets = load_streets(streets)
-        return cls(places, streets or ())
+        return cls(places, streets or (), names)
 
     @property
     def streets(self) -> list[Street]:
@@ -284,6 +298,8 @@ class Gazetteer:
     def _pick_row(self, hit: _Hit, ward: PlaceUnit | None, ward_prefixed: bool) -> Street | None:
         """The row of a street name the text means, given the ward the text names."""
         rows = self._street_rows[hit.entry.key]
+        if not rows:  # known by name only
+            return None
         if ward is None:
             return rows[0]
         # The ward restricts the street: a name found in several wards is the one in
@@ -335,7 +351,7 @@ class Gazetteer:
             # A street named in the text but not known in this ward is still reported,
             # for the operator; the point stays the ward's.
             named = min(streets, key=_Hit.rank) if streets else None
-            street_name = self._street_rows[named.entry.key][0].name if named else None
+            street_name = str(named.entry.payload) if named else None
             return GazetteerMatch(
                 unit_code=ward.code,
                 street=street_name,
@@ -351,17 +367,26 @@ def _overlaps(a: _Hit, b: _Hit) -> bool:
     return a.span[0] < b.span[1] and b.span[0] < a.span[1]
 
 
+def _holds(street: _Hit, ward: _Hit) -> bool:
+    """Whether the street's name is longer than the ward's and contains it."""
+    longer = street.end - street.start > ward.end - ward.start
+    return longer and street.start <= ward.start and ward.end <= street.end
+
+
 def _resolve_overlaps(wards: list[_Hit], streets: list[_Hit]) -> tuple[list[_Hit], list[_Hit]]:
     """Drop the ward or the street reading of a span that could be either.
 
     A prefix decides ("đường Ngũ Hành Sơn" is the street, "phường Ngũ Hành Sơn" the
     ward); without one the ward wins, as a unit name is the likelier meaning and a
-    street named after a unit can always be written with "đường".
+    street named after a unit can always be written with "đường" — unless the street's
+    name is longer and holds the ward's ("Trần Hưng Đạo" holds "Hưng Đạo").
     """
     kept_wards = []
     for ward in wards:
         clash = [s for s in streets if _overlaps(ward, s)]
         if any(s.prefix and not ward.prefix for s in clash):
+            continue
+        if not ward.prefix and any(_holds(s, ward) for s in clash):
             continue
         kept_wards.append(ward)
     kept_streets = [
@@ -382,6 +407,17 @@ def _quote(text: str, tokens: list[Token], hits: list[_Hit]) -> str:
 def streets_path(province_code: str) -> Path:
     """Where a province's street list lives in the project."""
     return PROJECT_ROOT / "config" / "provinces" / province_code / "streets.csv"
+
+
+def street_names_path(province_code: str) -> Path:
+    """Where a province's names-only street list lives in the project."""
+    return streets_path(province_code).with_name("street_names.txt")
+
+
+def load_street_names(path: str | Path) -> list[str]:
+    """Names of a street_names.txt: one per line, blank lines and `#` comments skipped."""
+    lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def load_streets(path: str | Path) -> list[Street]:

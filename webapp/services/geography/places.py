@@ -36,7 +36,9 @@ class Placement:
 class _Places:
     """The spatial index and gazetteer of one database, rebuilt when units change."""
 
-    def __init__(self, units: list[AdminUnit], streets_csv: Path | None):
+    def __init__(
+        self, units: list[AdminUnit], streets_csv: Path | None, names_txt: Path | None = None
+    ):
         wards = [u for u in units if u.level == "ward" and u.geometry]
         self.parent = {u.code: u.parent_code for u in wards}
         self.index = geo_index.GeoIndex(
@@ -55,6 +57,7 @@ class _Places:
                 for u in wards
             ],
             gz.load_streets(streets_csv) if streets_csv and streets_csv.exists() else (),
+            gz.load_street_names(names_txt) if names_txt and names_txt.exists() else (),
         )
 
 
@@ -63,7 +66,9 @@ def _streets_csv() -> Path:
 
 
 def _build() -> _Places:
-    return _Places(list(db.session.scalars(db.select(AdminUnit))), _streets_csv())
+    code = current_app.config["PROVINCE_CODE"]
+    units = list(db.session.scalars(db.select(AdminUnit)))
+    return _Places(units, _streets_csv(), gz.street_names_path(code))
 
 
 def places() -> _Places:
@@ -101,6 +106,24 @@ def geocode(text: str) -> gz.GazetteerMatch | None:
 def find_place_names(text: str) -> gz.GazetteerMatch | None:
     """Ward and street names of the province found in free text (offline only)."""
     return places().gazetteer.find(text)
+
+
+def find_entity_place(entities: dict[str, list[str]]) -> gz.GazetteerMatch | None:
+    """The place the NLU's `street` and `ward` entities name, streets first. A ward name
+    that is part of a street name found beside it ("Hưng Đạo" in "Trần Hưng Đạo") is that
+    street's, not the ward; a short ward name is read as "phường X"."""
+    streets = entities.get("street", [])
+    inside = [" ".join(s.casefold().split()) for s in streets]
+    wards = [
+        w
+        for w in entities.get("ward", [])
+        if not any(" ".join(w.casefold().split()) in s for s in inside)
+    ]
+    for name in [*streets, *wards]:
+        match = find_place_names(name if " " in name else f"phường {name}")
+        if match is not None:
+            return match
+    return None
 
 
 def import_units(shapes: list[geojson_reader.UnitShape]) -> tuple[int, int]:
