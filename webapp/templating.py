@@ -8,6 +8,7 @@ from flask import Flask
 from flask_babel import get_locale
 
 from config.settings import VN_TZ
+from webapp.blueprints import kpi_cells
 from webapp.services.privacy import notice
 
 LOCAL_TZ = VN_TZ
@@ -26,3 +27,4 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["privacy_notice"] = notice
+    app.jinja_env.globals["kpi"] = kpi_cells
