@@ -13,16 +13,8 @@ from markupsafe import Markup, escape
 
 from webapp.services.ioc.stats import Kpi
 
-# (column, figure linked, Kpi attribute) in the table's order.
-LINKED = (
-    ("received", "received"),
-    ("resolved", "resolved"),
-    ("open", "open"),
-    ("overdue", "overdue"),
-    ("on_time", "on_time"),
-    ("late", "late"),
-    ("late_extension", "late_extension"),
-)
+# The linked counts in the table's order: each is a column, a figure and a Kpi attribute.
+LINKED = ("received", "resolved", "open", "overdue", "on_time", "late", "late_extension")
 
 
 def number(value: int) -> str:
@@ -68,10 +60,10 @@ def rating(k: Kpi) -> Markup:
 def row_cells(k: Kpi, queue_url: str) -> Markup:
     """The 11 figure cells of one table row."""
     cells = []
-    for column, name in LINKED:
-        css = "num bad" if column == "overdue" and k.overdue else "num"
+    for name in LINKED:
+        css = "num bad" if name == "overdue" and k.overdue else "num"
         value = figure(k, name, getattr(k, name), queue_url)
-        cells.append(f'<td class="{css}" data-col="{column}">{value}</td>')
+        cells.append(f'<td class="{css}" data-col="{name}">{value}</td>')
     cells.append(f'<td class="num" data-col="rate">{escape(rate(k))}</td>')
     first, resolution = duration(k.median_first_response_s), duration(k.median_resolution_s)
     cells.append(f'<td class="num" data-col="first_response">{escape(first)}</td>')
