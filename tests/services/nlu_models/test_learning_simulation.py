@@ -2,8 +2,8 @@
 held-out text and the candidate is promoted; corrections that teach the wrong thing make a
 worse candidate, which is refused while the better model keeps serving.
 
-The confusion is made, not found: the base training data keeps only a few `pollution`
-examples, so smoke and smells are read as `waste`; operators then "correct" reports whose
+The confusion is made, not found: the base training data keeps only a few Vietnamese
+`pollution` examples, so smoke and smells are read as `waste`; operators then "correct" reports whose
 texts are the removed examples. The held-out split (nlu/heldout/vi.jsonl) is only scored.
 """
 
@@ -27,23 +27,33 @@ KEPT = 5  # pollution examples left in the weakened base data
 
 
 def _weakened(tmp_path: Path) -> tuple[Path, list[str], list[str]]:
-    """A copy of nlu/data with most pollution examples removed; (dir, removed, waste)."""
+    """A copy of nlu/data with most Vietnamese pollution examples removed; (dir, removed, waste).
+
+    Every Vietnamese file loses its pollution examples but the first KEPT of nlu.yml (the
+    English ones stay), so the base model confuses smoke and smells with garbage.
+    """
     data = tmp_path / "data"
     shutil.copytree(manage.NLU_DIR / "data", data)
-    source = (manage.NLU_DIR / "data" / "nlu.yml").read_text(encoding="utf-8")
-    blocks = yaml.safe_load(source)["nlu"]
-    lines = ['version: "3.1"', "nlu:"]
     removed: list[str] = []
     waste: list[str] = []
-    for block in blocks:
-        examples = [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
-        if block["intent"] == "pollution":
-            examples, removed = examples[:KEPT], examples[KEPT:]
-        if block["intent"] == "waste":
-            waste = examples
-        lines += [f"- intent: {block['intent']}", "  examples: |"]
-        lines += [f"    - {text}" for text in examples]
-    (data / "nlu.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for path in sorted(data.glob("*.yml")):
+        if path.name == "en.yml":
+            continue
+        blocks = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
+        keep = KEPT if path.name == "nlu.yml" else 0
+        lines = ['version: "3.1"', "nlu:"]
+        for block in blocks:
+            examples = [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
+            if block["intent"] == "pollution":
+                removed += examples[keep:]
+                examples = examples[:keep]
+            if block["intent"] == "waste":
+                waste += examples
+            if not examples:
+                continue
+            lines += [f"- intent: {block['intent']}", "  examples: |"]
+            lines += [f"    - {text}" for text in examples]
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return data, removed, waste
 
 
