@@ -106,11 +106,12 @@ TEXTS = {
     ),
     "illegal_construction": (
         "Công trình ở số {num} {street} xây thêm tầng không có giấy phép, lấn sang nhà bên cạnh.",
-        "Công trình xây dựng ở {street} không che chắn, bụi bay mù mịt, vật liệu tràn ra đường.",
+        "Nhà ở kiệt {num} {street} đang đổ móng lấn ra hành lang đường, không treo giấy phép.",
     ),
     "pollution": (
         "Xưởng ở kiệt {num} {street} xả khói đen và mùi hắc mỗi tối, người dân khó thở.",
         "Nước thải chảy tràn ra mương dọc đường {street}, bốc mùi hôi nồng nặc.",
+        "Công trình xây dựng ở {street} không che chắn, bụi bay mù mịt cả ngày.",
     ),
     "electricity": (
         "Dây điện bị võng thấp sát đầu người đi đường ở kiệt {num} {street}, sợ bị chập cháy.",
@@ -125,8 +126,12 @@ TEXTS = {
     ),
     "food_health": (
         "Quán ăn ở số {num} {street} chế biến thức ăn mất vệ sinh, để thực phẩm dưới đất.",
+        "Con vật chết nằm giữa đường {street} gần số {num} chưa ai dọn.",
     ),
-    "other": ("Con vật chết nằm giữa đường {street} gần số {num} chưa ai dọn.",),
+    "other": (
+        "Bờ sông gần {street} bị sạt lở, đất lở sát móng nhà dân ở {ward}.",
+        "Chó thả rông ở kiệt {num} {street} rượt đuổi trẻ em đi học.",
+    ),
 }
 CLOSINGS = (
     "",
