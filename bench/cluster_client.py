@@ -131,6 +131,18 @@ def wait_routed(url: str, codes: list[str], timeout: float) -> int:
     return int(waiting)
 
 
+def triage_reasons(url: str, codes: list[str]) -> dict[str, int]:
+    """How many of the reports went to triage, by the reason their triage event gives."""
+    rows = db_rows(
+        url,
+        "SELECT coalesce(e.data->>'reason', '?'), count(DISTINCT r.id)"
+        " FROM reports r JOIN report_events e ON e.report_id = r.id AND e.kind = 'status'"
+        " AND e.to_status = 'needs_triage' WHERE r.code = ANY(%s) GROUP BY 1 ORDER BY 2 DESC",
+        (codes,),
+    )
+    return {str(reason): int(n) for reason, n in rows}
+
+
 def routing_times(url: str, sent: dict[str, float]) -> dict[str, list[float]]:
     """Seconds from the resident's first byte to the first `assigned` / `needs_triage` event
     (the submit → assigned of the goal), and from the stored row to `assigned`."""

@@ -29,6 +29,7 @@ from cluster_client import (
     insecure,
     next_address,
     routing_times,
+    triage_reasons,
     wait_routed,
 )
 from harness import Col, log, percentile
@@ -267,6 +268,7 @@ def run_load(info: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         "assigned_s": quantiles(times["assigned"]),
         "stored_assigned_s": quantiles(times["stored_assigned"]),
         "triage_s": quantiles(times["needs_triage"]),
+        "triage_reasons": triage_reasons(info["database_url"], codes),
         "still_waiting": waiting,
         "load_average": {"before": load_before, "after": load_after},
     }
@@ -324,11 +326,13 @@ def report(results: dict[str, Any]) -> bool:
     assigned, idle = load["assigned_s"], base["assigned_s"]
     stored, idle_stored = load["stored_assigned_s"], base["stored_assigned_s"]
     triage = load["triage_s"]
+    reasons = ", ".join(f"{k} {v}" for k, v in load.get("triage_reasons", {}).items())
     print(
         f"\nsubmit → assigned (the resident's first byte → the event): p50"
         f" {assigned['p50']:.2f} s, p95 {assigned['p95']:.2f} s, p99 {assigned['p99']:.2f} s"
         f" ({assigned['count']}"
-        f" reports; {triage['count']} to triage, p95 {triage['p95']:.2f} s;"
+        f" reports; {triage['count']} to triage, p95 {triage['p95']:.2f} s"
+        f" ({reasons or 'none'});"
         f" {load['still_waiting']} not routed after the drain)"
     )
     print(
