@@ -4,6 +4,7 @@ process, or a running one) and the database's timings of routing."""
 from __future__ import annotations
 
 import argparse
+import csv
 import itertools
 import json
 import random
@@ -58,6 +59,11 @@ class Forms:
         self.history = history
         self.rng = random.Random(seed)
         self.streets = history.load_streets(harness.PROVINCE)
+        # Points near the streets of the gazetteer: on land, inside the province (a box over
+        # the city took in part of the bay, and a point in the sea goes to triage).
+        path = history.ROOT / "config" / "provinces" / harness.PROVINCE / "streets.csv"
+        with path.open(encoding="utf-8") as handle:
+            self.points = [(float(r["lat"]), float(r["lon"])) for r in csv.DictReader(handle)]
         self.jpegs = make_jpegs(self.rng, 24)
 
     def next(self) -> tuple[dict[str, str], bytes]:
@@ -65,7 +71,8 @@ class Forms:
         rng, history = self.rng, self.history
         street, _ward = rng.choice(self.streets)
         category = history.pick(rng, history.CATEGORY_MIX)
-        lat, lon = rng.uniform(16.00, 16.10), rng.uniform(108.15, 108.25)
+        lat, lon = rng.choice(self.points)
+        lat, lon = lat + rng.uniform(-0.001, 0.001), lon + rng.uniform(-0.001, 0.001)
         fields = {
             "description": history.describe(rng, category, street, "Hải Châu"),
             "lat": f"{lat:.6f}",
