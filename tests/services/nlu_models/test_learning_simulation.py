@@ -3,8 +3,9 @@ held-out text and the candidate is promoted; corrections that teach the wrong th
 worse candidate, which is refused while the better model keeps serving.
 
 The confusion is made, not found: the base training data keeps only a few Vietnamese
-`pollution` examples, so smoke and smells are read as `waste`; operators then "correct" reports whose
-texts are the removed examples. The held-out split (nlu/heldout/vi.jsonl) is only scored.
+`pollution` examples, so smoke and smells are read as `waste`; operators then "correct"
+reports whose texts are the removed examples. The held-out split (nlu/heldout/vi.jsonl)
+is only scored.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def _weakened(tmp_path: Path) -> tuple[Path, list[str], list[str]]:
         keep = KEPT if path.name == "nlu.yml" else 0
         lines = ['version: "3.1"', "nlu:"]
         for block in blocks:
-            examples = [line[2:] for line in block["examples"].splitlines() if line.startswith("- ")]
+            raw = block["examples"].splitlines()
+            examples = [line[2:] for line in raw if line.startswith("- ")]
             if block["intent"] == "pollution":
                 removed += examples[keep:]
                 examples = examples[:keep]
