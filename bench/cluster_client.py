@@ -58,20 +58,21 @@ class Forms:
 
         self.history = history
         self.rng = random.Random(seed)
-        self.streets = history.load_streets(harness.PROVINCE)
-        # Points near the streets of the gazetteer: on land, inside the province (a box over
-        # the city took in part of the bay, and a point in the sea goes to triage).
+        # The gazetteer's streets with their points: a report is placed near the street it
+        # names, on land inside the province (a box over the city took in part of the bay, and
+        # a point in the sea goes to triage).
         path = history.ROOT / "config" / "provinces" / harness.PROVINCE / "streets.csv"
         with path.open(encoding="utf-8") as handle:
-            self.points = [(float(r["lat"]), float(r["lon"])) for r in csv.DictReader(handle)]
+            self.streets = [
+                (r["name"], float(r["lat"]), float(r["lon"])) for r in csv.DictReader(handle)
+            ]
         self.jpegs = make_jpegs(self.rng, 24)
 
     def next(self) -> tuple[dict[str, str], bytes]:
         """The fields and the photo of one report."""
         rng, history = self.rng, self.history
-        street, _ward = rng.choice(self.streets)
+        street, lat, lon = rng.choice(self.streets)
         category = history.pick(rng, history.CATEGORY_MIX)
-        lat, lon = rng.choice(self.points)
         lat, lon = lat + rng.uniform(-0.001, 0.001), lon + rng.uniform(-0.001, 0.001)
         fields = {
             "description": history.describe(rng, category, street, "Hải Châu"),

@@ -20,14 +20,12 @@ A variant whose package is missing is skipped.
 from __future__ import annotations
 
 import json
-import re
 import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 from scipy.sparse import csr_matrix, hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics import f1_score
@@ -38,19 +36,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from nlu.intents import CATEGORY_CODES  # noqa: E402
 from nlu.normalize import model_text  # noqa: E402
-
-_MARKUP = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
+from nlu.training_data import examples  # noqa: E402
 
 
 def training_examples() -> list[tuple[str, str]]:
     """(text, intent) of every example in nlu/data/*.yml, entity markup removed."""
-    rows = []
-    for path in sorted((ROOT / "nlu" / "data").glob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
-            for line in (block.get("examples") or "").splitlines() if "intent" in block else []:
-                if line.startswith("- "):
-                    rows.append((_MARKUP.sub(r"\1", line[2:]), block["intent"]))
-    return rows
+    return examples()
 
 
 def _rss_mb() -> float:

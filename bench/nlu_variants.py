@@ -15,14 +15,12 @@ Each variant takes under a minute on 2 cores.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
@@ -33,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from nlu.intents import CATEGORY_CODES  # noqa: E402
 from nlu.normalize import model_text  # noqa: E402
+from nlu.training_data import examples  # noqa: E402
 
-MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
 VARIANTS: dict[str, dict[str, Any]] = {
     "pipeline (char 2-4, C=1)": {},
     "char 2-5": {"char": (2, 5)},
@@ -48,17 +46,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 def training_data() -> tuple[list[str], np.ndarray]:
     """Every example of nlu/data (entity markup removed), normalised as the pipeline does."""
-    texts, labels = [], []
-    for path in sorted((ROOT / "nlu" / "data").glob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
-            if "intent" not in block:
-                continue
-            for line in block["examples"].splitlines():
-                line = line.strip()
-                if line.startswith("- "):
-                    texts.append(model_text(MARKUP.sub(r"\1", line[2:]), "both"))
-                    labels.append(block["intent"])
-    return texts, np.array(labels)
+    rows = examples()
+    return [model_text(text, "both") for text, _ in rows], np.array([i for _, i in rows])
 
 
 def features(train: list[str], test: list[str], char: tuple[int, int]) -> tuple[Any, Any]:

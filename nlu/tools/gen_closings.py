@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 from pathlib import Path
 
-import yaml
-
+from nlu import training_data
 from nlu.intents import CATEGORY_CODES
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = training_data.DATA_DIR
 OUT = DATA_DIR / "closings.yml"
 SOURCES = ("nlu.yml", "boundaries.yml", "residents.yml")  # the Vietnamese reports
 PER_CATEGORY = 12
@@ -54,26 +52,15 @@ CLOSINGS = (
     " Xin chân thành cảm ơn.",
     " Mong lãnh đạo phường quan tâm chỉ đạo.",
 )
-MARKUP = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
-
-
-def _examples(path: Path) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu", []):
-        intent = block.get("intent")
-        if intent not in CATEGORY_CODES:
-            continue
-        lines = [line.strip()[2:] for line in block["examples"].splitlines()]
-        out.setdefault(intent, []).extend(MARKUP.sub(r"\1", t).strip() for t in lines if t)
-    return out
 
 
 def build(data_dir: Path = DATA_DIR) -> str:
     """The YAML text of closings.yml."""
-    pool: dict[str, list[str]] = {}
+    pool: dict[str, list[str]] = {intent: [] for intent in CATEGORY_CODES}
     for name in SOURCES:
-        for intent, texts in _examples(data_dir / name).items():
-            pool.setdefault(intent, []).extend(texts)
+        for text, intent in training_data.file_examples(data_dir / name):
+            if intent in pool and text:
+                pool[intent].append(text)
     rng = random.Random(SEED)
     lines = [
         'version: "3.1"',

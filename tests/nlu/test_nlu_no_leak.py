@@ -4,17 +4,15 @@ equals (after normalisation) a message of the held-out split or of the dev set."
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
-import yaml
 
+from nlu import training_data
 from nlu.normalize import model_text
 
 NLU = Path(__file__).resolve().parents[2] / "nlu"
 DEV = NLU.parent.parent / "shared" / "nlu" / "dev.jsonl"
-_MARKUP = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
 
 def _key(text: str) -> str:
@@ -22,15 +20,11 @@ def _key(text: str) -> str:
 
 
 def _training() -> dict[str, str]:
-    keys = {}
-    for path in sorted((NLU / "data").glob("*.yml")):
-        for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
-            if "intent" not in block:
-                continue
-            for line in block["examples"].splitlines():
-                if line.startswith("- "):
-                    keys[_key(_MARKUP.sub(r"\1", line[2:]))] = f"{path.name}: {line[2:]}"
-    return keys
+    return {
+        _key(text): f"{path.name}: {text}"
+        for path in sorted((NLU / "data").glob("*.yml"))
+        for text, _intent in training_data.file_examples(path)
+    }
 
 
 @pytest.mark.parametrize(
