@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import cpu_roles
 import gevent
 import harness
 from cluster_client import (
@@ -232,8 +233,10 @@ def run_load(info: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     SENT.clear()
     started = time.monotonic()
     load_before = os.getloadavg()
+    cpu_before = cpu_roles.snapshot(info.get("pids", {}))
     gevent.sleep(args.seconds)
     wall = time.monotonic() - started
+    cpu = cpu_roles.spent(cpu_before, cpu_roles.snapshot(info.get("pids", {})))
     stats = runner.stats
     kinds = {}
     for (name, method), entry in sorted(stats.entries.items()):
@@ -271,6 +274,7 @@ def run_load(info: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         "triage_reasons": triage_reasons(info["database_url"], codes),
         "still_waiting": waiting,
         "load_average": {"before": load_before, "after": load_after},
+        "cpu_s": {role: round(seconds, 2) for role, seconds in cpu.items()},
     }
 
 
@@ -344,6 +348,12 @@ def report(results: dict[str, Any]) -> bool:
         f" assigned p50 {idle['p50']:.2f} s, p95 {idle['p95']:.2f} s (stored → assigned p95"
         f" {idle_stored['p95']:.2f} s)"
     )
+    taken = max(load["reports"], 1)
+    cpu = ", ".join(
+        f"{role} {seconds / load['seconds']:.2f} ({seconds * 1000 / taken:.0f} ms)"
+        for role, seconds in load.get("cpu_s", {}).items()
+    )
+    print(f"CPUs busy by role over the window (ms a report taken): {cpu}")
     ok = load["reports_per_s"] >= GOAL_RATE * 0.95 and assigned["p95"] <= GOAL_ASSIGNED_P95_S
     print(
         f"\nthroughput {load['reports_per_s']:.1f} reports/s over {load['seconds']:.0f} s"

@@ -45,6 +45,7 @@ class DraftFactory:
         street, street_ward = rng.choice(self.streets)
         ward = rng.choice(self.wards)
         category = history.pick(rng, history.CATEGORY_MIX)
+        self.last_category = category  # what the report is about (classify_throughput's NLU)
         fields: dict[str, Any] = {}
         if rng.random() < 0.8:
             fields["lat"], fields["lon"] = history.random_point(rng, ward.geometry)

@@ -94,7 +94,15 @@ def _triage(report: Report, reason: str, note: str) -> str:
 
 
 def classify_and_route(report_id: int, client: NluClient | None = None) -> str:
-    """Classify, place and route one report; returns what happened (for logs and tests)."""
+    """Classify, place and route one report; returns what happened (for logs and tests).
+
+    The session does not flush before its lookups (route, categories, places): the report's
+    changes, its events and the rollup's deltas go to the database once, at the commit."""
+    with db.session.no_autoflush:
+        return _classify_and_route(report_id, client)
+
+
+def _classify_and_route(report_id: int, client: NluClient | None) -> str:
     report = _lock(report_id)
     if report is None:
         db.session.rollback()
