@@ -24,8 +24,9 @@ from typing import Any
 import counting
 import harness
 from harness import Col, percentile
-from intake_throughput import Timings, run_intake
+from intake_throughput import run_intake
 from submissions import DraftFactory
+from timings import Timings
 
 RESULTS = harness.RESULTS_DIR / "classify.json"
 WARMUP = 20

@@ -16,71 +16,23 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import baselines
 import counting
 import harness
-from harness import Col, fmt_rate, log, percentile
+from baselines import RAW_DDL, raw_rows, run_raw
+from harness import Col, fmt_rate, log
 from submissions import DraftFactory, make_jpegs
+from timings import Phase, Timings, summarise
 
 RESULTS = harness.RESULTS_DIR / "intake.json"
 WARMUP = 30
 
 
-@dataclass
-class Phase:
-    """Timings of one measured loop."""
-
-    name: str
-    count: int
-    seconds: float
-    rate: float
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    mean_ms: float
-    max_ms: float
-    cpu_ms: float  # this process's CPU time per item
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def summarise(name: str, timings: Timings, **extra: Any) -> Phase:
-    """A Phase from a loop's per-item latencies and wall-clock time."""
-    ordered = sorted(timings.latencies)
-    wall = timings.wall
-    n = len(ordered)
-    return Phase(
-        name=name,
-        count=n,
-        seconds=round(wall, 3),
-        rate=round(n / wall, 1) if wall > 0 else 0.0,
-        p50_ms=round(percentile(ordered, 50) * 1000, 3),
-        p95_ms=round(percentile(ordered, 95) * 1000, 3),
-        p99_ms=round(percentile(ordered, 99) * 1000, 3),
-        mean_ms=round(sum(ordered) / n * 1000, 3) if n else float("nan"),
-        max_ms=round(ordered[-1] * 1000, 3) if n else float("nan"),
-        cpu_ms=round(timings.cpu / n * 1000, 3) if n else float("nan"),
-        extra=extra,
-    )
-
-
 # --------------------------------------------------------------------------- loops
-
-
-@dataclass
-class Timings:
-    """Latencies (s) and wall-clock time (s) accumulated over the blocks of one loop."""
-
-    latencies: list[float] = field(default_factory=list)
-    wall: float = 0.0
-    cpu: float = 0.0  # this process's CPU time: the rest of wall is waiting (DB, Redis, disk)
-    queued: int = 0
-
-    def over(self, seconds: float | None) -> bool:
-        """Whether the loop has used up its time cap."""
-        return seconds is not None and self.wall >= seconds
 
 
 def run_intake(
@@ -116,59 +68,6 @@ def run_intake(
     if counter is not None:
         counter.on = False
     return done
-
-
-RAW_DDL = """
-CREATE TABLE bench_raw (
-    id bigserial PRIMARY KEY,
-    channel varchar(20) NOT NULL,
-    description text NOT NULL,
-    search_text text NOT NULL,
-    address_text varchar(500),
-    lat double precision,
-    lon double precision,
-    created_at timestamptz NOT NULL DEFAULT now()
-)
-"""
-RAW_INSERT = (
-    "INSERT INTO bench_raw (channel, description, search_text, address_text, lat, lon) "
-    "VALUES (:channel, :description, :search_text, :address_text, :lat, :lon)"
-)
-
-
-def raw_rows(drafts: list) -> list[dict[str, Any]]:
-    """Parameters for bench_raw built from the same drafts (same text, same sizes)."""
-    from webapp.infra.text import fold
-
-    return [
-        {
-            "channel": d.channel,
-            "description": d.description,
-            "search_text": fold(f"{d.description} {d.address or ''}"),
-            "address_text": d.address,
-            "lat": d.lat,
-            "lon": d.lon,
-        }
-        for d in drafts
-    ]
-
-
-def run_raw(app, rows: list[dict[str, Any]], into: Timings) -> None:
-    """One INSERT then COMMIT per row into bench_raw on the app's engine (psycopg 3)."""
-    from sqlalchemy import text
-
-    from webapp.extensions import db
-
-    stmt = text(RAW_INSERT)
-    with app.app_context(), db.engine.connect() as conn:
-        start, cpu = time.perf_counter(), time.process_time()
-        for row in rows:
-            t0 = time.perf_counter()
-            conn.execute(stmt, row)
-            conn.commit()
-            into.latencies.append(time.perf_counter() - t0)
-        into.wall += time.perf_counter() - start
-        into.cpu += time.process_time() - cpu
 
 
 def run_interleaved(
@@ -413,6 +312,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 enqueue_t = Timings()
                 run_enqueue_only(app, intake.count, enqueue_t)
                 phases.append(summarise("enqueue only (Redis)", enqueue_t))
+                log(f"the floor, without and with its send, and raw: {len(main)} each")
+                floor = baselines.run_floors(app, main, args.blocks)
+                for name, timed in zip(FLOOR_PHASES, floor, strict=True):
+                    phases.append(summarise(name, timed, queued=timed.queued))
             profiled = None
             if args.profile:
                 extra = [factory.draft(args.photos) for _ in range(min(args.reports, 500))]
@@ -458,6 +361,22 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+FLOOR_PHASES = ("floor: 1 statement + commit", "floor + 1 send", "raw INSERT+COMMIT (floors)")
+
+
+def floor_line(phases: list[Phase]) -> str | None:
+    """The floor's ratios to the raw rate measured beside it."""
+    found = {p.name: p for p in phases}
+    if not all(name in found for name in FLOOR_PHASES):
+        return None
+    floor, sent, raw = (found[name] for name in FLOOR_PHASES)
+    return (
+        f"the floor (1 statement + commit, no send): ratio {floor.rate / raw.rate:.2f}; with one"
+        f" Celery send: ratio {sent.rate / raw.rate:.2f} (raw beside them: {fmt_rate(raw.rate)}"
+        " rows/s)"
+    )
+
+
 def report(results: dict[str, Any]) -> bool:
     """The settings, the table and the headline on stdout."""
     phases: list[Phase] = results.pop("_phases")
@@ -480,6 +399,8 @@ def report(results: dict[str, Any]) -> bool:
     print(per_report_lines(intake))
     print()
     print(summary_line(intake, raw))
+    if line := floor_line(phases):
+        print(line)
     photo = next((p for p in phases if p.name == "intake (1 photo)"), None)
     # With --photos 1 the main run is that run: its line above says it all.
     if photo and results["summary"]["raw_rows_per_s_beside_1photo"] is not None:

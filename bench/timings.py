@@ -1,0 +1,59 @@
+"""Timings of a measured loop and their summary (a Phase): the intake and classify benches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness import percentile
+
+
+@dataclass
+class Timings:
+    """Latencies (s) and wall-clock time (s) accumulated over the blocks of one loop."""
+
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    cpu: float = 0.0  # this process's CPU time: the rest of wall is waiting (DB, Redis, disk)
+    queued: int = 0
+
+    def over(self, seconds: float | None) -> bool:
+        """Whether the loop has used up its time cap."""
+        return seconds is not None and self.wall >= seconds
+
+
+@dataclass
+class Phase:
+    """Timings of one measured loop."""
+
+    name: str
+    count: int
+    seconds: float
+    rate: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+    cpu_ms: float  # this process's CPU time per item
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def summarise(name: str, timings: Timings, **extra: Any) -> Phase:
+    """A Phase from a loop's per-item latencies and wall-clock time."""
+    ordered = sorted(timings.latencies)
+    wall = timings.wall
+    n = len(ordered)
+    return Phase(
+        name=name,
+        count=n,
+        seconds=round(wall, 3),
+        rate=round(n / wall, 1) if wall > 0 else 0.0,
+        p50_ms=round(percentile(ordered, 50) * 1000, 3),
+        p95_ms=round(percentile(ordered, 95) * 1000, 3),
+        p99_ms=round(percentile(ordered, 99) * 1000, 3),
+        mean_ms=round(sum(ordered) / n * 1000, 3) if n else float("nan"),
+        max_ms=round(ordered[-1] * 1000, 3) if n else float("nan"),
+        cpu_ms=round(timings.cpu / n * 1000, 3) if n else float("nan"),
+        extra=extra,
+    )
