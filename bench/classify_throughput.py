@@ -26,7 +26,7 @@ import harness
 from harness import Col, percentile
 from intake_throughput import run_intake
 from submissions import DraftFactory
-from timings import Timings
+from timings import Timings, run_each
 
 RESULTS = harness.RESULTS_DIR / "classify.json"
 WARMUP = 20
@@ -64,25 +64,15 @@ class InstantNlu:
 
 def run_classify(app, ids: list[int], nlu: InstantNlu, into: Timings, counter=None) -> dict:
     """classify_and_route each id in its own app context; outcomes by kind."""
-    from webapp.extensions import db
     from webapp.services.casework.classification import classify_and_route
 
+    def classify(report_id: int) -> str:
+        return classify_and_route(report_id, nlu)  # type: ignore[arg-type]
+
     outcomes: dict[str, int] = {}
-    if counter is not None:
-        counter.on = True
-    start, cpu = time.perf_counter(), time.process_time()
-    for report_id in ids:
-        with app.app_context():
-            t0 = time.perf_counter()
-            outcome = classify_and_route(report_id, nlu)  # type: ignore[arg-type]
-            into.latencies.append(time.perf_counter() - t0)
-            db.session.remove()
+    for outcome in run_each(app, ids, classify, into, counter):
         key = outcome.split(":")[0]
         outcomes[key] = outcomes.get(key, 0) + 1
-    into.wall += time.perf_counter() - start
-    into.cpu += time.process_time() - cpu
-    if counter is not None:
-        counter.on = False
     return outcomes
 
 

@@ -26,7 +26,7 @@ import harness
 from baselines import RAW_DDL, raw_rows, run_raw
 from harness import Col, fmt_rate, log
 from submissions import DraftFactory, make_jpegs
-from timings import Phase, Timings, summarise
+from timings import Phase, Timings, run_each, summarise
 
 RESULTS = harness.RESULTS_DIR / "intake.json"
 WARMUP = 30
@@ -46,28 +46,11 @@ def run_intake(
 
     `counter` counts their SQL statements and broker sends (and nothing else's).
     """
-    from webapp.extensions import db
     from webapp.services.intake.reports import submit_report
 
-    done = 0
-    if counter is not None:
-        counter.on = True
-    start, cpu = time.perf_counter(), time.process_time()
-    for draft in drafts:
-        with app.app_context():
-            t0 = time.perf_counter()
-            result = submit_report(draft)
-            into.latencies.append(time.perf_counter() - t0)
-            db.session.remove()
-        into.queued += result.queued
-        done += 1
-        if seconds is not None and into.wall + time.perf_counter() - start >= seconds:
-            break
-    into.wall += time.perf_counter() - start
-    into.cpu += time.process_time() - cpu
-    if counter is not None:
-        counter.on = False
-    return done
+    results = run_each(app, drafts, submit_report, into, counter, seconds)
+    into.queued += sum(result.queued for result in results)
+    return len(results)
 
 
 def run_interleaved(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,3 +59,35 @@ def summarise(name: str, timings: Timings, **extra: Any) -> Phase:
         cpu_ms=round(timings.cpu / n * 1000, 3) if n else float("nan"),
         extra=extra,
     )
+
+
+def run_each(
+    app,
+    items: Sequence[Any],
+    call: Callable[[Any], Any],
+    into: Timings,
+    counter: Any = None,
+    seconds: float | None = None,
+) -> list[Any]:
+    """`call(item)` for each item in its own app context, as a request or a task runs; its
+    latency, the loop's wall and CPU time go `into`; `counter` (counting.StatementCounter)
+    counts while it runs; `seconds` caps `into`'s wall time. Returns the results."""
+    from webapp.extensions import db
+
+    results = []
+    if counter is not None:
+        counter.on = True
+    start, cpu = time.perf_counter(), time.process_time()
+    for item in items:
+        with app.app_context():
+            t0 = time.perf_counter()
+            results.append(call(item))
+            into.latencies.append(time.perf_counter() - t0)
+            db.session.remove()
+        if seconds is not None and into.wall + time.perf_counter() - start >= seconds:
+            break
+    into.wall += time.perf_counter() - start
+    into.cpu += time.process_time() - cpu
+    if counter is not None:
+        counter.on = False
+    return results
