@@ -57,7 +57,7 @@ def test_init_app_twice_installs_each_hook_once(app, ctx, monkeypatch):
     monkeypatch.setattr(
         "webapp.infra.queue.enqueue", lambda name, *args: queued.append((name, args)) or True
     )
-    message = _add("tracking")
+    message = _add("email")
     db.session.commit()
     assert queued == [(outbox.DELIVER_TASK, (message.id,))]
 

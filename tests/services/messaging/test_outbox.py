@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from tests.factories import HAI_CHAU, SubmittedReportFactory
 from webapp.extensions import db
+from webapp.infra.task_names import CLASSIFY_REPORT
 from webapp.models import OutboxMessage, OutboxStatus, Report, ReportStatus
 from webapp.services.casework import routing, workflow
 from webapp.services.intake import contacts
@@ -66,11 +67,19 @@ def test_agency_gets_an_email_when_a_report_is_assigned(ctx, smtp):
     assert any(report.code in mail["Subject"] for mail in smtp.messages)
 
 
-def test_anonymous_web_report_is_answered_on_the_tracking_page(ctx):
+def test_anonymous_web_report_is_answered_on_the_tracking_page_without_a_task(ctx, monkeypatch):
+    queued: list[tuple] = []
+    monkeypatch.setattr(
+        "webapp.infra.queue.enqueue", lambda name, *args: queued.append((name, args)) or True
+    )
     report = _submit(point=None)
     [message] = _messages(report.id)
     assert message.channel == "tracking"
-    assert outbox.deliver(message.id) == "sent"
+    # The page shows the event: the row records that the resident was told, nothing to push.
+    assert (message.status, message.attempts) == (OutboxStatus.SENT, 1)
+    assert message.sent_at is not None
+    assert [name for name, _args in queued] == [CLASSIFY_REPORT], "no delivery task"
+    assert outbox.deliver(message.id) == "skip"
 
 
 def test_messenger_resident_is_answered_on_the_channel_used(ctx):

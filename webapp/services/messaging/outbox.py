@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 DELIVER_TASK = task_names.DELIVER_MESSAGE
 DELIVER_BATCH_TASK = task_names.DELIVER_MESSAGES
 DELIVER_BATCH = 100
+# Residents without a messenger or a confirmed e-mail read the news on the tracking page
+# (channels/tracking_page.py): their messages are the record that they were told, sent when
+# written.
+TRACKING_PAGE = "tracking"
 
 
 def add_message(
@@ -66,6 +70,8 @@ def add_message(
         payload=payload,
         status=OutboxStatus.PENDING,
     )
+    if channel == TRACKING_PAGE:  # nothing to push: the page shows the event, no task to run
+        message.status, message.attempts, message.sent_at = OutboxStatus.SENT, 1, utcnow()
     session.add(message)
     pending_keys.add(dedupe_key)
     return message
@@ -172,7 +178,11 @@ def backlog(now: datetime) -> int:
 def _collect_new_messages(session: Session, _ctx: object) -> None:
     # In after_flush, `session.new` still lists what this flush inserted, ids assigned.
     new_ids = session.info.setdefault("outbox_new_ids", [])
-    new_ids.extend(obj.id for obj in session.new if isinstance(obj, OutboxMessage))
+    new_ids.extend(
+        obj.id
+        for obj in session.new
+        if isinstance(obj, OutboxMessage) and obj.status == OutboxStatus.PENDING
+    )
 
 
 def _enqueue_new_messages(session: Session) -> None:
