@@ -143,6 +143,9 @@ class Config:
     # NLU
     RASA_URL = _env("RASA_URL", "http://127.0.0.1:5005")
     NLU_CONFIDENCE_THRESHOLD = _float("NLU_CONFIDENCE_THRESHOLD", 0.6)
+    # The share of reports the IOC's operators can triage: `flask nlu crossval` prints the
+    # threshold it picks (the most precise one that keeps triage within it).
+    NLU_TRIAGE_BUDGET = _float("NLU_TRIAGE_BUDGET", 0.15)
     NLU_TIMEOUT = _float("NLU_TIMEOUT", 3.0)
     NLU_RETRIES = int(_env("NLU_RETRIES", "2"))
     # After this long without an answer from the NLU, a report goes to triage.

@@ -31,8 +31,11 @@ def predictions(folds: int) -> list[dict]:
     return rows
 
 
-def crossval(folds: int = 5, threshold: float | None = None) -> Report:
-    """The k-fold figures of the report categories (chat examples left out of the scores)."""
+def crossval(
+    folds: int = 5, threshold: float | None = None, triage_budget: float | None = None
+) -> Report:
+    """The k-fold figures of the report categories (chat examples left out of the scores);
+    with `triage_budget`, the threshold that budget picks (nlu.evaluation.budget_threshold)."""
     rows = [r for r in predictions(folds) if is_category(r.get("intent"))]
     predicted = [r["intent_prediction"]["name"] for r in rows]
     return evaluate(
@@ -42,4 +45,5 @@ def crossval(folds: int = 5, threshold: float | None = None) -> Report:
         texts=[r["text"] for r in rows],
         confidences=[float(r["intent_prediction"].get("confidence") or 0.0) for r in rows],
         threshold=threshold,
+        triage_budget=triage_budget,
     )

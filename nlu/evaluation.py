@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 NO_CATEGORY = "(none)"
 # Thresholds of the precision/coverage table (the province chooses one: NLU_CONFIDENCE_THRESHOLD).
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+# Thresholds tried when a triage budget picks one (budget_threshold): every hundredth.
+BUDGET_THRESHOLDS = tuple(round(0.30 + step / 100, 2) for step in range(70))
 CALIBRATION_BINS = 10
 
 
@@ -51,6 +53,8 @@ class Report:
     threshold: float | None = None  # the configured one, reported first
     routing: list[RoutingRow] = field(default_factory=list)
     calibration_error: float | None = None  # expected calibration error (ECE)
+    triage_budget: float | None = None  # the share an operator may take (budget_threshold)
+    budget_row: RoutingRow | None = None  # the threshold that budget picks, and what it does
 
 
 def routing_table(
@@ -73,6 +77,24 @@ def routing_table(
         share = _ratio(len(routed), total)
         rows.append(RoutingRow(threshold, share, _ratio(sum(routed), len(routed)), 1 - share))
     return rows
+
+
+def budget_threshold(
+    gold: Sequence[str],
+    predicted: Sequence[str | None],
+    confidences: Sequence[float],
+    budget: float,
+) -> RoutingRow | None:
+    """The threshold a triage budget picks: of the thresholds whose triage share stays within
+    `budget`, the one whose routed reports go most often to the right category (the lowest
+    such, so the most routed); None when no threshold keeps triage within it.
+
+    A wrong agency costs the resident days (a transfer), triage costs an operator minutes:
+    the province says how much triage it can staff, and within that, precision comes first.
+    """
+    rows = routing_table(gold, predicted, confidences, BUDGET_THRESHOLDS)
+    within = [row for row in rows if row.triage <= budget + 1e-9]
+    return max(within, key=lambda row: (row.precision, -row.threshold), default=None)
 
 
 def calibration_error(
@@ -123,6 +145,7 @@ def evaluate(
     top_confusions: int = 10,
     confidences: Sequence[float] | None = None,
     threshold: float | None = None,
+    triage_budget: float | None = None,
 ) -> Report:
     """Compare predictions with gold labels.
 
@@ -164,14 +187,17 @@ def evaluate(
     if latencies_ms:
         p50 = percentile(latencies_ms, 50)
         p95 = percentile(latencies_ms, 95)
-    routing, ece = [], None
+    routing, ece, budget_row = [], None, None
     if confidences is not None:
         shown = {*THRESHOLDS, *([threshold] if threshold is not None else [])}
         routing = routing_table(gold, predicted, confidences, shown)
         ece = calibration_error(gold, predicted, confidences)
+        if triage_budget is not None:
+            budget_row = budget_threshold(gold, predicted, confidences, triage_budget)
     return Report(
-        total, accuracy, macro_f1, per_class, confusions, p50, p95, errors, threshold, routing, ece
-    )
+        total, accuracy, macro_f1, per_class, confusions, p50, p95, errors, threshold, routing,
+        ece, triage_budget, budget_row,
+    )  # fmt: skip
 
 
 def format_report(report: Report, *, show_errors: bool = False) -> str:
@@ -224,5 +250,15 @@ def _format_routing(report: Report) -> list[str]:
     if report.calibration_error is not None:
         lines.append(
             f"calibration error (ECE, {CALIBRATION_BINS} bins)  {report.calibration_error:.3f}"
+        )
+    if report.triage_budget is not None:
+        row = report.budget_row
+        lines.append(
+            f"for a triage budget of {report.triage_budget:.0%}: threshold {row.threshold:.2f},"
+            f" routed {row.routed:.1%}, of which to the right category {row.precision:.1%};"
+            f" triage {row.triage:.1%}"
+            if row is not None
+            else f"for a triage budget of {report.triage_budget:.0%}: no threshold keeps"
+            " triage within it"
         )
     return lines

@@ -165,14 +165,23 @@ def nlu_evaluate(file: str, url: str | None, errors: bool) -> None:
 
 @nlu_cli.command("crossval")
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True)
-def nlu_crossval(folds: int) -> None:
+@click.option(
+    "--triage-budget",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Share of reports operators can triage (default: NLU_TRIAGE_BUDGET).",
+)
+def nlu_crossval(folds: int, triage_budget: float | None) -> None:
     """Cross-validated figures on the training data (each fold scored by a model trained on
-    the others): macro-F1, per class, the routing table and the calibration error."""
+    the others): macro-F1, per class, the routing table, the calibration error, and the
+    threshold the triage budget picks (the most precise one within it)."""
     from nlu.crossval import crossval
     from nlu.evaluation import format_report
 
-    threshold = float(current_app.config["NLU_CONFIDENCE_THRESHOLD"])
-    click.echo(format_report(crossval(folds, threshold)))
+    cfg = current_app.config
+    threshold = float(cfg["NLU_CONFIDENCE_THRESHOLD"])
+    budget = float(cfg["NLU_TRIAGE_BUDGET"] if triage_budget is None else triage_budget)
+    click.echo(format_report(crossval(folds, threshold, budget)))
 
 
 @nlu_cli.command("ping")

@@ -31,3 +31,20 @@ def test_category_examples_are_scored_and_a_chat_answer_is_triage(monkeypatch):
     chosen = next(r for r in report.routing if r.threshold == 0.6)
     assert chosen.routed == pytest.approx(2 / 3) and chosen.precision == pytest.approx(0.5)
     assert "greet" not in report.per_class
+
+
+def test_the_command_prints_the_threshold_the_triage_budget_picks(app, monkeypatch):
+    rows = [_row(f"rác số {n}", "waste", "waste", 0.9) for n in range(8)]
+    rows += [
+        _row("khói nhà máy", "pollution", "waste", 0.65),
+        _row("ổ gà", "road_damage", "greet", 0.9),
+    ]
+    monkeypatch.setattr(crossval, "predictions", lambda folds: rows)
+    runner = app.test_cli_runner()
+    # The configured budget (NLU_TRIAGE_BUDGET, 15 %) cannot leave the wrong answer to triage
+    # besides the chat one; 20 % can, and the most precise threshold within it is picked.
+    default = runner.invoke(args=["nlu", "crossval"]).output
+    assert "for a triage budget of 15%: threshold 0.30, routed 90.0%" in default
+    wider = runner.invoke(args=["nlu", "crossval", "--triage-budget", "0.2"]).output
+    assert "for a triage budget of 20%: threshold 0.66, routed 80.0%" in wider
+    assert "of which to the right category 100.0%" in wider

@@ -6,6 +6,7 @@ import pytest
 
 from nlu.evaluation import (
     NO_CATEGORY,
+    budget_threshold,
     calibration_error,
     evaluate,
     format_report,
@@ -103,3 +104,30 @@ def test_the_report_prints_the_configured_threshold_and_the_table():
     assert "triage 33.3%" in text and "<- configured" in text
     assert "calibration error (ECE, 10 bins)" in text
     assert [r.threshold for r in report.routing] == sorted(r.threshold for r in report.routing)
+
+
+def test_a_triage_budget_picks_the_most_precise_threshold_within_it():
+    # Ten reports: the two wrong answers are the least confident of those routed.
+    gold = ["a"] * 10
+    predicted = ["a"] * 6 + ["b", "b"] + ["a", None]
+    confidences = [0.95, 0.9, 0.9, 0.85, 0.8, 0.75, 0.62, 0.55, 0.4, 0.99]
+    # 10 % (the None answer alone): 0.30–0.40 route the other nine, 7 of them right.
+    loose = budget_threshold(gold, predicted, confidences, 0.10)
+    assert loose is not None and loose.threshold == 0.3 and loose.triage == pytest.approx(0.1)
+    # 40 %: 0.63–0.75 route the six right ones and leave four to triage: all right.
+    strict = budget_threshold(gold, predicted, confidences, 0.40)
+    assert strict is not None and strict.threshold == 0.63
+    assert (strict.precision, strict.triage) == (1.0, pytest.approx(0.4))
+    # Less than what the None answer alone takes: no threshold keeps within it.
+    assert budget_threshold(gold, predicted, confidences, 0.05) is None
+
+
+def test_the_report_prints_the_budget_threshold():
+    gold, predicted = ["a", "a", "a", "a"], ["a", "a", "b", "a"]
+    # 0.30–0.50 route all four (one wrong); 0.51–0.80 leave the wrong one to triage (25 %).
+    report = evaluate(gold, predicted, confidences=[0.9, 0.8, 0.5, 0.95], triage_budget=0.25)
+    assert report.budget_row is not None and report.budget_row.threshold == 0.51
+    text = format_report(report)
+    assert "for a triage budget of 25%: threshold 0.51, routed 75.0%" in text
+    nothing = evaluate(gold, [None] * 4, confidences=[0.0] * 4, triage_budget=0.25)
+    assert "no threshold keeps triage within it" in format_report(nothing)
