@@ -34,6 +34,12 @@ def test_compare_refuses_a_drop_and_accepts_equal_or_better():
     assert refused.reasons == ["heldout_vi routed precision 0.950 → 0.930"]
     assert promotion.compare(worse, current, tolerance=0.03).promote
     assert not promotion.compare({"other": {"macro_f1": 1.0}}, current).promote
+    # Compared as the history shows them: a drop that reads the same is not worse, one that
+    # shows is (a right answer left to triage: 80/84 → 79/83 reads 0.952 both times).
+    same = {"heldout_vi": {"macro_f1": 0.88, "routed_precision": 79 / 83}, "dev": dev}
+    shown = {"heldout_vi": {"macro_f1": 0.88, "routed_precision": 80 / 84}, "dev": dev}
+    assert promotion.compare(same, shown).promote
+    assert not promotion.compare({**same, "dev": {"macro_f1": 0.949}}, shown).promote
 
 
 @pytest.fixture

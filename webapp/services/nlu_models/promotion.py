@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 # The figures compared, with the words used in the reason.
 COMPARED = (("macro_f1", "macro-F1"), ("routed_precision", "routed precision"))
+SHOWN_DECIMALS = 3
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ def compare(
             new, old = candidate[name].get(key), current[name].get(key)
             if new is None or old is None:
                 continue
+            # Compared as the history shows them (3 decimals): a figure that reads the same
+            # is not worse, and no reason says "0.952 → 0.952".
+            new, old = round(new, SHOWN_DECIMALS), round(old, SHOWN_DECIMALS)
             line = f"{name} {label} {old:.3f} → {new:.3f}"
             (worse if new < old - tolerance else kept).append(line)
     if worse:
