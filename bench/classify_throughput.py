@@ -23,10 +23,10 @@ from typing import Any
 
 import counting
 import harness
-from harness import Col, percentile
+from harness import Col
 from intake_throughput import run_intake
 from submissions import DraftFactory
-from timings import Timings, run_each
+from timings import Timings, root_shares, run_each, share_line, summarise
 
 RESULTS = harness.RESULTS_DIR / "classify.json"
 WARMUP = 20
@@ -129,16 +129,16 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                 )  # fmt: skip
         finally:
             harness.drop_redis_queue(queue)
-    lat = sorted(timed.latencies)
+    phase = summarise("classify and route", timed)
     return {
         **harness.run_info(args),
         "boundaries": label,
-        "reports": len(lat),
+        "reports": phase.count,
         "outcomes": outcomes,
-        "rate": round(len(lat) / timed.wall, 1),
-        "p50_ms": round(percentile(lat, 50) * 1000, 2),
-        "p95_ms": round(percentile(lat, 95) * 1000, 2),
-        "cpu_ms": round(timed.cpu / len(lat) * 1000, 2),
+        "rate": phase.rate,
+        "p50_ms": phase.p50_ms,
+        "p95_ms": phase.p95_ms,
+        "cpu_ms": phase.cpu_ms,
         **per,
         "profile": profile,
     }
@@ -159,15 +159,9 @@ def report(results: dict[str, Any]) -> bool:
     sends, statements = r["broker_sends"], r["sql"]
     print(f"per report: {sends:.2f} broker sends, {statements:.2f} SQL statements ({sql})")
     if r["profile"]:
-        whole = next(
-            (e["cumulative_s"] for e in r["profile"]["breakdown"]
-             if e["function"] == "classify_and_route"), 0,
-        )  # fmt: skip
         print("where a report's CPU goes (cumulative, nested; ≈ ms of the unprofiled CPU):")
-        for entry in r["profile"]["breakdown"]:
-            share = entry["cumulative_s"] / whole if whole else 0.0
-            where = f"{entry['where'].rsplit('/', 1)[-1]} {entry['function']}"
-            print(f"  {where:44} {share:6.1%}  ≈ {share * r['cpu_ms']:5.2f} ms")
+        for entry, share in root_shares(r["profile"]["breakdown"], "classify_and_route"):
+            print(share_line(entry, share, r["cpu_ms"]))
     return True
 
 

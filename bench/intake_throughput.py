@@ -26,7 +26,7 @@ import harness
 from baselines import RAW_DDL, raw_rows, run_raw
 from harness import Col, fmt_rate, log
 from submissions import DraftFactory, make_jpegs
-from timings import Phase, Timings, run_each, summarise
+from timings import Phase, Timings, root_shares, run_each, share_line, summarise
 
 RESULTS = harness.RESULTS_DIR / "intake.json"
 WARMUP = 30
@@ -117,17 +117,14 @@ def profile_intake(app, drafts: list, path: Path, cpu_ms: float) -> dict[str, An
     _, figures = harness.profile(
         run_intake, app, drafts, Timings(), path=path, wanted=PROFILED, timer=time.process_time
     )
-    entries = figures["breakdown"]
-    whole = next((e["cumulative_s"] for e in entries if e["function"] == "submit_report"), 0)
     print(
         f"where a report's CPU goes ({len(drafts)} reports under cProfile; cumulative, so "
         f"nested; ≈ ms: the share of the {cpu_ms:.2f} ms a report took unprofiled):",
         file=sys.stderr,
     )
-    for entry in entries:
-        entry["share_of_submit"] = share = entry["cumulative_s"] / whole if whole else 0.0
-        where = f"{entry['where'].rsplit('/', 1)[-1]} {entry['function']}"
-        print(f"  {where:44} {share:6.1%}  ≈ {share * cpu_ms:5.2f} ms", file=sys.stderr)
+    for entry, share in root_shares(figures["breakdown"], "submit_report"):
+        entry["share_of_submit"] = share
+        print(share_line(entry, share, cpu_ms), file=sys.stderr)
     return figures
 
 

@@ -1,4 +1,5 @@
-"""Timings of a measured loop and their summary (a Phase): the intake and classify benches."""
+"""Timings of a measured loop and their summary (a Phase), and the shares of a profiled root
+function: the intake and classify benches."""
 
 from __future__ import annotations
 
@@ -91,3 +92,15 @@ def run_each(
     if counter is not None:
         counter.on = False
     return results
+
+
+def root_shares(breakdown: list[dict[str, Any]], root: str) -> list[tuple[dict[str, Any], float]]:
+    """Each entry of a `profile` breakdown with its share of the `root` function's time."""
+    whole = next((e["cumulative_s"] for e in breakdown if e["function"] == root), 0)
+    return [(e, e["cumulative_s"] / whole if whole else 0.0) for e in breakdown]
+
+
+def share_line(entry: dict[str, Any], share: float, cpu_ms: float) -> str:
+    """'  reports.py:318 submit_report   63.8%  ≈  3.44 ms' (the share of `cpu_ms`)."""
+    where = f"{entry['where'].rsplit('/', 1)[-1]} {entry['function']}"
+    return f"  {where:44} {share:6.1%}  ≈ {share * cpu_ms:5.2f} ms"

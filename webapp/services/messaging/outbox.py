@@ -19,15 +19,15 @@ from webapp.models import OutboxMessage, OutboxStatus
 from webapp.models.types import utcnow
 from webapp.services.messaging import fallback
 from webapp.services.messaging.channels import Undeliverable, sender_for
+from webapp.services.messaging.channels.tracking_page import TrackingPageSender
 
 log = logging.getLogger(__name__)
 DELIVER_TASK = task_names.DELIVER_MESSAGE
 DELIVER_BATCH_TASK = task_names.DELIVER_MESSAGES
 DELIVER_BATCH = 100
-# Residents without a messenger or a confirmed e-mail read the news on the tracking page
-# (channels/tracking_page.py): their messages are the record that they were told, sent when
-# written.
-TRACKING_PAGE = "tracking"
+# Residents without a messenger or a confirmed e-mail read the news on the tracking page: their
+# messages are the record that they were told, sent when written.
+TRACKING_PAGE = TrackingPageSender.channel
 
 
 def add_message(
