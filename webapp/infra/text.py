@@ -7,6 +7,7 @@ lookups use `fold`; anything comparing typed text with stored text uses this mod
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -72,13 +73,21 @@ class Token:
     end: int
 
 
+@functools.lru_cache(maxsize=65536)
+def _word_keys(word: str) -> tuple[str, str, str]:
+    """(folded, match key, exact key) of one word: residents' texts repeat a few thousand
+    syllables, so each is worked out once (the normalisations cost ~1 µs a character)."""
+    folded = ascii_name(word).lower()
+    return folded, match_key(folded), exact_key(word)
+
+
 def split_words(text: str) -> list[Token]:
     text = unicodedata.normalize("NFC", text or "")
     words = list(WORD.finditer(text))
     out: list[Token] = []
     for i, match in enumerate(words):
         word = match.group()
-        folded = ascii_name(word).lower()
+        folded, key, exact = _word_keys(word)
         after = text[match.end() : match.end() + 1]
         expansion: tuple[str, ...] | None = None
         if after == "." and folded in DOTTED:
@@ -88,9 +97,7 @@ def split_words(text: str) -> list[Token]:
         if expansion:
             out.extend(Token(w, w, w, match.start(), match.end()) for w in expansion)
         else:
-            out.append(
-                Token(folded, match_key(folded), exact_key(word), match.start(), match.end())
-            )
+            out.append(Token(folded, key, exact, match.start(), match.end()))
     return out
 
 
