@@ -73,12 +73,24 @@ class Token:
     end: int
 
 
-@functools.lru_cache(maxsize=65536)
-def _word_keys(word: str) -> tuple[str, str, str]:
-    """(folded, match key, exact key) of one word: residents' texts repeat a few thousand
-    syllables, so each is worked out once (the normalisations cost ~1 µs a character)."""
+# Vietnamese syllables are at most 7 letters; longer "words" (numbers, foreign words, an
+# attacker's 2,000-letter token) are worked out each time, so the cache stays small.
+CACHED_WORD_LENGTH = 16
+
+
+def _keys(word: str) -> tuple[str, str, str]:
     folded = ascii_name(word).lower()
     return folded, match_key(folded), exact_key(word)
+
+
+_cached_keys = functools.lru_cache(maxsize=32768)(_keys)
+
+
+def _word_keys(word: str) -> tuple[str, str, str]:
+    """(folded, match key, exact key) of one word: residents' texts repeat a few thousand
+    syllables, so each short one is worked out once (the normalisations cost ~1 µs a
+    character)."""
+    return _cached_keys(word) if len(word) <= CACHED_WORD_LENGTH else _keys(word)
 
 
 def split_words(text: str) -> list[Token]:
