@@ -6,7 +6,7 @@ trained on the older training part alone, and on it plus every example of the ne
 older examples are scored, so the new ones cannot flatter themselves; the same folds make the
 two figures comparable. Printed: macro-F1 over the 16 categories, the precision among the 85 %
 of category answers with the widest margin (what routing at a threshold keeps), and the six
-weakest categories. The held-out split and the dev set are never read. This is how steps 6–8
+weakest categories. The held-out split and the dev set are never read. This is how steps 6–9
 of the README's "NLU (Rasa)" were chosen:
     ~/.cache/phananh/rasa-env-*/bin/python bench/nlu_new_data.py nlu/data/boundaries4.yml
 (a file outside nlu/data can be tried before it is added). About 20 s on 2 cores.
