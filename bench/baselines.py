@@ -95,9 +95,11 @@ RETURNING (SELECT id FROM r)
 """
 
 
-def run_floor(app, rows: list[dict[str, Any]], into: Timings, send: bool) -> None:
-    """The floor for each row, in its own app context like a request; `send`: then one
-    Celery send of the classification, as intake's own after its commit."""
+def run_floor(app, items: list, into: Timings, send: bool, checked: bool = False) -> None:
+    """The floor for each item, in its own app context like a request; `send`: then one
+    Celery send of the classification, as intake's own after its commit. `checked`: the
+    items are drafts and intake's own checks and placing run first (`intake.checks`,
+    `reports.locate`), so the floor's row is the one they give."""
     from sqlalchemy import text
 
     from webapp.extensions import db
@@ -106,7 +108,8 @@ def run_floor(app, rows: list[dict[str, Any]], into: Timings, send: bool) -> Non
     stmt = text(FLOOR)
     data = json.dumps({"channel": "web", "photos": 0})
 
-    def floor(row: dict[str, Any]) -> bool:
+    def floor(item: Any) -> bool:
+        row = checked_row(item) if checked else item
         now = datetime.now(UTC)
         values = {**row, "now": now, "day": now.date(), "data": data, "body": "Đã nhận."}
         values |= {"token": secrets.token_urlsafe(32), "code": f"F-{secrets.token_hex(8)}"}
@@ -114,17 +117,40 @@ def run_floor(app, rows: list[dict[str, Any]], into: Timings, send: bool) -> Non
         db.session.commit()
         return send and queue.enqueue(task_names.CLASSIFY_REPORT, report_id)
 
-    into.queued += sum(run_each(app, rows, floor, into))
+    into.queued += sum(run_each(app, items, floor, into))
 
 
-def run_floors(app, drafts: list, blocks: int) -> tuple[Timings, Timings, Timings]:
-    """The floor without and with its send, and raw INSERT+COMMIT, in alternating blocks of
-    the same rows (as intake and raw are): (floor, floor + send, raw)."""
-    floor, sent, raw = Timings(), Timings(), Timings()
+def checked_row(draft) -> dict[str, Any]:
+    """The floor's row for a draft after the checks intake makes before writing: the form,
+    the sender (contact, block list, rate limits), the category's answers, the photos, and
+    the point placed in its ward."""
+    from webapp.services.intake import checks, reports
+
+    description = checks.check_form(draft)
+    sender = checks.check_sender(draft, description)
+    location = reports.locate(draft, description, sender.processed)
+    lat, lon = location.point or (None, None)
+    address = (draft.address or "").strip()[:500] or None
+    return {
+        "channel": draft.channel,
+        "description": description,
+        "search_text": reports.search_text(description, address),
+        "address_text": address,
+        "lat": lat,
+        "lon": lon,
+    }
+
+
+def run_floors(app, drafts: list, blocks: int) -> tuple[Timings, Timings, Timings, Timings]:
+    """The floor without and with its send, the floor after intake's checks, and raw
+    INSERT+COMMIT, in alternating blocks of the same drafts (as intake and raw are):
+    (floor, floor + send, checks + floor, raw)."""
+    floor, sent, checked, raw = Timings(), Timings(), Timings(), Timings()
     size = max(1, -(-len(drafts) // blocks))
     for at in range(0, len(drafts), size):
         rows = raw_rows(drafts[at : at + size])
         run_floor(app, rows, floor, send=False)
         run_floor(app, rows, sent, send=True)
+        run_floor(app, drafts[at : at + size], checked, send=False, checked=True)
         run_raw(app, rows, raw)
-    return floor, sent, raw
+    return floor, sent, checked, raw

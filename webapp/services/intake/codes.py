@@ -32,7 +32,7 @@ from webapp.infra import i18n
 from webapp.models import ContactCode, Report
 from webapp.models.types import utcnow
 from webapp.ratelimit import hit_identity
-from webapp.services.intake.reports import EMAIL_RE
+from webapp.services.intake.checks import EMAIL_RE
 from webapp.services.messaging import fallback, outbox
 
 DIGITS = 6

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -15,187 +14,56 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from config.settings import VN_TZ
-from webapp import ratelimit
-from webapp.errors import NotFound, ValidationError
+from webapp.errors import NotFound
 from webapp.extensions import db
 from webapp.infra import i18n, queue, task_names
 from webapp.infra.storage import photo_store
 from webapp.infra.text import fold
 from webapp.models import (
-    Category,
-    Channel,
     LocationSource,
     Photo,
     Report,
     ReportStatus,
     Resident,
     ResidentIdentity,
-    User,
 )
 from webapp.models.types import utcnow
 from webapp.services.casework import workflow
 from webapp.services.geography import places
-from webapp.services.intake import blocks, contacts, idempotency, photos, questions
+from webapp.services.intake import checks, contacts, idempotency
+from webapp.services.intake.checks import photo_limits
 from webapp.services.intake.photo_copies import ProcessedPhoto
-from webapp.services.intake.photo_limits import PhotoLimits
+from webapp.services.intake.submission import (
+    ChannelIdentity,
+    Contact,
+    IntakeResult,
+    PhotoUpload,
+    ReportDraft,
+)
 from webapp.services.privacy import notice
+
+# Re-exported: channels and tests import the draft's parts and the photo limits from here.
+__all__ = [
+    "ChannelIdentity",
+    "Contact",
+    "IntakeResult",
+    "PhotoUpload",
+    "ReportDraft",
+    "get_by_code",
+    "get_by_token",
+    "photo_limits",
+    "photo_row",
+    "public_code",
+    "search_text",
+    "submit_report",
+]
 
 log = logging.getLogger(__name__)
 LOCAL_TZ = VN_TZ
-PHONE_RE = re.compile(r"^(\+84|84|0)(\d{9,10})$")
 CODE_RE = re.compile(r"[A-Z]{1,8}-\d{4}-\d{6,12}")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-PHONE_SEPARATORS_RE = re.compile(r"[\s.\-()]")
-CHANNELS = frozenset(c.value for c in Channel)
-CONSENT_REQUIRED = frozenset({Channel.WEB.value, Channel.HOTLINE.value})
 # On PostgreSQL the id is drawn from the reports' sequence before the INSERT, so the public
 # code (which quotes it) goes in with the row: no second statement rewriting the row.
 NEXT_REPORT_ID = text("SELECT nextval(pg_get_serial_sequence('reports', 'id'))")
-
-
-@dataclass
-class PhotoUpload:
-    """Bytes of one uploaded photo and the name the resident's device gave it."""
-
-    data: bytes
-    filename: str | None = None
-
-
-@dataclass
-class ChannelIdentity:
-    """Who sent the report on a messenger (Telegram or Zalo user id)."""
-
-    channel: str
-    external_id: str
-    display_name: str | None = None
-
-
-@dataclass
-class Contact:
-    """Optional contact details typed by the resident on the web form or to the hotline."""
-
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
-
-
-@dataclass
-class ReportDraft:
-    """A channel-neutral report as an adapter hands it to intake."""
-
-    channel: str
-    description: str
-    photos: list[PhotoUpload] = field(default_factory=list)
-    lat: float | None = None
-    lon: float | None = None
-    location_source: str | None = None  # pin | device; default pin when lat/lon given
-    address: str | None = None
-    contact: Contact | None = None
-    identity: ChannelIdentity | None = None
-    category_hint: str | None = None
-    created_by: User | None = None
-    client_address: str | None = None  # the HTTP client's address (web, API), for locks
-    language: str = "vi"  # the resident's language (catalog locale), for what they are told
-    # The resident accepted the privacy notice (webapp.services.privacy.notice): required on the
-    # web form and the hotline; the bots show it first and sending means agreeing.
-    consent: bool = False
-    # Answers to the category's questions, and the partner system that sent it (Open311).
-    attributes: dict[str, Any] | None = None
-    partner_id: int | None = None
-    # The client's idempotency key (intake.idempotency): sent again, the same report answers.
-    client_key: str | None = None
-    # A problem split off this report by an operator: the same resident, no questions asked.
-    split_from: Report | None = None
-
-
-@dataclass(frozen=True)
-class IntakeResult:
-    """What the resident is told: the code and the status."""
-
-    report_id: int
-    code: str
-    status: str
-    queued: bool
-    tracking_token: str = ""
-    replayed: bool = False  # the report stored the first time this submission was sent
-
-
-def photo_limits() -> PhotoLimits:
-    """Photo limits from the app config (bytes, pixels, request budget, decode slots)."""
-    return PhotoLimits.from_config(current_app.config)
-
-
-def _clean_description(text: str | None) -> str:
-    text = (text or "").strip()
-    cfg = current_app.config
-    if not text:
-        raise ValidationError(
-            _l("Vui lòng mô tả vấn đề bạn muốn phản ánh."),
-            field="description",
-        )
-    if len(text) < cfg["DESCRIPTION_MIN_LENGTH"]:
-        raise ValidationError(
-            _l(
-                "Mô tả quá ngắn: vui lòng viết ít nhất %(minimum)s ký tự.",
-                minimum=cfg["DESCRIPTION_MIN_LENGTH"],
-            ),
-            field="description",
-        )
-    if len(text) > cfg["DESCRIPTION_MAX_LENGTH"]:
-        raise ValidationError(
-            _l("Mô tả quá dài: tối đa %(maximum)s ký tự.", maximum=cfg["DESCRIPTION_MAX_LENGTH"]),
-            field="description",
-        )
-    return text
-
-
-def _check_point(lat: float | None, lon: float | None) -> tuple[float, float] | None:
-    if lat is None and lon is None:
-        return None
-    if lat is None or lon is None:
-        raise ValidationError(_l("Vị trí thiếu vĩ độ hoặc kinh độ."), field="lat")
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise ValidationError(_l("Vị trí không hợp lệ."), field="lat")
-    return float(lat), float(lon)
-
-
-def _check_contact(contact: Contact | None) -> Contact | None:
-    if contact is None:
-        return None
-    phone = PHONE_SEPARATORS_RE.sub("", contact.phone or "") or None
-    email = (contact.email or "").strip().lower() or None
-    if phone and not PHONE_RE.match(phone):
-        raise ValidationError(_l("Số điện thoại không hợp lệ."), field="contact")
-    if email and not EMAIL_RE.match(email):
-        raise ValidationError(_l("Địa chỉ e-mail không hợp lệ."), field="contact")
-    name = (contact.name or "").strip() or None
-    if not (phone or email or name):
-        return None
-    return Contact(name=name, phone=phone, email=email)
-
-
-def _locked_out() -> ValidationError:
-    return ValidationError(
-        _l("Tài khoản của bạn đã bị tạm khóa do vi phạm quy định. Vui lòng gọi đường dây 1022."),
-    )
-
-
-def _check_limits(draft: ReportDraft, contact: Contact | None, client_hash: str | None) -> None:
-    """Refuse locked senders and count the report against each identity's limit.
-
-    Staff typing a hotline call are not limited: the limits protect against residents' clients.
-    """
-    keys = [(kind, getattr(contact, kind)) for kind in ("email", "phone") if contact]
-    keys = [(kind, value) for kind, value in keys if value]
-    hashes = [(kind, blocks.key_hash(kind, value)) for kind, value in keys]
-    if blocks.is_blocked(hashes + ([("address", client_hash)] if client_hash else [])):
-        raise _locked_out()
-    if draft.created_by is not None:
-        return
-    if draft.identity:
-        ratelimit.hit_identity("intake", f"{draft.identity.channel}:{draft.identity.external_id}")
-    for kind, value in keys:
-        ratelimit.hit_identity("intake", f"{kind}:{value}")
 
 
 def _resident_for(
@@ -223,7 +91,7 @@ def _resident_for(
             )
             db.session.add(identity)
         if identity.resident.locked:
-            raise _locked_out()
+            raise checks.locked_out()
         return identity.resident, identity
     if contact is None:
         return None, None
@@ -232,33 +100,52 @@ def _resident_for(
     return resident, None
 
 
-def _locate(report: Report, draft: ReportDraft, processed: list[ProcessedPhoto]) -> None:
-    """Fill the point: pin, then photo GPS, then typed address, then names in the text."""
-    point = _check_point(draft.lat, draft.lon)
+@dataclass(frozen=True)
+class Location:
+    """Where a report is: its point (None: nowhere), how it was found, and its placement."""
+
+    point: tuple[float, float] | None
+    source: str
+    placement: places.Placement | None = None
+
+
+def locate(draft: ReportDraft, description: str, processed: list[ProcessedPhoto]) -> Location:
+    """The point: pin, then photo GPS, then typed address, then names in the text."""
+    point = checks.check_point(draft.lat, draft.lon)
     source = draft.location_source or LocationSource.PIN
     if point is None:
         gps = next((p.gps for p in processed if p.gps), None)
         if gps:
             point, source = gps, LocationSource.EXIF
-    if point is None and report.address_text:
-        match = places.geocode(report.address_text)
+    address = _address(draft)
+    if point is None and address:
+        match = places.geocode(address)
         if match:
             point, source = (match.lat, match.lon), LocationSource.ADDRESS
     if point is None:
-        match = places.find_place_names(report.description)
+        match = places.find_place_names(description)
         if match:
             point, source = (match.lat, match.lon), LocationSource.TEXT
     if point is None:
-        report.location_source = LocationSource.NONE
+        return Location(None, LocationSource.NONE)
+    return Location(point, source, places.place(*point))
+
+
+def _put(report: Report, location: Location) -> None:
+    report.location_source = location.source
+    if location.point is None or location.placement is None:
         return
-    report.lat, report.lon = point
-    report.location_source = source
-    placement = places.place(*point)
+    placement = location.placement
+    report.lat, report.lon = location.point
     report.unit_code = placement.unit_code
     report.province_code = placement.province_code
     report.outside_area = not placement.inside
     for name, cell in placement.cells.items():
         setattr(report, name, cell)
+
+
+def _address(draft: ReportDraft) -> str | None:
+    return (draft.address or "").strip()[:500] or None
 
 
 def photo_row(
@@ -295,48 +182,18 @@ def public_code(report_id: int, created: datetime, prefix: str) -> str:
     return f"{prefix}-{created.astimezone(LOCAL_TZ):%y%m}-{report_id:06d}"
 
 
-# Where the sender chooses the category and is asked its questions.
-CATEGORY_CHOSEN = frozenset(
-    c.value for c in (Channel.OPEN311, Channel.WEB, Channel.TELEGRAM, Channel.ZALO)
-)
-
-
-def _answers(draft: ReportDraft) -> dict[str, Any] | None:
-    """The category questions' answers; required ones only where the sender chose the
-    category (Open311's service_code, the web form's "Lĩnh vực", a bot's category step)."""
-    chosen = (
-        draft.category_hint is not None
-        and draft.channel in CATEGORY_CHOSEN
-        and draft.split_from is None  # chosen by the operator, not asked of the resident
-    )
-    if not draft.attributes and not chosen:
-        return None
-    category = db.session.get(Category, draft.category_hint) if draft.category_hint else None
-    return questions.clean(category, draft.attributes or {}, enforce_required=chosen)
-
-
 def submit_report(draft: ReportDraft) -> IntakeResult:
     """Validate and store a report with its photos in one transaction, then queue it."""
-    description = _clean_description(draft.description)
-    if draft.channel not in CHANNELS:
-        raise ValidationError(_l("Kênh gửi không hợp lệ."), field="channel")
-    if draft.channel in CONSENT_REQUIRED and not draft.consent:
-        raise ValidationError(notice.CONSENT_MISSING, field="consent")
+    description = checks.check_form(draft)
     client_key = None
     if draft.client_key:
         client_key = idempotency.digest(draft.channel, draft.client_key, description)
         found = idempotency.earlier(client_key)
         if found is not None:  # sent before: that report, not a second one (nor a limit)
             return _replayed(found)
-    contact = _check_contact(draft.contact)
-    client_hash = blocks.key_hash("address", draft.client_address) if draft.client_address else None
-    _check_limits(draft, contact, client_hash)
-    answers = _answers(draft)
-    # Check every photo's header against the budgets, then decode and re-encode them in a
-    # bounded pool, before touching the database: a bad photo refuses the whole report.
-    uploads = [(p.data, p.filename) for p in draft.photos]
-    processed = photos.process_photos(uploads, photo_limits()) if uploads else []
-    address = (draft.address or "").strip()[:500] or None
+    checked = checks.check_sender(draft, description)
+    contact, client_hash, processed = checked.contact, checked.client_hash, checked.processed
+    address = _address(draft)
 
     stored_keys: list[str] = []
     try:
@@ -354,10 +211,10 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             client_hash=client_hash,
             client_key=client_key,
             consent_version=notice.version() if draft.consent else None,
-            attributes=answers,
+            attributes=checked.answers,
             partner_id=draft.partner_id,
         )
-        _locate(report, draft, processed)
+        _put(report, locate(draft, description, processed))
         if draft.split_from is not None:  # the same person, not a copy of their contact
             report.resident = draft.split_from.resident
             report.identity = draft.split_from.identity
