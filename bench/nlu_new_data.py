@@ -14,14 +14,12 @@ of the README's "NLU (Rasa)" were chosen:
 
 from __future__ import annotations
 
-import collections
 import importlib
 import sys
 from pathlib import Path
 
 import numpy as np
-from nlu_variants import CATEGORY_CODES, features, model_text
-from sklearn.metrics import f1_score
+from nlu_variants import features, model_text, summary
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
@@ -29,7 +27,6 @@ from sklearn.svm import LinearSVC
 training_data = importlib.import_module("nlu.training_data")
 
 SEEDS = (0, 1)
-ROUTED_SHARE = 0.85
 
 
 def load(paths: list[Path]) -> tuple[list[str], np.ndarray]:
@@ -54,24 +51,6 @@ def scored(old: tuple[list[str], np.ndarray], new: tuple[list[str], np.ndarray] 
         top = np.sort(scores, 1)
         margin[test] = top[:, -1] - top[:, -2]
     return predicted, margin
-
-
-def summary(labels: np.ndarray, runs: list[tuple[np.ndarray, np.ndarray]]) -> str:
-    macro, precision, per_class = [], [], collections.defaultdict(list)
-    for predicted, margin in runs:
-        macro.append(f1_score(labels, predicted, labels=CATEGORY_CODES, average="macro"))
-        scores = f1_score(labels, predicted, labels=CATEGORY_CODES, average=None)
-        for code, f1 in zip(CATEGORY_CODES, scores, strict=True):
-            per_class[code].append(f1)
-        category = np.isin(predicted, CATEGORY_CODES)
-        kept = category & (margin >= np.quantile(margin[category], 1 - ROUTED_SHARE))
-        precision.append(float((predicted[kept] == labels[kept]).mean()))
-    weakest = sorted(per_class.items(), key=lambda item: np.mean(item[1]))[:6]
-    return (
-        f"macro-F1 {np.mean(macro):.4f}  precision of the top {ROUTED_SHARE:.0%} "
-        f"{np.mean(precision):.4f}  weakest: "
-        + ", ".join(f"{code} {np.mean(values):.3f}" for code, values in weakest)
-    )
 
 
 def main() -> None:

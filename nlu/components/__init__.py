@@ -1,1 +1,26 @@
-"""Custom Rasa graph components (imported by the Rasa server, Python 3.10)."""
+"""Custom Rasa graph components (imported by the Rasa server, Python 3.10).
+
+Rasa's training cache keys a component's output by its class name, config and inputs, not by
+its code: after a change to a component, an unchanged config would reuse what the old code
+trained. Each component therefore adds `source_fingerprint()` (a hash of this package and of
+nlu/normalize.py) to its fingerprint (`fingerprint_addon`), so changed code trains anew.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+_SOURCES = (*sorted(_PACKAGE.glob("*.py")), _PACKAGE.parent / "normalize.py")
+
+
+@functools.cache
+def source_fingerprint() -> str:
+    """A hash of the components' code and the normaliser they share."""
+    digest = hashlib.sha256()
+    for path in _SOURCES:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
