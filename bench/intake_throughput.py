@@ -102,10 +102,11 @@ PROFILED = (
     "messaging/notifications.py:_follower_messages",
     "intake/photos.py:process_photos",
     "intake/reports.py:_store_photos",
-    "intake/reports.py:_check_limits",
+    "intake/checks.py:check_sender",
+    "intake/checks.py:_check_limits",
     "intake/reports.py:_resident_for",
     "intake/reports.py:search_text",
-    "intake/reports.py:_locate",
+    "intake/reports.py:locate",
     "casework/workflow.py:transition",
 )
 
