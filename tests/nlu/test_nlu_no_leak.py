@@ -27,9 +27,19 @@ def _training() -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize(
-    "name", ["heldout/vi.jsonl", "heldout/vi2.jsonl", "heldout/en.jsonl", "dev"]
-)
+HELDOUT = sorted(f"heldout/{p.name}" for p in (NLU / "heldout").glob("*.jsonl"))
+
+
+def test_every_heldout_set_is_checked():
+    assert {
+        "heldout/vi.jsonl",
+        "heldout/vi2.jsonl",
+        "heldout/vi3.jsonl",
+        "heldout/en.jsonl",
+    } <= set(HELDOUT)
+
+
+@pytest.mark.parametrize("name", [*HELDOUT, "dev"])
 def test_no_evaluation_message_is_a_training_example(name):
     path = DEV if name == "dev" else NLU / name
     if not path.exists():
