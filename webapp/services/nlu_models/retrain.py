@@ -29,10 +29,9 @@ from webapp.services.nlu_models import promotion, registry
 
 log = logging.getLogger(__name__)
 
+# Every held-out file (nlu/heldout/*.jsonl), named heldout_<file>.
 HELDOUT = {
-    "heldout_vi": ROOT / "nlu" / "heldout" / "vi.jsonl",
-    "heldout_vi2": ROOT / "nlu" / "heldout" / "vi2.jsonl",
-    "heldout_en": ROOT / "nlu" / "heldout" / "en.jsonl",
+    f"heldout_{path.stem}": path for path in sorted((ROOT / "nlu" / "heldout").glob("*.jsonl"))
 }
 DEV = ROOT.parent / "shared" / "nlu" / "dev.jsonl"
 # One run at a time, whichever machine starts it (the beat's, `flask nlu retrain`); a run that
