@@ -5,7 +5,8 @@ The floor is one statement, as short as intake could ever be: the report row (st
 `received`), its `received` event, the resident's message in the outbox and the rollup's cell
 count, written together by data-modifying CTEs, then the commit; optionally one Celery send
 (the classification). No validation, no place lookup, no resident, no second rollup table, no
-ORM: whatever intake does beyond it is the gap between the two.
+ORM: whatever intake does beyond it is the gap between the two. The checked floor runs
+intake's own checks and placing first (`checked_row`): what any intake that keeps them costs.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def checked_row(draft) -> dict[str, Any]:
     sender = checks.check_sender(draft, description)
     location = reports.locate(draft, description, sender.processed)
     lat, lon = location.point or (None, None)
-    address = (draft.address or "").strip()[:500] or None
+    address = reports.typed_address(draft)
     return {
         "channel": draft.channel,
         "description": description,

@@ -56,6 +56,7 @@ __all__ = [
     "public_code",
     "search_text",
     "submit_report",
+    "typed_address",
 ]
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def locate(draft: ReportDraft, description: str, processed: list[ProcessedPhoto]
         gps = next((p.gps for p in processed if p.gps), None)
         if gps:
             point, source = gps, LocationSource.EXIF
-    address = _address(draft)
+    address = typed_address(draft)
     if point is None and address:
         match = places.geocode(address)
         if match:
@@ -144,7 +145,8 @@ def _put(report: Report, location: Location) -> None:
         setattr(report, name, cell)
 
 
-def _address(draft: ReportDraft) -> str | None:
+def typed_address(draft: ReportDraft) -> str | None:
+    """The address the resident typed, trimmed to what the report keeps (None: none)."""
     return (draft.address or "").strip()[:500] or None
 
 
@@ -193,7 +195,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
             return _replayed(found)
     checked = checks.check_sender(draft, description)
     contact, client_hash, processed = checked.contact, checked.client_hash, checked.processed
-    address = _address(draft)
+    address = typed_address(draft)
 
     stored_keys: list[str] = []
     try:
