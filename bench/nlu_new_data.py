@@ -9,7 +9,9 @@ of category answers with the widest margin (what routing at a threshold keeps), 
 weakest categories. The held-out split and the dev set are never read. This is how steps 6–9
 of the README's "NLU (Rasa)" were chosen:
     ~/.cache/phananh/rasa-env-*/bin/python bench/nlu_new_data.py nlu/data/boundaries4.yml
-(a file outside nlu/data can be tried before it is added). About 20 s on 2 cores.
+(a file outside nlu/data can be tried before it is added). About 20 s on 2 cores. With
+`--also FILE` (an older file, e.g. nlu/data/en.yml), the figures of that file's examples alone
+follow, from the same runs: how step 10's English examples were chosen.
 """
 
 from __future__ import annotations
@@ -54,16 +56,33 @@ def scored(old: tuple[list[str], np.ndarray], new: tuple[list[str], np.ndarray] 
 
 
 def main() -> None:
-    new_paths = [Path(arg).resolve() for arg in sys.argv[1:]]
+    args = sys.argv[1:]
+    also = None
+    if "--also" in args:
+        at = args.index("--also")
+        also, args = Path(args[at + 1]).resolve(), args[:at] + args[at + 2 :]
+    new_paths = [Path(arg).resolve() for arg in args]
     if not new_paths:
-        sys.exit("usage: nlu_new_data.py NEW.yml [NEW.yml…]")
-    data = sorted(training_data.DATA_DIR.glob("*.yml"))
-    old = load([path for path in data if path.resolve() not in new_paths])
+        sys.exit("usage: nlu_new_data.py NEW.yml [NEW.yml…] [--also OLDER.yml]")
+    older = [
+        path
+        for path in sorted(training_data.DATA_DIR.glob("*.yml"))
+        if path.resolve() not in new_paths
+    ]
+    old = load(older)
     new = load(new_paths)
+    # Which older examples come from `also` (load keeps the files' order).
+    sizes = [len(training_data.file_examples(path)) for path in older]
+    mine = np.concatenate(
+        [np.full(n, path.resolve() == also) for path, n in zip(older, sizes, strict=True)]
+    )
     print(f"{len(old[1])} older examples, {len(new[1])} new; 2 × 5-fold CV, older ones scored")
     for label, extra in (("without", None), ("with", new)):
         runs = [scored(old, extra, seed) for seed in SEEDS]
         print(f"{label:8s} {summary(old[1], runs)}", flush=True)
+        if also is not None:
+            part = [(predicted[mine], margin[mine]) for predicted, margin in runs]
+            print(f"{'':8s} {also.name} only: {summary(old[1][mine], part)}", flush=True)
 
 
 if __name__ == "__main__":

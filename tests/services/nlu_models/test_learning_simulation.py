@@ -27,6 +27,9 @@ pytestmark = pytest.mark.rasa
 KEPT = 5  # pollution examples left in the weakened base data
 
 
+ENGLISH = ("en.yml", "en2.yml")  # nlu/data's English files
+
+
 def _weakened(tmp_path: Path) -> tuple[Path, list[str], list[str]]:
     """A copy of nlu/data with most Vietnamese pollution examples removed; (dir, removed, waste).
 
@@ -38,7 +41,7 @@ def _weakened(tmp_path: Path) -> tuple[Path, list[str], list[str]]:
     removed: list[str] = []
     waste: list[str] = []
     for path in sorted(data.glob("*.yml")):
-        if path.name == "en.yml":
+        if path.name in ENGLISH:
             continue
         blocks = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
         keep = KEPT if path.name == "nlu.yml" else 0
