@@ -128,7 +128,7 @@ def checked_row(draft) -> dict[str, Any]:
     from webapp.services.intake import checks, reports
 
     description = checks.check_form(draft)
-    sender = checks.check_sender(draft, description)
+    sender = checks.check_sender(draft)
     location = reports.locate(draft, description, sender.processed)
     lat, lon = location.point or (None, None)
     address = reports.typed_address(draft)

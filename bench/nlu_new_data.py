@@ -69,12 +69,12 @@ def main() -> None:
         for path in sorted(training_data.DATA_DIR.glob("*.yml"))
         if path.resolve() not in new_paths
     ]
-    old = load(older)
+    per_file = [load([path]) for path in older]
+    old = ([t for texts, _ in per_file for t in texts], np.concatenate([y for _, y in per_file]))
     new = load(new_paths)
-    # Which older examples come from `also` (load keeps the files' order).
-    sizes = [len(training_data.file_examples(path)) for path in older]
+    # Which older examples come from `also`.
     mine = np.concatenate(
-        [np.full(n, path.resolve() == also) for path, n in zip(older, sizes, strict=True)]
+        [np.full(len(y), p.resolve() == also) for p, (_, y) in zip(older, per_file, strict=True)]
     )
     print(f"{len(old[1])} older examples, {len(new[1])} new; 2 × 5-fold CV, older ones scored")
     for label, extra in (("without", None), ("with", new)):

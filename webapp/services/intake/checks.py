@@ -132,7 +132,6 @@ def _answers(draft: ReportDraft) -> dict[str, Any] | None:
 class Checked:
     """A draft that passed every check intake makes before it writes: nothing stored yet."""
 
-    description: str
     contact: Contact | None
     client_hash: str | None
     answers: dict[str, Any] | None
@@ -149,7 +148,7 @@ def check_form(draft: ReportDraft) -> str:
     return description
 
 
-def check_sender(draft: ReportDraft, description: str) -> Checked:
+def check_sender(draft: ReportDraft) -> Checked:
     """The sender's checks (contact, locks, limits), the category's answers and the photos.
 
     Every photo's header is checked against the budgets, then decoded and re-encoded in a
@@ -161,4 +160,4 @@ def check_sender(draft: ReportDraft, description: str) -> Checked:
     answers = _answers(draft)
     uploads = [(p.data, p.filename) for p in draft.photos]
     processed = photos.process_photos(uploads, photo_limits()) if uploads else []
-    return Checked(description, contact, client_hash, answers, processed)
+    return Checked(contact, client_hash, answers, processed)

@@ -193,7 +193,7 @@ def submit_report(draft: ReportDraft) -> IntakeResult:
         found = idempotency.earlier(client_key)
         if found is not None:  # sent before: that report, not a second one (nor a limit)
             return _replayed(found)
-    checked = checks.check_sender(draft, description)
+    checked = checks.check_sender(draft)
     contact, client_hash, processed = checked.contact, checked.client_hash, checked.processed
     address = typed_address(draft)
 
