@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from nlu_variants import CATEGORY_CODES, features, training_data
+from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
@@ -43,11 +44,6 @@ def logreg() -> LogisticRegression:
     return LogisticRegression(C=20, max_iter=3000)
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(1, keepdims=True))
-
-
 def calibrated(make: Callable[[], Any], train_x: Any, train_y: np.ndarray, test_x: Any):
     """Probabilities of a model whose softmax temperature fits 3-fold out-of-fold scores."""
     classes = np.unique(train_y)
@@ -56,10 +52,14 @@ def calibrated(make: Callable[[], Any], train_x: Any, train_y: np.ndarray, test_
         scores[held] = make().fit(train_x[fit], train_y[fit]).decision_function(train_x[held])
     gold = np.searchsorted(classes, train_y)
     rows = np.arange(len(gold))
-    temperature = min(TEMPERATURES, key=lambda t: -log_softmax(scores / t)[rows, gold].mean())
+
+    def loss(t: float) -> float:
+        return -log_softmax(scores / t, axis=1)[rows, gold].mean()
+
+    temperature = min(TEMPERATURES, key=loss)
     model = make().fit(train_x, train_y)
     raw = model.decision_function(test_x)
-    return classes, raw, np.exp(log_softmax(raw / temperature))
+    return classes, raw, np.exp(log_softmax(raw / temperature, axis=1))
 
 
 def confidences(texts: list[str], labels: np.ndarray, seed: int) -> dict[str, tuple]:

@@ -38,7 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from nlu.components import source_fingerprint
+from nlu.components import CodeFingerprinted
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +46,8 @@ MODEL_FILE = "tfidf_logreg.joblib"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class TfidfLogRegClassifier(IntentClassifier, GraphComponent):
+class TfidfLogRegClassifier(CodeFingerprinted, IntentClassifier, GraphComponent):
     """Intent classifier: TF-IDF re-weighting plus multinomial logistic regression."""
-
-    @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The components' code, so a change to it trains anew (nlu/components/__init__.py)."""
-        return source_fingerprint()
 
     @classmethod
     def required_components(cls) -> list[type]:

@@ -17,20 +17,15 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.components import source_fingerprint
+from nlu.components import CodeFingerprinted
 from nlu.normalize import model_text, normalize
 
 MODES = ("plain", "ascii", "both")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class TextNormalizer(GraphComponent):
+class TextNormalizer(CodeFingerprinted, GraphComponent):
     """Rewrite TEXT to its normalised form (see `nlu.normalize.model_text`)."""
-
-    @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The components' code, so a change to it trains anew (nlu/components/__init__.py)."""
-        return source_fingerprint()
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:

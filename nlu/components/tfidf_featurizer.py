@@ -24,7 +24,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from nlu.components import source_fingerprint
+from nlu.components import CodeFingerprinted
 
 logger = logging.getLogger(__name__)
 
@@ -34,13 +34,8 @@ WORD_PATTERN = r"(?u)\b\w+\b"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
-class TfidfSentenceFeaturizer(SparseFeaturizer, GraphComponent):
+class TfidfSentenceFeaturizer(CodeFingerprinted, SparseFeaturizer, GraphComponent):
     """Adds TF-IDF word n-gram and char_wb n-gram sentence features of TEXT."""
-
-    @classmethod
-    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The components' code, so a change to it trains anew (nlu/components/__init__.py)."""
-        return source_fingerprint()
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:

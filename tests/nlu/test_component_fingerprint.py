@@ -30,18 +30,20 @@ def test_the_fingerprint_covers_every_component_and_the_normaliser():
     assert {p.name for p in COMPONENTS.glob("*.py")} | {"normalize.py"} <= names
 
 
-def test_every_graph_component_adds_the_code_to_its_fingerprint():
+def test_the_mixin_adds_the_code_to_the_fingerprint():
+    assert components.CodeFingerprinted.fingerprint_addon({}) == components.source_fingerprint()
+
+
+def test_every_graph_component_takes_the_mixin_first():
+    """Listed first, the mixin's fingerprint_addon wins over GraphComponent's default (None)."""
     found = []
     for path in sorted(COMPONENTS.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ClassDef) and any(
-                getattr(base, "id", None) == "GraphComponent" for base in node.bases
-            ):
-                methods = {
-                    item.name: ast.unparse(item)
-                    for item in node.body
-                    if isinstance(item, ast.FunctionDef)
-                }
-                assert "source_fingerprint()" in methods.get("fingerprint_addon", ""), node.name
+            bases = [getattr(base, "id", None) for base in getattr(node, "bases", [])]
+            if isinstance(node, ast.ClassDef) and "GraphComponent" in bases:
+                assert bases[0] == "CodeFingerprinted", node.name
+                assert "fingerprint_addon" not in {
+                    item.name for item in node.body if isinstance(item, ast.FunctionDef)
+                }, node.name
                 found.append(node.name)
     assert len(found) == 3
