@@ -161,6 +161,8 @@ def report_figures(report: Report) -> dict:
         "per_class": {k: round(v.f1, 4) for k, v in report.per_class.items()},
         "routed": round(chosen.routed, 4) if chosen else None,
         "routed_precision": round(chosen.precision, 4) if chosen else None,
+        # Of all messages: what the promotion gate compares (webapp/services/nlu_models).
+        "wrongly_routed": round(chosen.routed * (1 - chosen.precision), 4) if chosen else None,
         "calibration_error": (
             round(report.calibration_error, 4) if report.calibration_error is not None else None
         ),

@@ -14,6 +14,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+# A training example and the copies made of it share this attribute (normalizer.py), so that
+# calibration folds keep them together (linear_classifier.py).
+ORIGIN = "example_origin"
+
 _PACKAGE = Path(__file__).resolve().parent
 _SOURCES = (*sorted(_PACKAGE.glob("*.py")), _PACKAGE.parent / "normalize.py")
 

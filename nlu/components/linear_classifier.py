@@ -35,10 +35,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.svm import LinearSVC
 
-from nlu.components import CodeFingerprinted
+from nlu.components import ORIGIN, CodeFingerprinted
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,10 @@ class TfidfLogRegClassifier(CodeFingerprinted, IntentClassifier, GraphComponent)
         if self._config["tfidf"]:
             self._tfidf = TfidfTransformer(sublinear_tf=self._config["sublinear_tf"])
             features = self._tfidf.fit_transform(features)
-        self._temperature = self._fit_temperature(features, np.asarray(labels))
+        # An example and its copies (normalizer.py) fall in the same calibration fold.
+        groups = [m.get(ORIGIN, f"own-{i}") for i, m in enumerate(examples)]
+        groups = np.unique([str(g) for g in groups], return_inverse=True)[1]
+        self._temperature = self._fit_temperature(features, np.asarray(labels), groups)
         self._clf = self._new_model()
         self._clf.fit(features, labels)
         self._weights = None
@@ -157,17 +160,24 @@ class TfidfLogRegClassifier(CodeFingerprinted, IntentClassifier, GraphComponent)
             random_state=self._config["random_state"],
         )
 
-    def _fit_temperature(self, features: scipy.sparse.csr_matrix, labels: np.ndarray) -> float:
+    def _fit_temperature(
+        self, features: scipy.sparse.csr_matrix, labels: np.ndarray, groups: np.ndarray
+    ) -> float:
         """The softmax temperature that best explains out-of-fold predictions."""
         folds = int(self._config["calibration_folds"])
-        classes, counts = np.unique(labels, return_counts=True)
-        if folds < 2 or counts.min() < folds:
+        classes = np.unique(labels)
+        # Groups of each class: an example with its copies counts once.
+        per_class = np.unique(np.column_stack([labels, groups.astype(str)]), axis=0)[:, 0]
+        if folds < 2 or np.unique(per_class, return_counts=True)[1].min() < folds:
             return 1.0
         logits = np.zeros((len(labels), len(classes)))
-        splitter = StratifiedKFold(folds, shuffle=True, random_state=self._config["random_state"])
-        for train_idx, test_idx in splitter.split(features, labels):
+        splitter = StratifiedGroupKFold(
+            folds, shuffle=True, random_state=self._config["random_state"]
+        )
+        for train_idx, test_idx in splitter.split(features, labels, groups):
+            if len(np.unique(labels[train_idx])) < len(classes):
+                return 1.0
             model = self._new_model().fit(features[train_idx], labels[train_idx])
-            # Every class is present in each training fold (stratified, counts >= folds).
             logits[test_idx] = _logits(model, features[test_idx])
         gold = np.searchsorted(classes, labels)
         best_nll, best_t = np.inf, 1.0

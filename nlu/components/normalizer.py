@@ -3,6 +3,12 @@
 Placed first in the pipeline so that training examples and parsed messages go through the
 same `nlu.normalize` function. Entity annotations of training examples are moved to the
 normalised text so that later components see consistent offsets.
+
+With `augment_unaccented: true`, every training example written with diacritics also trains
+once as a resident without a Vietnamese keyboard would type it (diacritics stripped, no entity
+annotations). Both copies carry the same `ORIGIN` group, so the classifier's calibration folds
+never hold one copy while fitting on the other. Augmenting here, inside the pipeline, keeps
+cross-validation honest: only the training folds are augmented, never the scored examples.
 """
 
 from __future__ import annotations
@@ -13,12 +19,12 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.components import CodeFingerprinted
-from nlu.normalize import model_text, normalize
+from nlu.components import ORIGIN, CodeFingerprinted
+from nlu.normalize import model_text, normalize, strip_diacritics
 
 MODES = ("plain", "ascii", "both")
 
@@ -29,14 +35,15 @@ class TextNormalizer(CodeFingerprinted, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Default: normalised text followed by its diacritic-free form."""
-        return {"mode": "both"}
+        """Default: normalised text followed by its diacritic-free form; no augmentation."""
+        return {"mode": "both", "augment_unaccented": False}
 
     def __init__(self, config: dict[str, Any]) -> None:
         mode = config.get("mode", "both")
         if mode not in MODES:
             raise ValueError(f"TextNormalizer mode must be one of {MODES}, not {mode!r}")
         self._mode = mode
+        self._augment = bool(config.get("augment_unaccented", False))
 
     @classmethod
     def create(
@@ -50,10 +57,36 @@ class TextNormalizer(CodeFingerprinted, GraphComponent):
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """Normalise every training example that has a text."""
+        """Normalise every training example that has a text (and add unaccented copies)."""
+        copies = self._unaccented_copies(training_data.training_examples) if self._augment else []
         for message in training_data.training_examples:
             self._rewrite(message)
-        return training_data
+        if not copies:
+            return training_data
+        for message in copies:
+            self._rewrite(message)
+        return TrainingData(
+            training_data.training_examples + copies,
+            training_data.entity_synonyms,
+            training_data.regex_features,
+            training_data.lookup_tables,
+            training_data.responses,
+        )
+
+    @staticmethod
+    def _unaccented_copies(examples: list[Message]) -> list[Message]:
+        """An intent example's text without diacritics, grouped with the example it copies."""
+        copies = []
+        for index, message in enumerate(examples):
+            text, intent = message.get(TEXT), message.get(INTENT)
+            if not text or not intent:
+                continue
+            bare = strip_diacritics(text)
+            if bare == text:
+                continue
+            message.set(ORIGIN, index)
+            copies.append(Message(data={TEXT: bare, INTENT: intent, ORIGIN: index}))
+        return copies
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Normalise incoming messages at parse time."""

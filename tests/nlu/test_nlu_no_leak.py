@@ -35,6 +35,7 @@ def test_every_heldout_set_is_checked():
         "heldout/vi.jsonl",
         "heldout/vi2.jsonl",
         "heldout/vi3.jsonl",
+        "heldout/vi4.jsonl",
         "heldout/en.jsonl",
     } <= set(HELDOUT)
 

@@ -25,21 +25,48 @@ HELD_OUT_TEXT = "khói nhà máy bay vào nhà dân"
 
 def test_compare_refuses_a_drop_and_accepts_equal_or_better():
     dev = {"macro_f1": 0.95}
-    current = {"heldout_vi": {"macro_f1": 0.88, "routed_precision": 0.95}, "dev": dev}
-    better = {"heldout_vi": {"macro_f1": 0.90, "routed_precision": 0.95}, "dev": dev}
-    worse = {"heldout_vi": {"macro_f1": 0.90, "routed_precision": 0.93}, "dev": dev}
+    current = {
+        "heldout_vi": {"macro_f1": 0.88, "routed": 0.9, "routed_precision": 0.95},
+        "dev": dev,
+    }
+    better = {"heldout_vi": {"macro_f1": 0.90, "routed": 0.9, "routed_precision": 0.95}, "dev": dev}
+    worse = {"heldout_vi": {"macro_f1": 0.90, "routed": 0.9, "routed_precision": 0.93}, "dev": dev}
     assert promotion.compare(better, current).promote
     refused = promotion.compare(worse, current)
     assert not refused.promote
-    assert refused.reasons == ["heldout_vi routed precision 0.950 → 0.930"]
+    # 0.9 × 5 % → 0.9 × 7 % of all messages to a wrong agency.
+    assert refused.reasons == ["heldout_vi routed to a wrong category 0.045 → 0.063"]
     assert promotion.compare(worse, current, tolerance=0.03).promote
     assert not promotion.compare({"other": {"macro_f1": 1.0}}, current).promote
-    # Compared as the history shows them: a drop that reads the same is not worse, one that
-    # shows is (a right answer left to triage: 80/84 → 79/83 reads 0.952 both times).
-    same = {"heldout_vi": {"macro_f1": 0.88, "routed_precision": 79 / 83}, "dev": dev}
-    shown = {"heldout_vi": {"macro_f1": 0.88, "routed_precision": 80 / 84}, "dev": dev}
-    assert promotion.compare(same, shown).promote
-    assert not promotion.compare({**same, "dev": {"macro_f1": 0.949}}, shown).promote
+    assert not promotion.compare({**better, "dev": {"macro_f1": 0.949}}, current).promote
+
+
+def test_a_right_answer_left_to_triage_is_not_a_wrong_agency():
+    """82 of 88 routed right → 81 of 87: precision among routed reads lower (0.932 → 0.931),
+    but nobody more goes to a wrong agency: the gate does not refuse it."""
+    n = 96
+    current = {"heldout_en": {"macro_f1": 0.9, "routed": 88 / n, "routed_precision": 82 / 88}}
+    cautious = {"heldout_en": {"macro_f1": 0.9, "routed": 87 / n, "routed_precision": 81 / 87}}
+    one_more_wrong = {
+        "heldout_en": {"macro_f1": 0.9, "routed": 88 / n, "routed_precision": 81 / 88}
+    }
+    assert promotion.compare(cautious, current, triage_budget=0.15).promote
+    assert not promotion.compare(one_more_wrong, current, triage_budget=0.15).promote
+    # The stored figure, when there is one, is the one compared.
+    stored = {"heldout_en": {**cautious["heldout_en"], "wrongly_routed": 7 / n}}
+    assert not promotion.compare(stored, current).promote
+
+
+def test_triage_stays_within_the_budget_or_within_what_serves_now():
+    current = {"vi": {"macro_f1": 0.9, "routed": 0.90, "routed_precision": 1.0}}
+    over = {"vi": {"macro_f1": 0.9, "routed": 0.80, "routed_precision": 1.0}}
+    refused = promotion.compare(over, current, triage_budget=0.15)
+    assert refused.reasons == ["vi triage 0.200 over 0.150"]
+    assert promotion.compare(over, current).promote  # no budget given: not checked
+    # Already over the budget: the candidate may not leave more than the serving model.
+    busy = {"vi": {"macro_f1": 0.9, "routed": 0.75, "routed_precision": 1.0}}
+    assert promotion.compare(over, busy, triage_budget=0.15).promote
+    assert not promotion.compare(busy, over, triage_budget=0.15).promote
 
 
 @pytest.fixture

@@ -8,10 +8,12 @@ from datetime import datetime
 
 from config.settings import VN_TZ
 from webapp.models import NluModel
+from webapp.services.nlu_models.promotion import wrong_share
 
 
 def _figure(sets: dict, name: str, key: str) -> str:
-    value = (sets.get(name) or {}).get(key)
+    figures = sets.get(name) or {}
+    value = wrong_share(figures) if key == "wrongly_routed" else figures.get(key)
     return f"{value:.3f}" if isinstance(value, int | float) else "–"
 
 
@@ -33,6 +35,7 @@ def format_history(models: Sequence[NluModel]) -> str:
                 f"  accuracy {_figure(sets, name, 'accuracy')}"
                 f"  routed {_figure(sets, name, 'routed')}"
                 f"  routed precision {_figure(sets, name, 'routed_precision')}"
+                f"  wrong {_figure(sets, name, 'wrongly_routed')}"
                 f"  ECE {_figure(sets, name, 'calibration_error')}"
             )
         if model.reason:
@@ -48,6 +51,7 @@ class SetFigures:
     macro_f1: float | None
     routed: float | None
     routed_precision: float | None
+    wrongly_routed: float | None
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ def history_rows(models: Sequence[NluModel]) -> list[HistoryRow]:
                 _percent(sets[name].get("macro_f1")),
                 _percent(sets[name].get("routed")),
                 _percent(sets[name].get("routed_precision")),
+                _percent(wrong_share(sets[name])),
             )
             for name in sorted(sets)
         ]

@@ -150,6 +150,7 @@ def _run(force: bool, min_examples: int | None, data_dir: Path | None) -> Outcom
         figures["sets"],
         (serving.figures or {}).get("sets") or {},
         float(current_app.config["NLU_PROMOTION_TOLERANCE"]),
+        float(current_app.config["NLU_TRIAGE_BUDGET"]),
     )
     candidate.reason, candidate.decided_at = decision.text, utcnow()
     db.session.add(candidate)

@@ -1,0 +1,101 @@
+"""Training examples written with diacritics also train as typed without them
+(nlu/components/normalizer.py, `augment_unaccented`), grouped with their original so the
+classifier's calibration folds never split the two. Runs the components in the Rasa
+environment (Python 3.10), as the server does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+
+import pytest
+
+from nlu import manage
+
+SCRIPT = textwrap.dedent(
+    """
+    import json
+    import numpy as np
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+    from nlu.components import ORIGIN
+    from nlu.components.linear_classifier import TfidfLogRegClassifier
+    from nlu.components.normalizer import TextNormalizer
+
+    def data():
+        return TrainingData([
+            Message(data={TEXT: "Đèn đường hỏng cả tuần", INTENT: "street_lighting"}),
+            Message(data={TEXT: "den duong hong roi", INTENT: "street_lighting"}),
+            Message(data={TEXT: "the street light is off", INTENT: "street_lighting"}),
+            Message(data={TEXT: "Rác ngập hẻm", INTENT: "waste"}),
+        ])
+
+    out = {}
+    for flag in (False, True):
+        trained = TextNormalizer({"mode": "both", "augment_unaccented": flag})
+        result = trained.process_training_data(data())
+        out[str(flag)] = [
+            [m.get(TEXT), m.get(INTENT), m.get(ORIGIN)] for m in result.training_examples
+        ]
+        out[str(flag) + "_intents"] = sorted(m.get(INTENT) for m in result.intent_examples)
+
+    # Calibration folds keep a group together: two copies of each of 12 examples a class.
+    clf = TfidfLogRegClassifier({"model": "svm", "tfidf": False}, None, None)
+    rng = np.random.default_rng(0)
+    labels = np.array(["a"] * 24 + ["b"] * 24)
+    groups = np.repeat(np.arange(24), 2)
+    features = rng.random((48, 5))
+    features[labels == "a", 0] += 1.0
+    import scipy.sparse
+    out["temperature"] = clf._fit_temperature(scipy.sparse.csr_matrix(features), labels, groups)
+    print(json.dumps(out, ensure_ascii=False))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def components_run() -> dict:
+    try:
+        manage.find_python310()
+    except manage.NluSetupError as exc:
+        pytest.skip(str(exc))
+    env = manage.ensure_env()
+    done = subprocess.run(
+        [str(manage.env_python(env)), "-c", SCRIPT],
+        env=manage.rasa_environ(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_without_the_option_no_copy_is_made(components_run):
+    rows = components_run["False"]
+    assert len(rows) == 4
+    assert rows[0][0].startswith("đèn đường hỏng cả tuần")  # normalised, both forms
+    assert all(origin is None for _, _, origin in rows)
+
+
+def test_each_accented_example_gets_one_bare_copy_in_its_group(components_run):
+    rows = components_run["True"]
+    originals, copies = rows[:4], rows[4:]
+    # Only the two examples written with diacritics are copied (bare text has one form);
+    # English and bare ones are not.
+    assert [text for text, _, _ in copies] == [
+        "den duong hong ca tuan",
+        "rac ngap hem",
+    ]
+    assert [intent for _, intent, _ in copies] == ["street_lighting", "waste"]
+    assert copies[0][2] == originals[0][2] is not None
+    assert copies[1][2] == originals[3][2] != copies[0][2]
+    assert originals[1][2] is None and originals[2][2] is None
+    # The copies are intent examples the classifier trains on.
+    assert components_run["True_intents"].count("street_lighting") == 4
+
+
+def test_calibration_runs_on_grouped_folds(components_run):
+    assert 0.05 <= components_run["temperature"] <= 5.0
