@@ -33,7 +33,6 @@ normalize = importlib.import_module("nlu.normalize")
 training_data = importlib.import_module("nlu.training_data")
 
 SEEDS = (0, 1)
-ENGLISH_FILES = ("en.yml", "en2.yml")
 
 
 def fold_predictions(raw: list[str], labels: np.ndarray, bare: list[str], augment: bool, seed):
@@ -65,8 +64,8 @@ def main() -> None:
     accented = np.array([b != t for b, t in zip(bare, raw, strict=True)])
     english_texts = {
         text
-        for name in ENGLISH_FILES
-        for text, _ in training_data.file_examples(training_data.DATA_DIR / name)
+        for path in training_data.DATA_DIR.glob(training_data.ENGLISH_GLOB)
+        for text, _ in training_data.file_examples(path)
     }
     english = np.array([text in english_texts for text in raw])
     subsets = (

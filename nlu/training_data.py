@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+# The English examples live in files named en*.yml (en.yml, en2.yml, …); the rest is Vietnamese.
+ENGLISH_GLOB = "en*.yml"
 # Entity markup, "[Hải Châu](ward)" or "[Hải Châu]{...}": the text keeps the words only.
 MARKUP = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
@@ -28,3 +30,8 @@ def file_examples(path: Path) -> list[tuple[str, str]]:
 def examples(data_dir: Path = DATA_DIR) -> list[tuple[str, str]]:
     """(text, intent) of every example in `data_dir`/*.yml, files in name order."""
     return [row for path in sorted(data_dir.glob("*.yml")) for row in file_examples(path)]
+
+
+def is_english_file(path: Path) -> bool:
+    """Whether a file of nlu/data holds English examples (by the naming rule above)."""
+    return path.match(ENGLISH_GLOB)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nlu import manage
+from nlu import manage, training_data
 from tests.factories import AssignedReportFactory
 from webapp.extensions import db
 from webapp.services.casework import workflow
@@ -25,9 +25,6 @@ from webapp.services.nlu_models.report import format_history
 
 pytestmark = pytest.mark.rasa
 KEPT = 5  # pollution examples left in the weakened base data
-
-
-ENGLISH = ("en.yml", "en2.yml")  # nlu/data's English files
 
 
 def _weakened(tmp_path: Path) -> tuple[Path, list[str], list[str]]:
@@ -41,7 +38,7 @@ def _weakened(tmp_path: Path) -> tuple[Path, list[str], list[str]]:
     removed: list[str] = []
     waste: list[str] = []
     for path in sorted(data.glob("*.yml")):
-        if path.name in ENGLISH:
+        if training_data.is_english_file(path):
             continue
         blocks = yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]
         keep = KEPT if path.name == "nlu.yml" else 0
