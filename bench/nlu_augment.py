@@ -64,7 +64,8 @@ def main() -> None:
     accented = np.array([b != t for b, t in zip(bare, raw, strict=True)])
     english_texts = {
         text
-        for path in training_data.DATA_DIR.glob(training_data.ENGLISH_GLOB)
+        for path in training_data.DATA_DIR.glob("*.yml")
+        if training_data.is_english_file(path)
         for text, _ in training_data.file_examples(path)
     }
     english = np.array([text in english_texts for text in raw])

@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-# The English examples live in files named en*.yml (en.yml, en2.yml, …); the rest is Vietnamese.
-ENGLISH_GLOB = "en*.yml"
+# The English examples live in files named en.yml, en2.yml, en3.yml…; the rest is Vietnamese.
+ENGLISH_NAME = re.compile(r"en\d*\.yml")
 # Entity markup, "[Hải Châu](ward)" or "[Hải Châu]{...}": the text keeps the words only.
 MARKUP = re.compile(r"\[([^\]]*)\](?:\([^)]*\)|\{[^}]*\})")
 
@@ -34,4 +34,4 @@ def examples(data_dir: Path = DATA_DIR) -> list[tuple[str, str]]:
 
 def is_english_file(path: Path) -> bool:
     """Whether a file of nlu/data holds English examples (by the naming rule above)."""
-    return path.match(ENGLISH_GLOB)
+    return ENGLISH_NAME.fullmatch(path.name) is not None

@@ -35,7 +35,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from nlu.components import ORIGIN, CodeFingerprinted
@@ -171,12 +171,9 @@ class TfidfLogRegClassifier(CodeFingerprinted, IntentClassifier, GraphComponent)
         if folds < 2 or np.unique(per_class, return_counts=True)[1].min() < folds:
             return 1.0
         logits = np.zeros((len(labels), len(classes)))
-        splitter = StratifiedGroupKFold(
-            folds, shuffle=True, random_state=self._config["random_state"]
-        )
-        for train_idx, test_idx in splitter.split(features, labels, groups):
-            if len(np.unique(labels[train_idx])) < len(classes):
-                return 1.0
+        for train_idx, test_idx in calibration_folds(
+            labels, groups, folds, self._config["random_state"]
+        ):
             model = self._new_model().fit(features[train_idx], labels[train_idx])
             logits[test_idx] = _logits(model, features[test_idx])
         gold = np.searchsorted(classes, labels)
@@ -242,6 +239,28 @@ class TfidfLogRegClassifier(CodeFingerprinted, IntentClassifier, GraphComponent)
             stored["clf"],
             float(stored.get("temperature", 1.0)),
         )
+
+
+def calibration_folds(
+    labels: np.ndarray, groups: np.ndarray, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds that keep each group (an example and its copies) in one fold, every
+    class in every training part.
+
+    scikit-learn 1.1's StratifiedGroupKFold(shuffle=True) shuffles the groups' class counts
+    but not their ids, so its folds come out unstratified (scikit-learn issue 32478): the
+    groups are shuffled here, by renumbering them, and split without its shuffle. Should a
+    training part still miss a class, the folds fall back to plain stratified ones (a copy may
+    then sit on both sides, which only makes the temperature a little bolder).
+    """
+    renumbered = np.random.default_rng(seed).permutation(int(groups.max()) + 1)[groups]
+    placeholder = np.zeros(len(labels))
+    split = list(StratifiedGroupKFold(folds).split(placeholder, labels, renumbered))
+    classes = len(np.unique(labels))
+    if all(len(np.unique(labels[train])) == classes for train, _ in split):
+        return split
+    logger.warning("Calibration folds that keep copies together miss a class; ungrouped.")
+    return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(placeholder, labels))
 
 
 def _logits(model: LogisticRegression | LinearSVC, features: scipy.sparse.csr_matrix) -> np.ndarray:

@@ -67,7 +67,9 @@ def test_the_history_newest_first_with_states_and_figures(app, models):
     assert order == sorted(order)
     better = _row(page, models["better"])
     assert "Đang dùng" in better and "25" in better
-    assert "heldout_vi 91.2 95.0 94.1" in better
+    # The wrong share, derived for a record that does not store it: 95 % × 5.9 % = 5.6 %.
+    assert "heldout_vi 91.2 95.0 94.1 5.6 " in better + " "
+    assert "dev 95.0 90.0 100.0 0.0 " in better
     assert f"kém hơn mô hình #{models['base']}" in _row(page, models["worse"])
     assert "Chưa chấm điểm." in _row(page, models["base"])
 

@@ -17,6 +17,7 @@ SCRIPT = textwrap.dedent(
     """
     import json
     import numpy as np
+    import scipy.sparse
     from rasa.shared.nlu.constants import INTENT, TEXT
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -41,14 +42,26 @@ SCRIPT = textwrap.dedent(
         ]
         out[str(flag) + "_intents"] = sorted(m.get(INTENT) for m in result.intent_examples)
 
-    # Calibration folds keep a group together: two copies of each of 12 examples a class.
-    clf = TfidfLogRegClassifier({"model": "svm", "tfidf": False}, None, None)
+    # Calibration folds keep a group together: 30 examples of class a, 12 of b, 6 of c, each
+    # with its copy (two rows, one group).
+    from nlu.components.linear_classifier import calibration_folds
+    labels = np.array(["a"] * 60 + ["b"] * 24 + ["c"] * 12)
+    groups = np.repeat(np.arange(48), 2)
+    split = calibration_folds(labels, groups, 3, 42)
+    out["folds"] = [
+        {
+            "shared_groups": len(set(groups[train]) & set(groups[test])),
+            "train_classes": sorted(set(labels[train])),
+            "test_share_a": float(np.mean(labels[test] == "a")),
+            "test_size": len(test),
+        }
+        for train, test in split
+    ]
     rng = np.random.default_rng(0)
-    labels = np.array(["a"] * 24 + ["b"] * 24)
-    groups = np.repeat(np.arange(24), 2)
-    features = rng.random((48, 5))
-    features[labels == "a", 0] += 1.0
-    import scipy.sparse
+    features = rng.random((96, 6)) * 0.5
+    for column, label in enumerate("abc"):
+        features[labels == label, column] += 1.0
+    clf = TfidfLogRegClassifier({"model": "svm", "tfidf": False}, None, None)
     out["temperature"] = clf._fit_temperature(scipy.sparse.csr_matrix(features), labels, groups)
     print(json.dumps(out, ensure_ascii=False))
     """
@@ -97,5 +110,17 @@ def test_each_accented_example_gets_one_bare_copy_in_its_group(components_run):
     assert components_run["True_intents"].count("street_lighting") == 4
 
 
-def test_calibration_runs_on_grouped_folds(components_run):
-    assert 0.05 <= components_run["temperature"] <= 5.0
+def test_calibration_folds_keep_copies_together_and_stay_stratified(components_run):
+    folds = components_run["folds"]
+    assert len(folds) == 3
+    assert sum(fold["test_size"] for fold in folds) == 96
+    for fold in folds:
+        assert fold["shared_groups"] == 0  # no example on one side and its copy on the other
+        assert fold["train_classes"] == ["a", "b", "c"]
+        assert abs(fold["test_share_a"] - 60 / 96) < 0.07
+
+
+def test_the_temperature_is_fitted_not_the_fallback(components_run):
+    # 1.0 is what an unfittable calibration returns; separable classes need a bolder one.
+    assert components_run["temperature"] != 1.0
+    assert 0.05 <= components_run["temperature"] < 1.0

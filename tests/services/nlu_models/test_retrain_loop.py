@@ -57,6 +57,43 @@ def test_a_right_answer_left_to_triage_is_not_a_wrong_agency():
     assert not promotion.compare(stored, current).promote
 
 
+def _figures(total: int, routed: int, wrong: int, stored: bool) -> dict:
+    """A set's figures as report_figures rounds them (4 decimals), with or without the
+    stored wrong share that older history records lack."""
+    figures = {
+        "total": total,
+        "macro_f1": 0.9,
+        "routed": round(routed / total, 4),
+        "routed_precision": round((routed - wrong) / routed, 4),
+    }
+    if stored:
+        figures["wrongly_routed"] = round(wrong / total, 4)
+    return figures
+
+
+@pytest.mark.parametrize(
+    ("total", "routed", "wrong"), [(984, 982, 28), (96, 88, 6), (96, 87, 6), (1000, 811, 25)]
+)
+def test_the_same_wrong_count_is_never_a_rise_whatever_the_rounding(total, routed, wrong):
+    """A record stored before the wrong share was (derived from rounded figures) against a
+    candidate's stored share: the same number of wrong answers reads as the same."""
+    old = {"set": _figures(total, routed, wrong, stored=False)}
+    new = {"set": _figures(total, routed, wrong, stored=True)}
+    assert promotion.compare(new, old, triage_budget=0.5).promote
+    assert promotion.compare(old, new, triage_budget=0.5).promote
+    one_more = {"set": _figures(total, routed, wrong + 1, stored=True)}
+    assert not promotion.compare(one_more, old, triage_budget=0.5).promote
+
+
+def test_a_rise_of_exactly_the_tolerance_is_allowed():
+    before = {"set": _figures(1000, 900, 11, stored=True)}
+    after = {"set": _figures(1000, 900, 21, stored=True)}  # 0.011 → 0.021
+    assert promotion.compare(after, before, tolerance=0.01).promote
+    assert not promotion.compare(after, before, tolerance=0.009).promote
+    lower = {"set": {**before["set"], "macro_f1": 0.89}}  # 0.900 → 0.890
+    assert promotion.compare(lower, before, tolerance=0.01).promote
+
+
 def test_triage_stays_within_the_budget_or_within_what_serves_now():
     current = {"vi": {"macro_f1": 0.9, "routed": 0.90, "routed_precision": 1.0}}
     over = {"vi": {"macro_f1": 0.9, "routed": 0.80, "routed_precision": 1.0}}

@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 SHOWN_DECIMALS = 3
+# Float noise: 0.011 + 0.01 is 0.020999…, a rise of exactly the tolerance is not over it.
+EPSILON = 1e-9
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,11 @@ def wrong_share(figures: Mapping) -> float | None:
     return float(routed) * (1.0 - float(precision))
 
 
+def _count(share: float, total: int) -> int:
+    # Shares are stored to 4 decimals: × total, the error stays far below one message.
+    return round(share * total)
+
+
 def _shown(value: float) -> float:
     # Compared as the history shows them (3 decimals): a figure that reads the same is not
     # worse, and no reason says "0.952 → 0.952".
@@ -55,21 +62,32 @@ def _shown(value: float) -> float:
 def _checks(
     new: Mapping, old: Mapping, tolerance: float, budget: float | None
 ) -> Iterator[tuple[str, bool]]:
-    """(line, worse) for each figure of one set that both models have; triage only when over."""
+    """(line, worse) for each figure of one set that both models have; triage only when over.
+
+    Wrong answers and triage are compared in messages (the same evaluation file gives both
+    models the same total), so that rounding never turns the same count into a rise."""
+    total = new.get("total") if new.get("total") == old.get("total") else None
     if new.get("macro_f1") is not None and old.get("macro_f1") is not None:
         after, before = _shown(new["macro_f1"]), _shown(old["macro_f1"])
-        yield f"macro-F1 {before:.3f} → {after:.3f}", after < before - tolerance
+        yield f"macro-F1 {before:.3f} → {after:.3f}", after < before - tolerance - EPSILON
     after_wrong, before_wrong = wrong_share(new), wrong_share(old)
     if after_wrong is not None and before_wrong is not None:
-        after, before = _shown(after_wrong), _shown(before_wrong)
-        yield f"routed to a wrong category {before:.3f} → {after:.3f}", after > before + tolerance
+        line = f"routed to a wrong category {_shown(before_wrong):.3f} → {_shown(after_wrong):.3f}"
+        if total:
+            more = _count(after_wrong, total) - _count(before_wrong, total)
+            yield line, more > tolerance * total + EPSILON
+        else:
+            rise = _shown(after_wrong) - _shown(before_wrong)
+            yield line, rise > tolerance + EPSILON
     if budget is not None and new.get("routed") is not None:
-        triage = _shown(1.0 - float(new["routed"]))
+        triage = 1.0 - float(new["routed"])
         allowed = budget
         if old.get("routed") is not None:
-            allowed = max(budget, _shown(1.0 - float(old["routed"])))
-        if triage > allowed:
-            yield f"triage {triage:.3f} over {allowed:.3f}", True
+            allowed = max(budget, 1.0 - float(old["routed"]))
+        # Half a message (or a rounding step) of slack: the same count is never "over".
+        slack = 0.5 / total if total else 10**-SHOWN_DECIMALS / 2
+        if triage > allowed + slack:
+            yield f"triage {_shown(triage):.3f} over {_shown(allowed):.3f}", True
 
 
 def compare(
