@@ -59,6 +59,35 @@ def _shown(value: float) -> float:
     return round(value, SHOWN_DECIMALS)
 
 
+def _wrong_check(
+    new: Mapping, old: Mapping, tolerance: float, total: int | None
+) -> tuple[str, bool] | None:
+    """(line, worse) for the wrong share; in messages when both sets have the same total."""
+    after, before = wrong_share(new), wrong_share(old)
+    if after is None or before is None:
+        return None
+    line = f"routed to a wrong category {_shown(before):.3f} → {_shown(after):.3f}"
+    if total:
+        return line, _count(after, total) - _count(before, total) > tolerance * total + EPSILON
+    return line, _shown(after) - _shown(before) > tolerance + EPSILON
+
+
+def _triage_over(new: Mapping, old: Mapping, budget: float, total: int | None) -> str | None:
+    """The reason when the candidate leaves more to triage than the budget (or the serving
+    model, when that already leaves more) allows."""
+    if new.get("routed") is None:
+        return None
+    triage = 1.0 - float(new["routed"])
+    allowed = budget
+    if old.get("routed") is not None:
+        allowed = max(budget, 1.0 - float(old["routed"]))
+    # Half a message (or a rounding step) of slack: the same count is never "over".
+    slack = 0.5 / total if total else 10**-SHOWN_DECIMALS / 2
+    if triage <= allowed + slack:
+        return None
+    return f"triage {_shown(triage):.3f} over {_shown(allowed):.3f}"
+
+
 def _checks(
     new: Mapping, old: Mapping, tolerance: float, budget: float | None
 ) -> Iterator[tuple[str, bool]]:
@@ -70,24 +99,12 @@ def _checks(
     if new.get("macro_f1") is not None and old.get("macro_f1") is not None:
         after, before = _shown(new["macro_f1"]), _shown(old["macro_f1"])
         yield f"macro-F1 {before:.3f} → {after:.3f}", after < before - tolerance - EPSILON
-    after_wrong, before_wrong = wrong_share(new), wrong_share(old)
-    if after_wrong is not None and before_wrong is not None:
-        line = f"routed to a wrong category {_shown(before_wrong):.3f} → {_shown(after_wrong):.3f}"
-        if total:
-            more = _count(after_wrong, total) - _count(before_wrong, total)
-            yield line, more > tolerance * total + EPSILON
-        else:
-            rise = _shown(after_wrong) - _shown(before_wrong)
-            yield line, rise > tolerance + EPSILON
-    if budget is not None and new.get("routed") is not None:
-        triage = 1.0 - float(new["routed"])
-        allowed = budget
-        if old.get("routed") is not None:
-            allowed = max(budget, 1.0 - float(old["routed"]))
-        # Half a message (or a rounding step) of slack: the same count is never "over".
-        slack = 0.5 / total if total else 10**-SHOWN_DECIMALS / 2
-        if triage > allowed + slack:
-            yield f"triage {_shown(triage):.3f} over {_shown(allowed):.3f}", True
+    wrong = _wrong_check(new, old, tolerance, total)
+    if wrong is not None:
+        yield wrong
+    over = _triage_over(new, old, budget, total) if budget is not None else None
+    if over is not None:
+        yield over, True
 
 
 def compare(

@@ -11,9 +11,7 @@ from webapp.models import NluModel
 from webapp.services.nlu_models.promotion import wrong_share
 
 
-def _figure(sets: dict, name: str, key: str) -> str:
-    figures = sets.get(name) or {}
-    value = wrong_share(figures) if key == "wrongly_routed" else figures.get(key)
+def _figure(value: object) -> str:
     return f"{value:.3f}" if isinstance(value, int | float) else "–"
 
 
@@ -30,13 +28,14 @@ def format_history(models: Sequence[NluModel]) -> str:
         )
         sets = (model.figures or {}).get("sets") or {}
         for name in sorted(sets):
+            figures = sets[name] or {}
             lines.append(
-                f"    {name:12} macro-F1 {_figure(sets, name, 'macro_f1')}"
-                f"  accuracy {_figure(sets, name, 'accuracy')}"
-                f"  routed {_figure(sets, name, 'routed')}"
-                f"  routed precision {_figure(sets, name, 'routed_precision')}"
-                f"  wrong {_figure(sets, name, 'wrongly_routed')}"
-                f"  ECE {_figure(sets, name, 'calibration_error')}"
+                f"    {name:12} macro-F1 {_figure(figures.get('macro_f1'))}"
+                f"  accuracy {_figure(figures.get('accuracy'))}"
+                f"  routed {_figure(figures.get('routed'))}"
+                f"  routed precision {_figure(figures.get('routed_precision'))}"
+                f"  wrong {_figure(wrong_share(figures))}"
+                f"  ECE {_figure(figures.get('calibration_error'))}"
             )
         if model.reason:
             lines.append(f"    {model.reason}")
