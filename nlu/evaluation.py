@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from nlu.intervals import Interval, bootstrap_f1, wilson
+
 NO_CATEGORY = "(none)"
 # Thresholds of the precision/coverage table (the province chooses one: NLU_CONFIDENCE_THRESHOLD).
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
@@ -25,6 +27,7 @@ class RoutingRow:
     routed: float
     precision: float
     triage: float
+    precision_interval: Interval = (0.0, 1.0)  # 95 %, Wilson (nlu.intervals)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class Report:
     calibration_error: float | None = None  # expected calibration error (ECE)
     triage_budget: float | None = None  # the share an operator may take (budget_threshold)
     budget_row: RoutingRow | None = None  # the threshold that budget picks, and what it does
+    # 95 % bootstrap intervals of each class's F1 and of macro-F1 (nlu.intervals)
+    f1_intervals: dict[str, Interval] = field(default_factory=dict)
+    macro_f1_interval: Interval | None = None
 
 
 def routing_table(
@@ -74,8 +80,9 @@ def routing_table(
             for g, p, c in zip(gold, predicted, confidences, strict=True)
             if p is not None and c >= threshold
         ]
-        share = _ratio(len(routed), total)
-        rows.append(RoutingRow(threshold, share, _ratio(sum(routed), len(routed)), 1 - share))
+        share, right = _ratio(len(routed), total), sum(routed)
+        precision, interval = _ratio(right, len(routed)), wilson(right, len(routed))
+        rows.append(RoutingRow(threshold, share, precision, 1 - share, interval))
     return rows
 
 
@@ -146,12 +153,14 @@ def evaluate(
     confidences: Sequence[float] | None = None,
     threshold: float | None = None,
     triage_budget: float | None = None,
+    intervals: bool = True,
 ) -> Report:
     """Compare predictions with gold labels.
 
     Macro-F1 averages the F1 of ``labels`` (default: the labels present in ``gold``), so a
     prediction outside them (a chat intent, or None, counted as "(none)") is a miss for its
-    gold class without adding a class of its own to the average.
+    gold class without adding a class of its own to the average. With `intervals`, each F1,
+    macro-F1 and each routed precision come with a 95 % confidence interval.
     """
     if len(gold) != len(predicted):
         raise ValueError("gold and predicted must have the same length")
@@ -182,6 +191,9 @@ def evaluate(
     macro_f1 = sum(s.f1 for s in per_class.values()) / len(per_class) if per_class else 0.0
     ranked = sorted(confusion.items(), key=lambda item: (-item[1], item[0]))
     confusions = [(g, p, n) for (g, p), n in ranked[:top_confusions]]
+    f1_intervals, macro_interval = (
+        bootstrap_f1(gold, preds, label_list) if intervals else ({}, None)
+    )
 
     p50 = p95 = None
     if latencies_ms:
@@ -196,7 +208,7 @@ def evaluate(
             budget_row = budget_threshold(gold, predicted, confidences, triage_budget)
     return Report(
         total, accuracy, macro_f1, per_class, confusions, p50, p95, errors, threshold, routing,
-        ece, triage_budget, budget_row,
+        ece, triage_budget, budget_row, f1_intervals, macro_interval,
     )  # fmt: skip
 
 
@@ -205,17 +217,20 @@ def format_report(report: Report, *, show_errors: bool = False) -> str:
     lines = [
         f"messages     {report.total}",
         f"accuracy     {report.accuracy:.3f}",
-        f"macro-F1     {report.macro_f1:.3f}",
+        f"macro-F1     {report.macro_f1:.3f}{_between(report.macro_f1_interval, '.3f')}",
     ]
     if report.latency_p50_ms is not None and report.latency_p95_ms is not None:
         lines.append(f"latency p50  {report.latency_p50_ms:.1f} ms")
         lines.append(f"latency p95  {report.latency_p95_ms:.1f} ms")
     lines.append("")
-    lines.append(f"{'class':22} {'prec':>6} {'recall':>6} {'F1':>6} {'n':>4}")
+    shown = " F1 95% CI" if report.f1_intervals else ""
+    lines.append(f"{'class':22} {'prec':>6} {'recall':>6} {'F1':>6} {'n':>4}{shown}")
     for score in report.per_class.values():
+        interval = report.f1_intervals.get(score.label)
         lines.append(
             f"{score.label:22} {score.precision:6.3f} {score.recall:6.3f} "
             f"{score.f1:6.3f} {score.support:4d}"
+            + (f"  {interval[0]:.2f}–{interval[1]:.2f}" if interval else "")
         )
     if report.confusions:
         lines.append("")
@@ -231,6 +246,13 @@ def format_report(report: Report, *, show_errors: bool = False) -> str:
     return "\n".join(lines)
 
 
+def _between(interval: Interval | None, spec: str) -> str:
+    """ " (95 % CI 0.912–0.961)", or nothing without an interval."""
+    if interval is None:
+        return ""
+    return f" (95% CI {format(interval[0], spec)}–{format(interval[1], spec)})"
+
+
 def _format_routing(report: Report) -> list[str]:
     if not report.routing:
         return []
@@ -239,7 +261,8 @@ def _format_routing(report: Report) -> list[str]:
     if chosen is not None:
         lines.append(
             f"at the threshold {chosen.threshold:.2f}: routed {chosen.routed:.1%}, of which to "
-            f"the right category {chosen.precision:.1%}; triage {chosen.triage:.1%}"
+            f"the right category {chosen.precision:.1%}"
+            f"{_between(chosen.precision_interval, '.1%')}; triage {chosen.triage:.1%}"
         )
     lines.append(f"{'threshold':>9} {'routed':>7} {'precision':>9} {'triage':>7}")
     for row in report.routing:
@@ -255,8 +278,8 @@ def _format_routing(report: Report) -> list[str]:
         row = report.budget_row
         lines.append(
             f"for a triage budget of {report.triage_budget:.0%}: threshold {row.threshold:.2f},"
-            f" routed {row.routed:.1%}, of which to the right category {row.precision:.1%};"
-            f" triage {row.triage:.1%}"
+            f" routed {row.routed:.1%}, of which to the right category {row.precision:.1%}"
+            f"{_between(row.precision_interval, '.1%')}; triage {row.triage:.1%}"
             if row is not None
             else f"for a triage budget of {report.triage_budget:.0%}: no threshold keeps"
             " triage within it"

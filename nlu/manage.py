@@ -4,7 +4,7 @@
     python -m nlu.manage train [--force]     # train when data/config changed; print the model
     python -m nlu.manage serve [--port 5005] # ensure-env, train if needed, exec `rasa run`
     python -m nlu.manage ping [--url URL]
-    python -m nlu.manage evaluate FILE [--url URL] [--errors]
+    python -m nlu.manage evaluate FILE [FILE…] [--url URL] [--errors]
 
 Runs from the app's Python 3.11 virtualenv with the standard library and httpx only (no Flask):
 Rasa 3.6 needs Python < 3.11, so it lives in its own virtualenv under the cache directory
@@ -351,9 +351,14 @@ def load_jsonl(path: Path) -> list[dict[str, str]]:
 
 
 def evaluate(
-    path: Path, url: str | None = None, *, warmup: int = 3, threshold: float | None = None
+    path: Path | Sequence[Path],
+    url: str | None = None,
+    *,
+    warmup: int = 3,
+    threshold: float | None = None,
 ) -> Report:
-    """Parse every message of a JSON Lines file through the server and score the answers.
+    """Parse every message of a JSON Lines file (or of several, scored together) through the
+    server and score the answers.
 
     The first `warmup` messages are parsed once before timing (the first parses of a fresh
     server are slow); the latencies are client-side wall times of POST /model/parse.
@@ -361,7 +366,8 @@ def evaluate(
     from nlu.client import NluClient
     from nlu.evaluation import evaluate as score
 
-    rows = load_jsonl(path)
+    paths = [path] if isinstance(path, Path) else list(path)
+    rows = [row for each in paths for row in load_jsonl(each)]
     predicted: list[str | None] = []
     confidences: list[float] = []
     latencies: list[float] = []
@@ -402,8 +408,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--host", default=None, help="interface (default $RASA_HOST or 127.0.0.1)")
     p = sub.add_parser("ping", help="check that the server answers")
     p.add_argument("--url", default=None)
-    p = sub.add_parser("evaluate", help="score a JSON Lines file (text, category)")
-    p.add_argument("file", type=Path)
+    p = sub.add_parser("evaluate", help="score JSON Lines files (text, category) together")
+    p.add_argument("file", type=Path, nargs="+")
     p.add_argument("--url", default=None)
     p.add_argument("--errors", action="store_true", help="list the misclassified messages")
     args = parser.parse_args(argv)

@@ -145,18 +145,19 @@ def nlu_train(force: bool) -> None:
 
 
 @nlu_cli.command("evaluate")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--url", default=None, help="Rasa server (default: RASA_URL).")
 @click.option("--errors", is_flag=True, help="List the misclassified messages.")
-def nlu_evaluate(file: str, url: str | None, errors: bool) -> None:
+def nlu_evaluate(files: tuple[str, ...], url: str | None, errors: bool) -> None:
     """Accuracy, macro-F1, per-class F1, confusions, parse latency; the routed share, its
     precision and the triage share at the configured threshold and for a range of thresholds;
-    the calibration error, on a JSON Lines file."""
+    the calibration error, on JSON Lines files (several are scored together), each figure with
+    its 95 % confidence interval."""
     from nlu import manage
     from nlu.evaluation import format_report
 
     report = manage.evaluate(
-        Path(file),
+        [Path(file) for file in files],
         url or current_app.config["RASA_URL"],
         threshold=float(current_app.config["NLU_CONFIDENCE_THRESHOLD"]),
     )
@@ -171,7 +172,8 @@ def nlu_evaluate(file: str, url: str | None, errors: bool) -> None:
     default=None,
     help="Share of reports operators can triage (default: NLU_TRIAGE_BUDGET).",
 )
-def nlu_crossval(folds: int, triage_budget: float | None) -> None:
+@click.option("--seed", type=int, default=0, show_default=True, help="How the folds are drawn.")
+def nlu_crossval(folds: int, triage_budget: float | None, seed: int) -> None:
     """Cross-validated figures on the training data (each fold scored by a model trained on
     the others): macro-F1, per class, the routing table, the calibration error, and the
     threshold the triage budget picks (the most precise one within it)."""
@@ -181,7 +183,7 @@ def nlu_crossval(folds: int, triage_budget: float | None) -> None:
     cfg = current_app.config
     threshold = float(cfg["NLU_CONFIDENCE_THRESHOLD"])
     budget = float(cfg["NLU_TRIAGE_BUDGET"] if triage_budget is None else triage_budget)
-    click.echo(format_report(crossval(folds, threshold, budget)))
+    click.echo(format_report(crossval(folds, threshold, budget, seed)))
 
 
 @nlu_cli.command("ping")

@@ -3,6 +3,8 @@ itself is Rasa's; here its output, as it writes it, is read back)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nlu import crossval
@@ -23,7 +25,7 @@ def test_category_examples_are_scored_and_a_chat_answer_is_triage(monkeypatch):
         _row("đèn đường tắt", "street_lighting", "greet", 0.8),
         _row("xin chào", "greet", "greet", 0.99),  # a chat example: not in the scores
     ]
-    monkeypatch.setattr(crossval, "predictions", lambda folds: rows)
+    monkeypatch.setattr(crossval, "predictions", lambda folds, seed: rows)
     report = crossval.crossval(5, threshold=0.6)
     assert report.total == 3
     assert report.per_class["waste"].precision == pytest.approx(0.5)
@@ -39,7 +41,7 @@ def test_the_command_prints_the_threshold_the_triage_budget_picks(app, monkeypat
         _row("khói nhà máy", "pollution", "waste", 0.65),
         _row("ổ gà", "road_damage", "greet", 0.9),
     ]
-    monkeypatch.setattr(crossval, "predictions", lambda folds: rows)
+    monkeypatch.setattr(crossval, "predictions", lambda folds, seed: rows)
     runner = app.test_cli_runner()
     # The configured budget (NLU_TRIAGE_BUDGET, 15 %) cannot leave the wrong answer to triage
     # besides the chat one; 20 % can, and the most precise threshold within it is picked.
@@ -48,3 +50,64 @@ def test_the_command_prints_the_threshold_the_triage_budget_picks(app, monkeypat
     wider = runner.invoke(args=["nlu", "crossval", "--triage-budget", "0.2"]).output
     assert "for a triage budget of 20%: threshold 0.66, routed 80.0%" in wider
     assert "of which to the right category 100.0%" in wider
+
+
+FOLDS_SCRIPT = """
+import json, sys, numpy
+from rasa.nlu.test import generate_folds
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+data = TrainingData([Message(data={"text": f"m{i}", "intent": "ab"[i % 2]}) for i in range(40)])
+out = []
+for seed in (0, 0, 1):
+    numpy.random.seed(seed)  # what crossval.SEEDED_RASA does before Rasa's command line
+    folds = generate_folds(4, data)
+    out.append([[m.get("text") for m in test.intent_examples] for _, test in folds])
+print(json.dumps(out))
+"""
+
+
+def _rasa_python() -> str:
+    from nlu import manage
+
+    try:
+        manage.find_python310()
+    except manage.NluSetupError as exc:
+        pytest.skip(str(exc))
+    return str(manage.env_python(manage.ensure_env()))
+
+
+def test_a_seed_draws_the_same_folds_every_time():
+    """Rasa draws its folds from numpy's global random state: seeded, they repeat."""
+    import json
+    import subprocess
+
+    from nlu import manage
+
+    done = subprocess.run(
+        [_rasa_python(), "-c", FOLDS_SCRIPT],
+        env=manage.rasa_environ(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    first, again, other = json.loads(done.stdout.strip().splitlines()[-1])
+    assert first == again and first != other
+    assert sorted(text for fold in first for text in fold) == sorted(f"m{i}" for i in range(40))
+
+
+def test_the_seeded_command_line_is_rasas():
+    import subprocess
+
+    from nlu import manage
+
+    done = subprocess.run(
+        [_rasa_python(), "-c", crossval.SEEDED_RASA, "7", "--version"],
+        env=manage.rasa_environ(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"Rasa Version\s*:\s*3\.6\.", done.stdout), done.stdout

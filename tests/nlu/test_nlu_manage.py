@@ -168,6 +168,24 @@ def test_cli_ping_and_evaluate(fake_rasa, tmp_path, capsys):
     assert "latency p95" in out
 
 
+def test_several_files_are_scored_together(fake_rasa, tmp_path, capsys, app):
+    server = fake_rasa([(200, rasa_body("waste"), 0)])
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text(json.dumps({"text": "rác", "category": "waste"}) + "\n")
+    second.write_text(
+        json.dumps({"text": "ổ gà", "category": "road_damage"}) + "\n"
+        + json.dumps({"text": "rác nữa", "category": "waste"}) + "\n"
+    )  # fmt: skip
+    report = manage.evaluate([first, second], server.url, warmup=0)
+    assert report.total == 3 and report.per_class["waste"].precision == pytest.approx(2 / 3)
+    assert manage.main(["evaluate", str(first), str(second), "--url", server.url]) == 0
+    assert "messages     3" in capsys.readouterr().out
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["nlu", "evaluate", str(first), str(second), "--url", server.url])
+    assert out.exit_code == 0, out.output
+    assert "messages     3" in out.output and "macro-F1     0.400 (95% CI" in out.output
+
+
 def test_cli_reports_a_server_that_is_down(tmp_path, capsys):
     from nlu_fakes import free_port
 

@@ -1,0 +1,86 @@
+"""How far an evaluation's figures can be trusted: 95 % confidence intervals.
+
+A class's F1 on ten held-out messages moves by about 0.05 with each answer, so "0.74" alone
+cannot say whether the class misses a goal of 0.80 or only had two unlucky messages. Shares
+(right among routed) get Wilson score intervals, which stay inside [0, 1] and behave near
+100 %; F1 and macro-F1, which are not shares, a percentile bootstrap over the messages (the
+messages are redrawn with replacement and the figure recomputed; the middle 95 % of the
+recomputed figures is the interval), with a fixed seed so that a file always prints the same.
+
+Written by hand: each is a few lines, and the app's environment (where `flask nlu evaluate`
+runs) has neither scipy nor statsmodels; a large dependency for one formula is not worth it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+Interval = tuple[float, float]
+
+Z95 = 1.959963984540054  # the standard normal's 97.5th percentile
+RESAMPLES = 1000
+SEED = 0
+
+
+def wilson(successes: int, total: int, z: float = Z95) -> Interval:
+    """The Wilson score interval of the share successes/total ((0, 1) when total is 0)."""
+    if total <= 0:
+        return (0.0, 1.0)
+    share = successes / total
+    spread = z * z / total
+    centre = (share + spread / 2) / (1 + spread)
+    half = z * math.sqrt(share * (1 - share) / total + spread / (4 * total)) / (1 + spread)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _f1s(pairs: Sequence[tuple[str, str]], labels: Sequence[str]) -> list[float]:
+    right: Counter[str] = Counter()
+    gold: Counter[str] = Counter()
+    said: Counter[str] = Counter()
+    for g, p in pairs:
+        gold[g] += 1
+        said[p] += 1
+        if g == p:
+            right[g] += 1
+    return [
+        2 * right[label] / (gold[label] + said[label]) if gold[label] + said[label] else 0.0
+        for label in labels
+    ]
+
+
+def _middle(values: list[float], share: float = 0.95) -> Interval:
+    ordered = sorted(values)
+    tail = (1 - share) / 2
+    low = ordered[math.floor(tail * (len(ordered) - 1))]
+    high = ordered[math.ceil((1 - tail) * (len(ordered) - 1))]
+    return (low, high)
+
+
+def bootstrap_f1(
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    labels: Iterable[str],
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> tuple[dict[str, Interval], Interval]:
+    """Percentile-bootstrap intervals of each label's F1 and of their mean (macro-F1)."""
+    label_list = list(labels)
+    pairs = list(zip(gold, predicted, strict=True))
+    if not pairs or not label_list:
+        return {label: (0.0, 1.0) for label in label_list}, (0.0, 1.0)
+    rng = random.Random(seed)
+    per_label: list[list[float]] = [[] for _ in label_list]
+    macro: list[float] = []
+    for _ in range(resamples):
+        f1s = _f1s(rng.choices(pairs, k=len(pairs)), label_list)
+        for column, f1 in zip(per_label, f1s, strict=True):
+            column.append(f1)
+        macro.append(sum(f1s) / len(f1s))
+    intervals = {
+        label: _middle(column) for label, column in zip(label_list, per_label, strict=True)
+    }
+    return intervals, _middle(macro)
