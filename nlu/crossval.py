@@ -20,10 +20,8 @@ from nlu.evaluation import Report, evaluate
 from nlu.intents import CATEGORY_CODES, is_category
 
 # `python -c SEEDED_RASA SEED rasa-arguments…`: Rasa's command line after numpy.random.seed.
-SEEDED_RASA = (
-    "import sys, numpy; numpy.random.seed(int(sys.argv.pop(1))); sys.argv[0] = 'rasa'; "
-    "from rasa.__main__ import main; main()"
-)
+SEED_NUMPY = "import sys, numpy; numpy.random.seed(int(sys.argv.pop(1))); sys.argv[0] = 'rasa'\n"
+SEEDED_RASA = SEED_NUMPY + "from rasa.__main__ import main; main()"
 
 
 def predictions(folds: int, seed: int = 0) -> list[dict]:

@@ -172,7 +172,13 @@ def nlu_evaluate(files: tuple[str, ...], url: str | None, errors: bool) -> None:
     default=None,
     help="Share of reports operators can triage (default: NLU_TRIAGE_BUDGET).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="How the folds are drawn.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="How the folds are drawn (numpy's seed).",
+)
 def nlu_crossval(folds: int, triage_budget: float | None, seed: int) -> None:
     """Cross-validated figures on the training data (each fold scored by a model trained on
     the others): macro-F1, per class, the routing table, the calibration error, and the

@@ -52,18 +52,16 @@ def test_the_command_prints_the_threshold_the_triage_budget_picks(app, monkeypat
     assert "of which to the right category 100.0%" in wider
 
 
-FOLDS_SCRIPT = """
-import json, sys, numpy
+# Run after crossval.SEED_NUMPY, the very line that starts Rasa's command line in
+# `flask nlu crossval`: the folds Rasa's cross-validation would draw.
+FOLDS_PROBE = """
+import json
 from rasa.nlu.test import generate_folds
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 data = TrainingData([Message(data={"text": f"m{i}", "intent": "ab"[i % 2]}) for i in range(40)])
-out = []
-for seed in (0, 0, 1):
-    numpy.random.seed(seed)  # what crossval.SEEDED_RASA does before Rasa's command line
-    folds = generate_folds(4, data)
-    out.append([[m.get("text") for m in test.intent_examples] for _, test in folds])
-print(json.dumps(out))
+folds = generate_folds(4, data)
+print(json.dumps([[m.get("text") for m in test.intent_examples] for _, test in folds]))
 """
 
 
@@ -84,15 +82,20 @@ def test_a_seed_draws_the_same_folds_every_time():
 
     from nlu import manage
 
-    done = subprocess.run(
-        [_rasa_python(), "-c", FOLDS_SCRIPT],
-        env=manage.rasa_environ(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    first, again, other = json.loads(done.stdout.strip().splitlines()[-1])
+    python = _rasa_python()
+
+    def folds(seed: int) -> list[list[str]]:
+        done = subprocess.run(
+            [python, "-c", crossval.SEED_NUMPY + FOLDS_PROBE, str(seed)],
+            env=manage.rasa_environ(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    first, again, other = folds(0), folds(0), folds(1)
     assert first == again and first != other
     assert sorted(text for fold in first for text in fold) == sorted(f"m{i}" for i in range(40))
 

@@ -218,6 +218,32 @@ def test_better_candidate_is_promoted_reloaded_and_listed(ctx, app, scripted, re
     assert "examples learnt 3" in out and "macro-F1 1.000" in out and "macro-F1 0." in out
 
 
+def test_a_new_threshold_scores_the_serving_model_again(ctx, app, scripted, monkeypatch):
+    _trained, quality = scripted
+    quality["good"] = 1
+    _corrections(["mùi hôi từ bãi rác", "khói đen lò gạch", "nước sông đen ngòm"])
+    assert retrain.run().status == "refused"
+    serving = registry.current()
+    assert serving.figures["threshold"] == app.config["NLU_CONFIDENCE_THRESHOLD"]
+    scored: list[float | None] = []
+    real_score = candidates.score
+
+    def counting(model, files, threshold=None):
+        scored.append(threshold)
+        return real_score(model, files, threshold)
+
+    monkeypatch.setattr(candidates, "score", counting)
+    _corrections(["bụi than bay vào nhà", "nước thải đen chảy ra sông", "mùi sơn từ xưởng"])
+    assert retrain.run().status == "refused"
+    assert scored == [app.config["NLU_CONFIDENCE_THRESHOLD"]]  # the candidate only
+    app.config["NLU_CONFIDENCE_THRESHOLD"] = 0.6
+    scored.clear()
+    _corrections(["khói lò đốt rác", "mùi hôi trại heo", "bụi xi măng"])
+    assert retrain.run().status == "refused"
+    assert scored == [0.6, 0.6]  # the serving model again, then the candidate
+    assert registry.current().figures["threshold"] == 0.6
+
+
 def test_one_run_at_a_time(ctx, scripted):
     from webapp.infra import heartbeats
 

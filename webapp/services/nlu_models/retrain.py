@@ -90,13 +90,16 @@ def _figures(model: Path, files: dict[str, Path]) -> dict:
 
 
 def _serving(data_dir: Path | None, files: dict[str, Path]) -> NluModel:
-    """The serving model with figures on the current evaluation files (scored if needed)."""
+    """The serving model with figures on the current evaluation files at the configured
+    threshold (scored again when either changed, so both models are read the same way)."""
     model = registry.current()
     if model is None or not Path(model.path).is_file():
         base = manage.train() if data_dir is None else candidates.train_candidate({}, data_dir)
         model = registry.record_baseline(base)
     digest = candidates.digest_files(files)
-    if (model.figures or {}).get("digest") != digest:
+    threshold = float(current_app.config["NLU_CONFIDENCE_THRESHOLD"])
+    kept = model.figures or {}
+    if kept.get("digest") != digest or kept.get("threshold") != threshold:
         model.figures = _figures(Path(model.path), files)
     db.session.commit()
     return model
