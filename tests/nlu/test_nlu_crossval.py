@@ -3,9 +3,11 @@ itself is Rasa's; here its output, as it writes it, is read back)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
+from rasa_env import run_in_rasa_env
 
 from nlu import crossval
 
@@ -65,35 +67,12 @@ print(json.dumps([[m.get("text") for m in test.intent_examples] for _, test in f
 """
 
 
-def _rasa_python() -> str:
-    from nlu import manage
-
-    try:
-        manage.find_python310()
-    except manage.NluSetupError as exc:
-        pytest.skip(str(exc))
-    return str(manage.env_python(manage.ensure_env()))
-
-
 def test_a_seed_draws_the_same_folds_every_time():
     """Rasa draws its folds from numpy's global random state: seeded, they repeat."""
-    import json
-    import subprocess
-
-    from nlu import manage
-
-    python = _rasa_python()
 
     def folds(seed: int) -> list[list[str]]:
-        done = subprocess.run(
-            [python, "-c", crossval.SEED_NUMPY + FOLDS_PROBE, str(seed)],
-            env=manage.rasa_environ(),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        out = run_in_rasa_env("-c", crossval.SEED_NUMPY + FOLDS_PROBE, str(seed))
+        return json.loads(out.strip().splitlines()[-1])
 
     first, again, other = folds(0), folds(0), folds(1)
     assert first == again and first != other
@@ -101,16 +80,5 @@ def test_a_seed_draws_the_same_folds_every_time():
 
 
 def test_the_seeded_command_line_is_rasas():
-    import subprocess
-
-    from nlu import manage
-
-    done = subprocess.run(
-        [_rasa_python(), "-c", crossval.SEEDED_RASA, "7", "--version"],
-        env=manage.rasa_environ(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert re.search(r"Rasa Version\s*:\s*3\.6\.", done.stdout), done.stdout
+    out = run_in_rasa_env("-c", crossval.SEEDED_RASA, "7", "--version")
+    assert re.search(r"Rasa Version\s*:\s*3\.6\.", out), out

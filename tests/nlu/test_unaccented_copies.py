@@ -6,12 +6,10 @@ environment (Python 3.10), as the server does."""
 from __future__ import annotations
 
 import json
-import subprocess
 import textwrap
 
 import pytest
-
-from nlu import manage
+from rasa_env import run_in_rasa_env
 
 SCRIPT = textwrap.dedent(
     """
@@ -70,20 +68,7 @@ SCRIPT = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def components_run() -> dict:
-    try:
-        manage.find_python310()
-    except manage.NluSetupError as exc:
-        pytest.skip(str(exc))
-    env = manage.ensure_env()
-    done = subprocess.run(
-        [str(manage.env_python(env)), "-c", SCRIPT],
-        env=manage.rasa_environ(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(run_in_rasa_env("-c", SCRIPT).strip().splitlines()[-1])
 
 
 def test_without_the_option_no_copy_is_made(components_run):
