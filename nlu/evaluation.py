@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from nlu.intervals import Interval, bootstrap_f1, wilson
+from nlu.intervals import Interval, bootstrap_f1, percentile, wilson
 
 NO_CATEGORY = "(none)"
 # Thresholds of the precision/coverage table (the province chooses one: NLU_CONFIDENCE_THRESHOLD).
@@ -128,18 +127,6 @@ def calibration_error(
 
 def _ratio(num: int, den: int) -> float:
     return num / den if den else 0.0
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100) with linear interpolation between closest ranks."""
-    if not values:
-        raise ValueError("percentile of an empty sequence")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * q / 100.0
-    low, high = math.floor(rank), math.ceil(rank)
-    if low == high:
-        return float(ordered[low])
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def evaluate(

@@ -53,12 +53,22 @@ def _f1s(pairs: Iterable[tuple[str, str]], labels: Sequence[str]) -> list[float]
     ]
 
 
-def _middle(values: list[float], share: float = 0.95) -> Interval:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) with linear interpolation between closest ranks."""
+    if not values:
+        raise ValueError("percentile of an empty sequence")
     ordered = sorted(values)
-    tail = (1 - share) / 2
-    low = ordered[math.floor(tail * (len(ordered) - 1))]
-    high = ordered[math.ceil((1 - tail) * (len(ordered) - 1))]
-    return (low, high)
+    rank = (len(ordered) - 1) * q / 100.0
+    low, high = math.floor(rank), math.ceil(rank)
+    if low == high:
+        return float(ordered[low])
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def _middle(values: Sequence[float], share: float = 0.95) -> Interval:
+    """The interval holding the middle `share` of the values (percentile bootstrap)."""
+    tail = (1 - share) / 2 * 100
+    return (percentile(values, tail), percentile(values, 100 - tail))
 
 
 def bootstrap_f1(

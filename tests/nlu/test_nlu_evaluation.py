@@ -10,9 +10,9 @@ from nlu.evaluation import (
     calibration_error,
     evaluate,
     format_report,
-    percentile,
     routing_table,
 )
+from nlu.intervals import percentile
 
 
 def test_known_confusion():
