@@ -116,9 +116,10 @@ def served(model: Path, timeout: float = START_TIMEOUT_S) -> Iterator[str]:
 
 
 def score(
-    model: Path, files: Mapping[str, Path], threshold: float | None = None
+    model: Path, files: Mapping[str, Path | Sequence[Path]], threshold: float | None = None
 ) -> dict[str, Report]:
-    """Evaluate `model` on each named JSON Lines file (text, category) in one server."""
+    """Evaluate `model` on each named JSON Lines file (text, category), or on several files
+    scored together under one name, in one server."""
     with served(model) as url:
         return {
             name: manage.evaluate(path, url, threshold=threshold) for name, path in files.items()

@@ -57,6 +57,34 @@ def test_a_right_answer_left_to_triage_is_not_a_wrong_agency():
     assert not promotion.compare(stored, current).promote
 
 
+def test_the_held_out_split_is_judged_as_a_whole():
+    """A candidate better on the split, but one message worse on a file of 96 (0.915 → 0.905),
+    is not refused for that file; a drop of the split as a whole is."""
+    current = {
+        "heldout_vi": {"macro_f1": 0.900},
+        "heldout_en": {"macro_f1": 0.915},
+        "heldout": {"macro_f1": 0.950},
+        "dev": {"macro_f1": 0.950},
+    }
+    candidate = {
+        **current,
+        "heldout_vi": {"macro_f1": 0.940},
+        "heldout_en": {"macro_f1": 0.905},
+        "heldout": {"macro_f1": 0.955},
+    }
+    assert not promotion.compare(candidate, current).promote  # file by file, it would be
+    decision = promotion.compare(promotion.judged(candidate), promotion.judged(current))
+    assert decision.promote
+    assert decision.reasons == ["dev macro-F1 0.950 → 0.950", "heldout macro-F1 0.950 → 0.955"]
+    dropped = {**candidate, "heldout": {"macro_f1": 0.949}}
+    refused = promotion.compare(promotion.judged(dropped), promotion.judged(current))
+    assert refused.reasons == ["heldout macro-F1 0.950 → 0.949"]
+    # A dev set that drops still refuses, and without the whole split every set is judged.
+    worse_dev = {**candidate, "dev": {"macro_f1": 0.940}}
+    assert not promotion.compare(promotion.judged(worse_dev), promotion.judged(current)).promote
+    assert promotion.judged({"heldout_vi": {}, "dev": {}}) == {"heldout_vi": {}, "dev": {}}
+
+
 def _figures(total: int, routed: int, wrong: int, stored: bool) -> dict:
     """A set's figures as report_figures rounds them (4 decimals), with or without the
     stored wrong share that older history records lack."""
@@ -258,3 +286,34 @@ def test_one_run_at_a_time(ctx, scripted):
     # The lease is given back after a run.
     assert heartbeats.hold_lease(retrain.LEASE, "another-machine", retrain.LEASE_TTL)
     heartbeats.release_lease(retrain.LEASE, "another-machine")
+
+
+def test_the_split_is_scored_together_and_decides(ctx, app, scripted, tmp_path, monkeypatch):
+    """With several held-out files the loop also scores them together; a candidate that loses
+    on one file but gains on the split as a whole is promoted."""
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    rows = [{"text": f"câu {i}", "category": c} for i, c in enumerate(GOLD)]
+    for path in (first, second):
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    app.config["NLU_EVAL_FILES"] = f"heldout_a={first},heldout_b={second}"
+    seen: list[dict] = []
+
+    def score(model, files, threshold=None):
+        seen.append(dict(files))
+        candidate = Path(model).name.startswith("cand")
+        reports = {}
+        for name in files:
+            right = (2 if name == "heldout_b" else 5) if candidate else 3
+            predicted = GOLD[:right] + ["noise"] * (len(GOLD) - right)
+            reports[name] = evaluate(GOLD, predicted, confidences=[0.9] * 5, threshold=threshold)
+        return reports
+
+    monkeypatch.setattr(candidates, "score", score)
+    _corrections(["mùi hôi từ bãi rác", "khói đen lò gạch", "nước sông đen ngòm"])
+    outcome = retrain.run()
+    assert seen[-1]["heldout"] == (first, second)
+    assert set(seen[-1]) == {"heldout_a", "heldout_b", "heldout"}
+    assert outcome.status == "promoted", outcome.detail
+    assert "heldout macro-F1" in outcome.detail and "heldout_b" not in outcome.detail
+    sets = outcome.candidate.figures["sets"]
+    assert sets["heldout_b"]["macro_f1"] < sets["heldout_a"]["macro_f1"]  # still shown

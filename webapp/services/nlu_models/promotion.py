@@ -8,6 +8,14 @@ scored on:
 - the share left to triage may not exceed the triage budget (NLU_TRIAGE_BUDGET: what the
   IOC can staff), unless the serving model already leaves more, and then not more than it.
 
+The held-out split is judged as a whole (`judged`): its files are also scored together, as
+one set named "heldout", and the decision is taken on that set and on the others (the dev set)
+rather than on each file. The issue asks for "not worse on the held-out split and the dev set",
+and a file of 96 messages moves by 0.01 of macro-F1 with one message: judged file by file, six
+files refuse a good candidate whenever one of them loses a single message (the learning
+simulation's candidate, better on every Vietnamese file, was refused for one English message,
+0.915 → 0.905). Each file's figures are still scored and shown in the history.
+
 The wrong share is taken of all messages, not of the routed ones: a candidate that leaves one
 more right answer to an operator sends nobody to a wrong agency, while precision among routed
 would read it as a drop (81/87 against 82/88) and refuse a model that is better where it was
@@ -20,6 +28,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 SHOWN_DECIMALS = 3
+# The held-out split scored as a whole, and the prefix of its files' sets (heldout_vi…).
+SPLIT = "heldout"
+SPLIT_FILE_PREFIX = "heldout_"
 # Float noise: 0.011 + 0.01 is 0.020999…, a rise of exactly the tolerance is not over it.
 EPSILON = 1e-9
 
@@ -105,6 +116,16 @@ def _checks(
     over = _triage_over(new, old, budget, total) if budget is not None else None
     if over is not None:
         yield over, True
+
+
+def judged(sets: Mapping[str, Mapping]) -> dict[str, Mapping]:
+    """The sets a decision is taken on: the split as a whole in place of its files, when it
+    was scored as a whole; every set otherwise."""
+    if SPLIT not in sets:
+        return dict(sets)
+    return {
+        name: figures for name, figures in sets.items() if not name.startswith(SPLIT_FILE_PREFIX)
+    }
 
 
 def compare(

@@ -1,6 +1,7 @@
 """The learning loop's job (nightly on the beat, or `flask nlu retrain`): when enough new
 corrections exist, train a candidate on the training data plus every correction, score it and
-the serving model on the same evaluation files, and promote it only if it is not worse.
+the serving model on the same evaluation files, and promote it only if it is not worse on the
+held-out split (as a whole) and the dev set (webapp/services/nlu_models/promotion.py).
 
 Corrections whose text is in an evaluation file are left out of the candidate's training data,
 so the held-out figures stay held out.
@@ -79,9 +80,21 @@ def training_examples(items: list[dict], excluded: set[str]) -> dict[str, list[s
     return dict(examples)
 
 
+def scored_sets(files: dict[str, Path]) -> dict[str, Path | tuple[Path, ...]]:
+    """The evaluation files, and the held-out split as a whole (its files scored together,
+    promotion.SPLIT) when it has several."""
+    sets: dict[str, Path | tuple[Path, ...]] = dict(files)
+    split = tuple(
+        path for name, path in files.items() if name.startswith(promotion.SPLIT_FILE_PREFIX)
+    )
+    if len(split) > 1:
+        sets[promotion.SPLIT] = split
+    return sets
+
+
 def _figures(model: Path, files: dict[str, Path]) -> dict:
     threshold = float(current_app.config["NLU_CONFIDENCE_THRESHOLD"])
-    reports = candidates.score(model, files, threshold=threshold)
+    reports = candidates.score(model, scored_sets(files), threshold=threshold)
     return {
         "digest": candidates.digest_files(files),
         "threshold": threshold,
@@ -91,7 +104,8 @@ def _figures(model: Path, files: dict[str, Path]) -> dict:
 
 def _serving(data_dir: Path | None, files: dict[str, Path]) -> NluModel:
     """The serving model with figures on the current evaluation files at the configured
-    threshold (scored again when either changed, so both models are read the same way)."""
+    threshold (scored again when either, or the sets made of them, changed, so both models
+    are read the same way)."""
     model = registry.current()
     if model is None or not Path(model.path).is_file():
         base = manage.train() if data_dir is None else candidates.train_candidate({}, data_dir)
@@ -99,7 +113,8 @@ def _serving(data_dir: Path | None, files: dict[str, Path]) -> NluModel:
     digest = candidates.digest_files(files)
     threshold = float(current_app.config["NLU_CONFIDENCE_THRESHOLD"])
     kept = model.figures or {}
-    if kept.get("digest") != digest or kept.get("threshold") != threshold:
+    stale = set(kept.get("sets") or {}) != set(scored_sets(files))
+    if stale or kept.get("digest") != digest or kept.get("threshold") != threshold:
         model.figures = _figures(Path(model.path), files)
     db.session.commit()
     return model
@@ -150,8 +165,8 @@ def _run(force: bool, min_examples: int | None, data_dir: Path | None) -> Outcom
         compared_with_id=serving.id,
     )
     decision = promotion.compare(
-        figures["sets"],
-        (serving.figures or {}).get("sets") or {},
+        promotion.judged(figures["sets"]),
+        promotion.judged((serving.figures or {}).get("sets") or {}),
         float(current_app.config["NLU_PROMOTION_TOLERANCE"]),
         float(current_app.config["NLU_TRIAGE_BUDGET"]),
     )
