@@ -39,7 +39,7 @@ def log(message: str) -> None:
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100) of sorted values, nearest-rank."""
+    """The q-th percentile (0–100) of sorted values, nearest-rank (a time the run measured)."""
     if not sorted_values:
         return float("nan")
     rank = max(1, round(q / 100 * len(sorted_values)))

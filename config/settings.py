@@ -157,8 +157,10 @@ class Config:
     NLU_TRIAGE_AFTER_MINUTES = _float("NLU_TRIAGE_AFTER_MINUTES", 30)
     # The learning loop: retrain once this many new corrections exist (nightly, 03:30), score
     # the candidate and the serving model on NLU_EVAL_FILES ("name=path,…"; default: the
-    # held-out split nlu/heldout/*.jsonl and ../shared/nlu/dev.jsonl when present) and promote
-    # it only if no set's macro-F1 or routed precision drops by more than the tolerance.
+    # held-out split nlu/heldout/*.jsonl and ../shared/nlu/dev.jsonl when present; files named
+    # heldout_… are also scored together as the split as a whole) and promote it only if, on
+    # that split and on the other sets, macro-F1 does not drop and the share routed to a wrong
+    # category does not rise by more than the tolerance, and triage stays within the budget.
     NLU_RETRAIN_MIN_EXAMPLES = int(_env("NLU_RETRAIN_MIN_EXAMPLES", "20"))
     NLU_EVAL_FILES = _env("NLU_EVAL_FILES", "")
     NLU_PROMOTION_TOLERANCE = _float("NLU_PROMOTION_TOLERANCE", 0.0)

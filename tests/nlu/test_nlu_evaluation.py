@@ -12,7 +12,6 @@ from nlu.evaluation import (
     format_report,
     routing_table,
 )
-from nlu.intervals import percentile
 
 
 def test_known_confusion():
@@ -52,17 +51,6 @@ def test_explicit_labels_and_errors():
 def test_lengths_must_match():
     with pytest.raises(ValueError):
         evaluate(["a"], [])
-
-
-def test_percentiles():
-    values = [10.0, 20.0, 30.0, 40.0, 50.0]
-    assert percentile(values, 50) == 30.0
-    assert percentile(values, 0) == 10.0
-    assert percentile(values, 100) == 50.0
-    assert percentile(values, 95) == pytest.approx(48.0)
-    assert percentile([7.0], 95) == 7.0
-    with pytest.raises(ValueError):
-        percentile([], 50)
 
 
 def test_latency_and_format():

@@ -7,8 +7,9 @@ import random
 
 import pytest
 
+from nlu import intervals
 from nlu.evaluation import evaluate, format_report
-from nlu.intervals import bootstrap_f1, wilson
+from nlu.intervals import bootstrap_f1, percentile, wilson
 
 
 @pytest.mark.parametrize(
@@ -83,3 +84,19 @@ def test_the_report_prints_each_interval():
     assert f"right category 90.0% (95% CI {r_low:.1%}–{r_high:.1%})" in text
     plain = format_report(evaluate(gold, predicted, intervals=False))
     assert "CI" not in plain
+
+
+def test_percentiles():
+    values = [10.0, 20.0, 30.0, 40.0, 50.0]
+    assert percentile(values, 50) == 30.0
+    assert percentile(values, 0) == 10.0
+    assert percentile(values, 100) == 50.0
+    assert percentile(values, 95) == pytest.approx(48.0)
+    assert percentile([7.0], 95) == 7.0
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_the_bootstrap_interval_interpolates_between_ranks():
+    # 101 values 0..100: the middle 95 % runs from the 2.5th to the 97.5th percentile.
+    assert intervals._middle([float(v) for v in range(101)]) == pytest.approx((2.5, 97.5))

@@ -31,7 +31,9 @@ class NluModel(Model):
     # Examples learnt from operators' corrections, and the last correction event included.
     examples: Mapped[int] = mapped_column(Integer, default=0)
     corrections_upto: Mapped[int] = mapped_column(Integer, default=0)
-    # {"digest": <evaluation files>, "sets": {"heldout_vi": {...}, "dev": {...}}}
+    # {"digest": <evaluation files>, "threshold": 0.82, "split": ["heldout_en", …],
+    #  "sets": {"heldout": {...}, "heldout_en": {...}, …, "dev": {...}}} ("heldout": the files
+    #  of "split" scored together; webapp/services/nlu_models/promotion.py)
     figures: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     compared_with_id: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)

@@ -4,8 +4,9 @@ worse candidate, which is refused while the better model keeps serving.
 
 The confusion is made, not found: the base training data keeps only a few Vietnamese
 `pollution` examples, so smoke and smells are read as `waste`; operators then "correct"
-reports whose texts are the removed examples. The held-out split (nlu/heldout/vi.jsonl)
-is only scored.
+reports whose texts are the removed examples. The held-out split (nlu/heldout/*.jsonl) is
+only scored: the pair is read on its first Vietnamese file, and promotion is decided on all
+its files together ("heldout") and the dev set.
 """
 
 from __future__ import annotations

@@ -60,6 +60,7 @@ def test_a_right_answer_left_to_triage_is_not_a_wrong_agency():
 def test_the_held_out_split_is_judged_as_a_whole():
     """A candidate better on the split, but one message worse on a file of 96 (0.915 → 0.905),
     is not refused for that file; a drop of the split as a whole is."""
+    split = ["heldout_vi", "heldout_en"]
     current = {
         "heldout_vi": {"macro_f1": 0.900},
         "heldout_en": {"macro_f1": 0.915},
@@ -72,17 +73,30 @@ def test_the_held_out_split_is_judged_as_a_whole():
         "heldout_en": {"macro_f1": 0.905},
         "heldout": {"macro_f1": 0.955},
     }
+
+    def judged(sets: dict) -> dict:
+        return promotion.judged({"sets": sets, "split": split})
+
     assert not promotion.compare(candidate, current).promote  # file by file, it would be
-    decision = promotion.compare(promotion.judged(candidate), promotion.judged(current))
+    decision = promotion.compare(judged(candidate), judged(current))
     assert decision.promote
     assert decision.reasons == ["dev macro-F1 0.950 → 0.950", "heldout macro-F1 0.950 → 0.955"]
     dropped = {**candidate, "heldout": {"macro_f1": 0.949}}
-    refused = promotion.compare(promotion.judged(dropped), promotion.judged(current))
+    refused = promotion.compare(judged(dropped), judged(current))
     assert refused.reasons == ["heldout macro-F1 0.950 → 0.949"]
-    # A dev set that drops still refuses, and without the whole split every set is judged.
     worse_dev = {**candidate, "dev": {"macro_f1": 0.940}}
-    assert not promotion.compare(promotion.judged(worse_dev), promotion.judged(current)).promote
-    assert promotion.judged({"heldout_vi": {}, "dev": {}}) == {"heldout_vi": {}, "dev": {}}
+    assert not promotion.compare(judged(worse_dev), judged(current)).promote
+    # Nothing pooled (one file, or a file itself named "heldout"): every set is judged.
+    sets = {"heldout_vi": {}, "heldout": {}, "dev": {}}
+    assert promotion.judged({"sets": sets, "split": []}) == sets
+    assert promotion.judged({"sets": sets}) == sets
+
+
+def test_models_scored_on_other_sets_are_not_compared():
+    current = {"heldout_vi": {"macro_f1": 0.9}, "dev": {"macro_f1": 0.9}}
+    candidate = {**current, "heldout": {"macro_f1": 1.0}}
+    refused = promotion.compare(candidate, current)
+    assert refused.reasons == ["not scored on the same sets (heldout)"]
 
 
 def _figures(total: int, routed: int, wrong: int, stored: bool) -> dict:
@@ -317,3 +331,48 @@ def test_the_split_is_scored_together_and_decides(ctx, app, scripted, tmp_path, 
     assert "heldout macro-F1" in outcome.detail and "heldout_b" not in outcome.detail
     sets = outcome.candidate.figures["sets"]
     assert sets["heldout_b"]["macro_f1"] < sets["heldout_a"]["macro_f1"]  # still shown
+
+
+def test_a_file_named_like_the_split_is_kept_as_a_file(app, tmp_path):
+    files = {name: tmp_path / f"{name}.jsonl" for name in ("heldout_a", "heldout_b", "dev")}
+    assert retrain.split_names(files) == ["heldout_a", "heldout_b"]
+    assert retrain.scored_sets(files)["heldout"] == (files["heldout_a"], files["heldout_b"])
+    files["heldout"] = tmp_path / "mine.jsonl"
+    assert retrain.split_names(files) == []
+    assert retrain.scored_sets(files) == files  # scored as configured, nothing overwritten
+    assert retrain.split_names({"heldout_a": files["heldout_a"], "dev": files["dev"]}) == []
+
+
+def test_figures_stored_before_the_split_are_scored_again(
+    ctx, app, scripted, tmp_path, monkeypatch
+):
+    """A serving model whose figures predate the split as a whole is scored again, so that both
+    models are judged on the same sets."""
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    rows = [{"text": f"câu {i}", "category": c} for i, c in enumerate(GOLD)]
+    for path in (first, second):
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    app.config["NLU_EVAL_FILES"] = f"heldout_a={first},heldout_b={second}"
+    _trained, quality = scripted
+    quality["good"] = 1
+    _corrections(["mùi hôi từ bãi rác", "khói đen lò gạch", "nước sông đen ngòm"])
+    assert retrain.run().status == "refused"
+    serving = registry.current()
+    old = dict(serving.figures)
+    old["sets"] = {k: v for k, v in old["sets"].items() if k != "heldout"}
+    del old["split"]
+    serving.figures = old  # as stored before the split was scored as a whole
+    db.session.commit()
+    scored: list[str] = []
+    real_score = candidates.score
+
+    def counting(model, files, threshold=None):
+        scored.append(Path(model).name)
+        return real_score(model, files, threshold)
+
+    monkeypatch.setattr(candidates, "score", counting)
+    _corrections(["bụi than bay vào nhà", "nước thải đen chảy ra sông", "mùi sơn từ xưởng"])
+    outcome = retrain.run()
+    assert scored[0] == Path(serving.path).name and len(scored) == 2  # serving, then candidate
+    assert registry.current().figures["split"] == ["heldout_a", "heldout_b"]
+    assert "heldout macro-F1" in outcome.detail

@@ -1,5 +1,5 @@
-"""Whether a candidate model may replace the serving one. On every evaluation set both were
-scored on:
+"""Whether a candidate model may replace the serving one. On each set the decision is taken on
+(`judged`), for both models:
 
 - macro-F1 may not drop by more than the tolerance (NLU_PROMOTION_TOLERANCE, 0 by default:
   "not worse");
@@ -8,13 +8,14 @@ scored on:
 - the share left to triage may not exceed the triage budget (NLU_TRIAGE_BUDGET: what the
   IOC can staff), unless the serving model already leaves more, and then not more than it.
 
-The held-out split is judged as a whole (`judged`): its files are also scored together, as
-one set named "heldout", and the decision is taken on that set and on the others (the dev set)
-rather than on each file. The issue asks for "not worse on the held-out split and the dev set",
-and a file of 96 messages moves by 0.01 of macro-F1 with one message: judged file by file, six
-files refuse a good candidate whenever one of them loses a single message (the learning
-simulation's candidate, better on every Vietnamese file, was refused for one English message,
-0.915 → 0.905). Each file's figures are still scored and shown in the history.
+The held-out split is judged as a whole (`judged`): when it has several files (sets named
+heldout_…), they are also scored together as one set named "heldout", the names pooled are kept
+with the figures ("split"), and the decision is taken on that set and on the others (the dev
+set) rather than on each file. The issue asks for "not worse on the held-out split and the dev
+set", and a file of 96 messages moves by 0.01 of macro-F1 with one message: judged file by
+file, six sets refuse a good candidate whenever one of them loses a single message (the
+learning simulation's candidate, better on every Vietnamese file, was refused for one English
+message, 0.915 → 0.905). Each file's figures are still scored and shown in the history.
 
 The wrong share is taken of all messages, not of the routed ones: a candidate that leaves one
 more right answer to an operator sends nobody to a wrong agency, while precision among routed
@@ -118,14 +119,12 @@ def _checks(
         yield over, True
 
 
-def judged(sets: Mapping[str, Mapping]) -> dict[str, Mapping]:
-    """The sets a decision is taken on: the split as a whole in place of its files, when it
-    was scored as a whole; every set otherwise."""
-    if SPLIT not in sets:
-        return dict(sets)
-    return {
-        name: figures for name, figures in sets.items() if not name.startswith(SPLIT_FILE_PREFIX)
-    }
+def judged(figures: Mapping) -> dict[str, Mapping]:
+    """The sets a decision is taken on, from a model's stored figures ({"sets", "split"}): the
+    split as a whole in place of the files pooled into it; every set when nothing was pooled."""
+    sets = figures.get("sets") or {}
+    pooled = set(figures.get("split") or ()) if SPLIT in sets else set()
+    return {name: values for name, values in sets.items() if name not in pooled}
 
 
 def compare(
@@ -134,10 +133,14 @@ def compare(
     tolerance: float = 0.0,
     triage_budget: float | None = None,
 ) -> Decision:
-    """Compare the figures of each set (name → report_figures) of the two models."""
+    """Compare the figures of each set (name → report_figures) of the two models; both must
+    have been scored on the same sets."""
     shared = sorted(set(candidate) & set(current))
     if not shared:
         return Decision(False, ["no evaluation set scored for both models"])
+    if set(candidate) != set(current):
+        unmatched = ", ".join(sorted(set(candidate) ^ set(current)))
+        return Decision(False, [f"not scored on the same sets ({unmatched})"])
     worse: list[str] = []
     kept: list[str] = []
     for name in shared:

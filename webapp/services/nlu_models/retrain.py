@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 # Every held-out file (nlu/heldout/*.jsonl), named heldout_<file>.
 HELDOUT = {
-    f"heldout_{path.stem}": path for path in sorted((ROOT / "nlu" / "heldout").glob("*.jsonl"))
+    f"{promotion.SPLIT_FILE_PREFIX}{path.stem}": path
+    for path in sorted((ROOT / "nlu" / "heldout").glob("*.jsonl"))
 }
 DEV = ROOT.parent / "shared" / "nlu" / "dev.jsonl"
 # One run at a time, whichever machine starts it (the beat's, `flask nlu retrain`); a run that
@@ -80,15 +81,20 @@ def training_examples(items: list[dict], excluded: set[str]) -> dict[str, list[s
     return dict(examples)
 
 
+def split_names(files: dict[str, Path]) -> list[str]:
+    """The files pooled into the held-out split as a whole: those named heldout_…, when there
+    are several and no file is itself named promotion.SPLIT (that one is then a file as any)."""
+    names = [name for name in files if name.startswith(promotion.SPLIT_FILE_PREFIX)]
+    return names if len(names) > 1 and promotion.SPLIT not in files else []
+
+
 def scored_sets(files: dict[str, Path]) -> dict[str, Path | tuple[Path, ...]]:
-    """The evaluation files, and the held-out split as a whole (its files scored together,
-    promotion.SPLIT) when it has several."""
+    """The evaluation files, and the held-out split as a whole (split_names scored together,
+    named promotion.SPLIT) when there is one."""
     sets: dict[str, Path | tuple[Path, ...]] = dict(files)
-    split = tuple(
-        path for name, path in files.items() if name.startswith(promotion.SPLIT_FILE_PREFIX)
-    )
-    if len(split) > 1:
-        sets[promotion.SPLIT] = split
+    pooled = split_names(files)
+    if pooled:
+        sets[promotion.SPLIT] = tuple(files[name] for name in pooled)
     return sets
 
 
@@ -98,6 +104,7 @@ def _figures(model: Path, files: dict[str, Path]) -> dict:
     return {
         "digest": candidates.digest_files(files),
         "threshold": threshold,
+        "split": split_names(files),
         "sets": {name: candidates.report_figures(r) for name, r in reports.items()},
     }
 
@@ -114,6 +121,7 @@ def _serving(data_dir: Path | None, files: dict[str, Path]) -> NluModel:
     threshold = float(current_app.config["NLU_CONFIDENCE_THRESHOLD"])
     kept = model.figures or {}
     stale = set(kept.get("sets") or {}) != set(scored_sets(files))
+    stale = stale or kept.get("split", []) != split_names(files)
     if stale or kept.get("digest") != digest or kept.get("threshold") != threshold:
         model.figures = _figures(Path(model.path), files)
     db.session.commit()
@@ -165,8 +173,8 @@ def _run(force: bool, min_examples: int | None, data_dir: Path | None) -> Outcom
         compared_with_id=serving.id,
     )
     decision = promotion.compare(
-        promotion.judged(figures["sets"]),
-        promotion.judged((serving.figures or {}).get("sets") or {}),
+        promotion.judged(figures),
+        promotion.judged(serving.figures or {}),
         float(current_app.config["NLU_PROMOTION_TOLERANCE"]),
         float(current_app.config["NLU_TRIAGE_BUDGET"]),
     )
