@@ -117,12 +117,14 @@ def _serving(data_dir: Path | None, files: dict[str, Path]) -> NluModel:
     if model is None or not Path(model.path).is_file():
         base = manage.train() if data_dir is None else candidates.train_candidate({}, data_dir)
         model = registry.record_baseline(base)
-    digest = candidates.digest_files(files)
-    threshold = float(current_app.config["NLU_CONFIDENCE_THRESHOLD"])
+    # The digest covers the files' names and texts, so with the split it fixes the sets scored.
+    wanted = (
+        candidates.digest_files(files),
+        float(current_app.config["NLU_CONFIDENCE_THRESHOLD"]),
+        split_names(files),
+    )
     kept = model.figures or {}
-    stale = set(kept.get("sets") or {}) != set(scored_sets(files))
-    stale = stale or kept.get("split", []) != split_names(files)
-    if stale or kept.get("digest") != digest or kept.get("threshold") != threshold:
+    if (kept.get("digest"), kept.get("threshold"), kept.get("split", [])) != wanted:
         model.figures = _figures(Path(model.path), files)
     db.session.commit()
     return model
